@@ -1,0 +1,146 @@
+/*
+ * core.h - the process image: an ELF core file plus the module files it names.
+ *
+ * Layer 1 of pyheap.  This module knows nothing about Python.  It maps a core
+ * (never reads it into memory), parses its program headers and notes
+ * (NT_PRSTATUS, NT_PRPSINFO, NT_SIGINFO, NT_AUXV, NT_FILE), locates the module
+ * files on disk (honouring --exe, --sysroot and --lib-path), maps those too,
+ * and answers three kinds of question:
+ *
+ *   memory   core_read(): bytes at a virtual address of the dead process.  The
+ *            core's PT_LOAD segments come first (bounded by p_filesz); what the
+ *            core left out (read-only file mappings such as .rodata) is read
+ *            from the module files through their program headers.  A read may
+ *            span segments.
+ *   symbols  core_module_symbol(): .dynsym, .symtab and separate debug info
+ *            (found by build-id), through libdw/libdwfl.
+ *   types    core_module_type_size() / core_module_member_offset(): struct
+ *            layouts from DWARF, through libdw.
+ *
+ * Nothing named by the core is ever executed.  Every read is bounds-checked.
+ * Functions return 0 on success and -1 on failure unless stated otherwise;
+ * none of them prints or exits.  Problems that do not stop the open (a missing
+ * module, a build-id mismatch, a truncated segment) are collected as warnings.
+ *
+ * Ownership: core_open() gives the caller a core_t, freed with core_free().
+ * Every pointer returned by value (segments, modules, strings) is borrowed
+ * from the core_t and lives until core_free().
+ */
+#ifndef PYHEAP_CORE_H
+#define PYHEAP_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct core core_t;
+typedef struct core_module core_module_t;
+
+/* Where to look for the binaries when they are not where the core says. */
+typedef struct core_options {
+	const char *exe;            /* --exe PATH: the main executable */
+	const char *sysroot;        /* --sysroot DIR: prefix for every module path */
+	const char *const *lib_paths; /* --lib-path DIR (repeatable): searched by basename */
+	size_t n_lib_paths;
+} core_options;
+
+/* ---- open and close ---- */
+
+/* Opens the core at `path`.  On failure returns -1 and writes a one-line
+ * message naming the problem and the file into err (e.g. "app.core: not an
+ * ELF file", "app.core: ELF file is not a core (type EXEC)").  A core that is
+ * truncated still opens (with a warning saying how many bytes are missing). */
+int core_open(core_t **out, const char *path, const core_options *opts,
+	      char *err, size_t errlen);
+void core_free(core_t *core);
+
+/* ---- the process ---- */
+
+const char *core_path(const core_t *core);
+int core_pid(const core_t *core);            /* -1 when unknown */
+int core_signal(const core_t *core);         /* fatal signal, 0 when none (gcore) */
+const char *core_exe(const core_t *core);    /* executable path: NT_FILE / AT_EXECFN / prpsinfo */
+const char *core_cmdline(const core_t *core);/* pr_psargs from NT_PRPSINFO, "" when absent */
+size_t core_thread_count(const core_t *core);
+int core_thread_tid(const core_t *core, size_t i);
+uint64_t core_auxv(const core_t *core, uint64_t type); /* 0 when absent */
+
+/* Bytes of the core file that its program headers promise but the file lacks. */
+uint64_t core_missing_bytes(const core_t *core);
+
+/* ---- memory ---- */
+
+enum {
+	CORE_SEG_R = 4, CORE_SEG_W = 2, CORE_SEG_X = 1, /* = ELF PF_R/PF_W/PF_X */
+};
+
+typedef struct core_segment {
+	uint64_t vaddr;        /* start address in the process */
+	uint64_t memsz;        /* size of the mapping in the process */
+	uint64_t filesz;       /* bytes of it present in the core (after truncation) */
+	const uint8_t *data;   /* mapped core bytes, filesz of them */
+	unsigned flags;        /* CORE_SEG_* */
+	const char *file;      /* NT_FILE path backing it, NULL for anonymous */
+	uint64_t file_offset;  /* offset of vaddr in that file (NT_FILE) */
+} core_segment;
+
+size_t core_segment_count(const core_t *core);
+/* Segments are sorted by vaddr and do not overlap. */
+const core_segment *core_segment_at(const core_t *core, size_t i);
+/* The core segment holding addr, or NULL. */
+const core_segment *core_segment_find(const core_t *core, uint64_t addr);
+
+/* Copies up to len bytes at addr into buf; returns how many leading bytes
+ * could be read (0..len).  Looks in the core first, then in module files. */
+size_t core_read(const core_t *core, uint64_t addr, void *buf, size_t len);
+/* Zero-copy: a pointer to len bytes at addr when they lie inside one mapped
+ * core segment's file data, else NULL.  Borrowed. */
+const void *core_ptr(const core_t *core, uint64_t addr, size_t len);
+/* Convenience: 0 when all 8 (4) bytes could be read. */
+int core_read_u64(const core_t *core, uint64_t addr, uint64_t *out);
+int core_read_u32(const core_t *core, uint64_t addr, uint32_t *out);
+/* Reads a NUL-terminated string of at most cap-1 bytes; 0 on success (a
+ * string cut by cap still succeeds, truncated), -1 if nothing is readable. */
+int core_read_str(const core_t *core, uint64_t addr, char *buf, size_t cap);
+
+/* ---- modules (the ELF files mapped into the process, from NT_FILE) ---- */
+
+size_t core_module_count(const core_t *core);
+core_module_t *core_module_at(const core_t *core, size_t i);
+/* The main executable's module, or NULL. */
+core_module_t *core_module_exe(const core_t *core);
+/* First module whose basename starts with prefix (e.g. "libpython3."), or NULL. */
+core_module_t *core_module_find(const core_t *core, const char *basename_prefix);
+
+const char *core_module_name(const core_module_t *m);      /* path as the core names it */
+const char *core_module_disk_path(const core_module_t *m); /* file we opened, NULL if missing */
+uint64_t core_module_base(const core_module_t *m);          /* lowest mapped address */
+uint64_t core_module_bias(const core_module_t *m);          /* load bias */
+/* Whether symbols came with DWARF (debug info in the file or found by build-id). */
+int core_module_has_dwarf(core_module_t *m);
+
+/* Symbol by exact name from .dynsym, .symtab or separate debug info; addr is
+ * the run-time address (bias applied).  size may be NULL. */
+int core_module_symbol(core_module_t *m, const char *name, uint64_t *addr, uint64_t *size);
+/* Section by name (from the file's section headers); addr is run-time. */
+int core_module_section(core_module_t *m, const char *name, uint64_t *addr, uint64_t *size);
+
+/* DWARF layouts.  type_name is a struct tag or typedef name as written in C
+ * ("_is", "PyTypeObject", "pool_header"; a leading "struct " is allowed).
+ * member_path is dotted ("gc.generations", "ob_base.ob_type").  Returns -1 when
+ * the module has no DWARF or the type/member is not found. */
+int core_module_type_size(core_module_t *m, const char *type_name, uint64_t *out);
+int core_module_member_offset(core_module_t *m, const char *type_name,
+			      const char *member_path, uint64_t *out);
+
+/* A module opened from a file alone, with no core (for tools and tests that
+ * read a binary's symbols and DWARF).  Its bias is 0.  Freed with
+ * core_module_free(); never call that on a module borrowed from a core_t. */
+int core_module_open_file(core_module_t **out, const char *path, char *err, size_t errlen);
+void core_module_free(core_module_t *m);
+
+/* ---- warnings ---- */
+
+size_t core_warning_count(const core_t *core);
+const char *core_warning(const core_t *core, size_t i);
+
+#endif

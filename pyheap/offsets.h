@@ -1,0 +1,161 @@
+/*
+ * offsets.h - the struct layout of one CPython build, as pyheap needs it.
+ *
+ * Every field is listed once in PH_OFFSETS below as
+ *     X(field, "dwarf type", "member path")
+ * where the member path may hold alternatives separated by '|' (the first one
+ * found in the DWARF wins: members are renamed between versions), and an empty
+ * path means sizeof(type).  A value of -1 means "this build has no such field".
+ *
+ * Three sources fill a ph_offsets (see ph_offsets_source):
+ *   - the DWARF of the binary that holds _PyRuntime (ph_offsets_from_dwarf),
+ *   - the built-in table for its minor version (ph_offsets_builtin), generated
+ *     from the pyenv builds by scripts/gen-offsets.sh and checked against their
+ *     DWARF by tests/check_offsets.c,
+ *   - on 3.13+, _Py_DebugOffsets in the core, which overrides the table for the
+ *     fields it describes (ph_offsets_apply_debug).
+ */
+#ifndef PYHEAP_OFFSETS_H
+#define PYHEAP_OFFSETS_H
+
+#include <stdint.h>
+
+#define PH_OFFSETS(X) \
+	/* _PyRuntimeState */ \
+	X(rt_size,               "pyruntimestate", "") \
+	X(rt_interpreters_head,  "pyruntimestate", "interpreters.head") \
+	X(rt_interpreters_main,  "pyruntimestate", "interpreters.main") \
+	X(rt_gc,                 "pyruntimestate", "gc") \
+	/* PyInterpreterState */ \
+	X(is_size,               "_is", "") \
+	X(is_next,               "_is", "next") \
+	X(is_id,                 "_is", "id") \
+	X(is_threads_head,       "_is", "threads.head|tstate_head") \
+	X(is_gc,                 "_is", "gc") \
+	X(is_modules,            "_is", "imports.modules|modules") \
+	X(is_sysdict,            "_is", "sysdict") \
+	X(is_builtins,           "_is", "builtins") \
+	X(is_obmalloc,           "_is", "obmalloc") \
+	/* PyThreadState */ \
+	X(ts_size,               "_ts", "") \
+	X(ts_next,               "_ts", "next") \
+	X(ts_interp,             "_ts", "interp") \
+	X(ts_frame,              "_ts", "frame") \
+	X(ts_cframe,             "_ts", "cframe") \
+	X(ts_current_frame,      "_ts", "current_frame") \
+	X(ts_thread_id,          "_ts", "thread_id") \
+	X(ts_native_thread_id,   "_ts", "native_thread_id") \
+	/* struct _gc_runtime_state and struct gc_generation */ \
+	X(gc_enabled,            "_gc_runtime_state", "enabled") \
+	X(gc_generations,        "_gc_runtime_state", "generations") \
+	X(gc_permanent,          "_gc_runtime_state", "permanent_generation") \
+	X(gc_collecting,         "_gc_runtime_state", "collecting") \
+	X(gen_size,              "gc_generation", "") \
+	X(gen_threshold,         "gc_generation", "threshold") \
+	X(gen_count,             "gc_generation", "count") \
+	/* PyTypeObject, PyHeapTypeObject */ \
+	X(tp_size,               "_typeobject", "") \
+	X(tp_name,               "_typeobject", "tp_name") \
+	X(tp_basicsize,          "_typeobject", "tp_basicsize") \
+	X(tp_itemsize,           "_typeobject", "tp_itemsize") \
+	X(tp_flags,              "_typeobject", "tp_flags") \
+	X(tp_weaklistoffset,     "_typeobject", "tp_weaklistoffset") \
+	X(tp_members,            "_typeobject", "tp_members") \
+	X(tp_base,               "_typeobject", "tp_base") \
+	X(tp_dict,               "_typeobject", "tp_dict") \
+	X(tp_dictoffset,         "_typeobject", "tp_dictoffset") \
+	X(tp_bases,              "_typeobject", "tp_bases") \
+	X(tp_mro,                "_typeobject", "tp_mro") \
+	X(tp_subclasses,         "_typeobject", "tp_subclasses") \
+	X(ht_size,               "_heaptypeobject", "") \
+	X(ht_name,               "_heaptypeobject", "ht_name") \
+	X(ht_slots,              "_heaptypeobject", "ht_slots") \
+	X(ht_qualname,           "_heaptypeobject", "ht_qualname") \
+	X(ht_cached_keys,        "_heaptypeobject", "ht_cached_keys") \
+	X(ht_module,             "_heaptypeobject", "ht_module") \
+	/* containers */ \
+	X(tuple_ob_item,         "PyTupleObject", "ob_item") \
+	X(list_ob_item,          "PyListObject", "ob_item") \
+	X(list_allocated,        "PyListObject", "allocated") \
+	X(dict_ma_used,          "PyDictObject", "ma_used") \
+	X(dict_ma_keys,          "PyDictObject", "ma_keys") \
+	X(dict_ma_values,        "PyDictObject", "ma_values") \
+	X(dk_size,               "_dictkeysobject", "dk_size") \
+	X(dk_log2_size,          "_dictkeysobject", "dk_log2_size") \
+	X(dk_log2_index_bytes,   "_dictkeysobject", "dk_log2_index_bytes") \
+	X(dk_kind,               "_dictkeysobject", "dk_kind") \
+	X(dk_usable,             "_dictkeysobject", "dk_usable") \
+	X(dk_nentries,           "_dictkeysobject", "dk_nentries") \
+	X(dk_indices,            "_dictkeysobject", "dk_indices") \
+	X(set_fill,              "PySetObject", "fill") \
+	X(set_used,              "PySetObject", "used") \
+	X(set_mask,              "PySetObject", "mask") \
+	X(set_table,             "PySetObject", "table") \
+	X(set_smalltable,        "PySetObject", "smalltable") \
+	/* scalars */ \
+	X(ascii_size,            "PyASCIIObject", "") \
+	X(ascii_length,          "PyASCIIObject", "length") \
+	X(ascii_state,           "PyASCIIObject", "state") \
+	X(compact_size,          "PyCompactUnicodeObject", "") \
+	X(unicode_data,          "PyUnicodeObject", "data") \
+	X(long_digit,            "_longobject", "long_value.ob_digit|ob_digit") \
+	X(long_lv_tag,           "_longobject", "long_value.lv_tag") \
+	X(bytes_sval,            "PyBytesObject", "ob_sval") \
+	/* functions, modules */ \
+	X(mod_dict,              "PyModuleObject", "md_dict") \
+	X(mod_name,              "PyModuleObject", "md_name") \
+	X(func_code,             "PyFunctionObject", "func_code") \
+	X(func_globals,          "PyFunctionObject", "func_globals") \
+	X(func_name,             "PyFunctionObject", "func_name") \
+	X(func_qualname,         "PyFunctionObject", "func_qualname") \
+	X(func_defaults,         "PyFunctionObject", "func_defaults") \
+	X(func_kwdefaults,       "PyFunctionObject", "func_kwdefaults") \
+	X(func_closure,          "PyFunctionObject", "func_closure") \
+	X(func_dict,             "PyFunctionObject", "func_dict") \
+	X(func_module,           "PyFunctionObject", "func_module") \
+	/* pymalloc */ \
+	X(om_used_pools,         "_obmalloc_state", "pools.used") \
+	X(om_arenas,             "_obmalloc_state", "mgmt.arenas") \
+	X(om_maxarenas,          "_obmalloc_state", "mgmt.maxarenas") \
+	X(om_narenas_current,    "_obmalloc_state", "mgmt.narenas_currently_allocated") \
+	X(ao_size,               "arena_object", "") \
+	X(ao_address,            "arena_object", "address") \
+	X(ao_pool_address,       "arena_object", "pool_address") \
+	X(ao_nfreepools,         "arena_object", "nfreepools") \
+	X(ao_ntotalpools,        "arena_object", "ntotalpools") \
+	X(ao_freepools,          "arena_object", "freepools") \
+	X(pool_ref,              "pool_header", "ref") \
+	X(pool_freeblock,        "pool_header", "freeblock") \
+	X(pool_nextpool,         "pool_header", "nextpool") \
+	X(pool_arenaindex,       "pool_header", "arenaindex") \
+	X(pool_szidx,            "pool_header", "szidx") \
+	X(pool_nextoffset,       "pool_header", "nextoffset") \
+	X(pool_maxnextoffset,    "pool_header", "maxnextoffset")
+
+typedef struct ph_offsets {
+#define PH_OFF_FIELD(name, type, member) int64_t name;
+	PH_OFFSETS(PH_OFF_FIELD)
+#undef PH_OFF_FIELD
+} ph_offsets;
+
+/* One row of the field catalogue: for loops over every field. */
+typedef struct ph_offset_desc {
+	const char *name;    /* "tp_name" */
+	const char *type;    /* DWARF type: struct tag or typedef */
+	const char *member;  /* dotted path, '|' alternatives, "" = sizeof */
+	size_t index;        /* index of the field in ph_offsets viewed as int64_t[] */
+} ph_offset_desc;
+
+extern const ph_offset_desc ph_offset_descs[];
+extern const size_t ph_offset_desc_count;
+
+/* The built-in table for minor version 3.<minor> (8..13), or NULL. */
+const ph_offsets *ph_offsets_builtin(int minor);
+
+/* Field i of o, viewing ph_offsets as an array of int64_t. */
+static inline int64_t ph_offsets_get(const ph_offsets *o, size_t i)
+{
+	return ((const int64_t *)o)[i];
+}
+
+#endif
