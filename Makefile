@@ -29,7 +29,7 @@ endif
 
 MAIN_SRC := analyzer/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard analyzer/*.c pyheap/*.c graph/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/check_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -39,7 +39,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 all: $(BUILD)/pyheap
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -47,7 +47,7 @@ $(BUILD)/libpyheap.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/pyheap: $(BUILD)/analyzer/main.o $(BUILD)/libpyheap.a
+$(BUILD)/pyheap: $(BUILD)/obj/analyzer/main.o $(BUILD)/libpyheap.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libpyheap.a tests/testutil.h
@@ -91,4 +91,4 @@ deps:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/analyzer/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/analyzer/main.d

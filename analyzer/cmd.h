@@ -1,0 +1,70 @@
+/*
+ * cmd.h - the pyheap command layer (layer 4): the only code that parses
+ * argv, prints, and chooses exit codes.
+ *
+ * Each command is one file (cmd_<name>.c) with one entry in the table in
+ * main.c.  A command gets a cmd_ctx with the options parsed and the core
+ * opened and scanned (cmd_load), and returns an exit code.
+ */
+#ifndef PYHEAP_CMD_H
+#define PYHEAP_CMD_H
+
+#include <stdio.h>
+
+#include "core.h"
+#include "json.h"
+#include "pyheap.h"
+
+/* Exit codes; documented in doc/pyheap.1. */
+enum {
+	EXIT_OK = 0,          /* complete results */
+	EXIT_UNUSABLE = 1,    /* the core cannot be used */
+	EXIT_USAGE = 2,       /* bad usage */
+	EXIT_PARTIAL = 3,     /* results, but part of the heap could not be read */
+};
+
+/* Options a command may accept beyond the global ones. */
+enum {
+	OPT_SORT = 1 << 0,    /* --sort size|count */
+	OPT_TOP = 1 << 1,     /* --top N */
+};
+
+typedef struct cmd_ctx {
+	const char *core_path;
+	core_options copts;
+	const char *lib_paths[32];
+	int json, quiet, no_progress, no_dwarf;
+	const char *sort;     /* "size" (default) or "count" */
+	long top;             /* -1 = command default */
+	core_t *core;
+	ph_heap *heap;
+} cmd_ctx;
+
+typedef struct cmd_def {
+	const char *name;
+	int (*run)(cmd_ctx *ctx);
+	unsigned opts;        /* OPT_* */
+	const char *args;     /* for the usage line */
+	const char *summary;
+} cmd_def;
+
+/* Opens and scans ctx->core_path; prints the error and returns an exit
+ * code on failure, 0 on success. */
+int cmd_load(cmd_ctx *ctx);
+/* Prints warnings to stderr (unless quiet) and turns "had warnings" into
+ * EXIT_PARTIAL; otherwise returns rc unchanged. */
+int cmd_finish(cmd_ctx *ctx, int rc);
+/* Total warning count, image and heap. */
+unsigned long long cmd_warning_count(const cmd_ctx *ctx);
+/* Writes the "warnings" array and "warning_count" into the current object. */
+void cmd_json_warnings(const cmd_ctx *ctx, json_w *w);
+/* 1234567 -> "1,234,567" into buf. */
+const char *cmd_num(char *buf, size_t cap, unsigned long long v);
+/* 1234567 -> "1.2 MiB" into buf. */
+const char *cmd_bytes(char *buf, size_t cap, unsigned long long v);
+
+int cmd_info(cmd_ctx *ctx);
+int cmd_types(cmd_ctx *ctx);
+int cmd_arenas(cmd_ctx *ctx);
+
+#endif

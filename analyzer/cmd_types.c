@@ -1,0 +1,105 @@
+/* cmd_types.c - `pyheap types`: live objects by type, count and bytes. */
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct row {
+	uint32_t type;
+	uint64_t count, size;
+} row;
+
+static int by_size(const void *a, const void *b)
+{
+	const row *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const row *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->size < y->size ? 1 : x->size > y->size ? -1 : 0;
+}
+
+int cmd_types(cmd_ctx *ctx)
+{
+	ph_heap *h = ctx->heap;
+	size_t nt = ph_type_count(h);
+	row *rows = calloc(nt ? nt : 1, sizeof *rows);
+	if (!rows) {
+		fprintf(stderr, "pyheap: out of memory\n");
+		return EXIT_UNUSABLE;
+	}
+	/* Types with the same name (a class defined twice, or one type seen
+	 * through two interpreters) are one row, as Python would print them. */
+	for (size_t i = 0; i < nt; i++)
+		rows[i].type = (uint32_t)i;
+	uint64_t total_count = 0, total_size = 0;
+	for (size_t id = 0; id < ph_object_count(h); id++) {
+		row *r = &rows[ph_object_type(h, (ph_id)id)];
+		r->count++;
+		r->size += ph_object_size(h, (ph_id)id);
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < nt; i++) {
+		if (!rows[i].count)
+			continue;
+		size_t j;
+		for (j = 0; j < n; j++)
+			if (strcmp(ph_type_name(h, rows[j].type), ph_type_name(h, rows[i].type)) == 0)
+				break;
+		if (j < n) {
+			rows[j].count += rows[i].count;
+			rows[j].size += rows[i].size;
+		} else {
+			rows[n++] = rows[i];
+		}
+		total_count += rows[i].count;
+		total_size += rows[i].size;
+	}
+	qsort(rows, n, sizeof *rows, strcmp(ctx->sort, "count") == 0 ? by_count : by_size);
+
+	size_t top = ctx->top < 0 ? (ctx->json ? 0 : 30) : (size_t)ctx->top;
+	size_t shown = top == 0 || top > n ? n : top;
+	if (ctx->json) {
+		json_w w;
+		json_init(&w, stdout);
+		json_obj(&w);
+		json_key(&w, "types");
+		json_arr(&w);
+		for (size_t i = 0; i < shown; i++) {
+			json_obj(&w);
+			json_kstr(&w, "type", ph_type_name(h, rows[i].type));
+			json_ku64(&w, "count", rows[i].count);
+			json_ku64(&w, "size", rows[i].size);
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		json_ku64(&w, "total_count", total_count);
+		json_ku64(&w, "total_size", total_size);
+		json_ku64(&w, "type_count", n);
+		json_kstr(&w, "sort", ctx->sort);
+		cmd_json_warnings(ctx, &w);
+		json_obj_end(&w);
+		json_end(&w);
+	} else {
+		char c[32], s[32], p[32];
+		printf("%14s %14s %10s %6s  %s\n", "count", "bytes", "", "%", "type");
+		for (size_t i = 0; i < shown; i++)
+			printf("%14s %14s %10s %5.1f%%  %s\n", cmd_num(c, sizeof c, rows[i].count),
+			       cmd_num(s, sizeof s, rows[i].size), cmd_bytes(p, sizeof p, rows[i].size),
+			       total_size ? 100.0 * (double)rows[i].size / (double)total_size : 0.0,
+			       ph_type_name(h, rows[i].type));
+		if (shown < n)
+			printf("%14s %14s %10s %6s  (%zu more types; --top 0 shows all)\n", "", "", "", "",
+			       n - shown);
+		printf("%14s %14s %10s %6s  total, %zu types\n", cmd_num(c, sizeof c, total_count),
+		       cmd_num(s, sizeof s, total_size), cmd_bytes(p, sizeof p, total_size), "", n);
+	}
+	free(rows);
+	return EXIT_OK;
+}

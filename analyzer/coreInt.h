@@ -1,0 +1,113 @@
+/*
+ * coreInt.h - private state of the process image (core.c, core_dwarf.c).
+ * Not part of the API; only the core_*.c files include it.
+ */
+#ifndef PYHEAP_COREINT_H
+#define PYHEAP_COREINT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+/* Caps on what an untrusted core may make us allocate. */
+#define CORE_MAX_NOTES		(1u << 20)
+#define CORE_MAX_THREADS	(1u << 16)
+#define CORE_MAX_AUXV		4096
+#define CORE_MAX_SEGMENTS	(1u << 22)
+#define CORE_MAX_STR		4096
+
+/* One PT_LOAD of a module file, as the file's program headers say. */
+struct core_mod_load {
+	uint64_t vaddr, memsz;
+	uint64_t offset, filesz;
+	unsigned flags;
+};
+
+struct core_symidx;	/* name -> symbol hash (core_dwarf.c) */
+struct core_typeidx;	/* name -> DWARF DIE hash (core_dwarf.c) */
+
+struct core_module {
+	core_t *core;		/* NULL for core_module_open_file() */
+	char *name;		/* path as the core names it */
+	char *disk_path;	/* file we opened, NULL if missing */
+	uint64_t base, bias;
+	int is_exe;
+
+	/* The mapped module file (read-only), or NULL. */
+	int fd;
+	const uint8_t *map;
+	size_t map_size;
+	unsigned e_type;
+	struct core_mod_load *loads;
+	size_t n_loads;
+
+	/* Lazily built by core_dwarf.c. */
+	int dwfl_state;		/* 0 untried, 1 ready, -1 failed */
+	void *dwfl;		/* Dwfl * */
+	void *dwmod;		/* Dwfl_Module * */
+	void *elf;		/* Elf * over map, for sections and symbol fallback */
+	int sym_state;		/* 0 untried, 1 built, -1 failed */
+	struct core_symidx *syms;
+	int type_state;		/* 0 untried, 1 built, -1 failed */
+	struct core_typeidx *types;
+};
+
+/* One NT_FILE entry. */
+struct core_file_map {
+	uint64_t start, end;	/* [start, end) */
+	uint64_t offset;	/* byte offset into the file */
+	const char *name;	/* owned by core->file_names */
+	long module;		/* index into core->mods, -1 when none */
+};
+
+struct core {
+	char *path;
+	int fd;
+	const uint8_t *map;
+	size_t size;
+
+	core_segment *segs;
+	uint8_t *seg_truncated;	/* per segment: file lacks part of p_filesz */
+	size_t n_segs;
+	uint64_t missing;
+
+	int pid;
+	int prstatus_sig;
+	int siginfo_sig;	/* -1 when no NT_SIGINFO */
+	char fname[17];
+	char cmdline[81];
+	char *exe;
+
+	int *tids;
+	size_t n_tids, cap_tids;
+
+	uint64_t *auxv;		/* pairs */
+	size_t n_auxv;
+
+	struct core_file_map *files;
+	size_t n_files;
+	char **file_names;
+	size_t n_file_names;
+	uint64_t page_size;
+
+	core_module_t **mods;
+	size_t n_mods;
+	core_module_t *exe_mod;
+
+	char **warns;
+	size_t n_warns, cap_warns;
+};
+
+/* core.c */
+void core_warn(core_t *core, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void core_module_release(core_module_t *m);
+/* Maps the file at path into m (fd, map, loads, e_type).  0 or -1 with err. */
+int core_module_map_file(core_module_t *m, const char *path, char *err, size_t errlen);
+
+/* core_dwarf.c */
+void core_dwarf_release(core_module_t *m);
+
+#endif

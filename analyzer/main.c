@@ -1,0 +1,311 @@
+/*
+ * main.c - pyheap's entry point: the command table, option parsing, and the
+ * shared open/scan/warnings/exit-code plumbing.
+ */
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PYHEAP_VERSION "0.1.0"
+
+static const cmd_def commands[] = {
+	{"info", cmd_info, 0, "CORE",
+	 "the process, the Python version, how offsets were found, heap totals, warnings"},
+	{"types", cmd_types, OPT_SORT | OPT_TOP, "[--sort size|count] [--top N] CORE",
+	 "every live object by type: count and bytes"},
+	{"arenas", cmd_arenas, 0, "CORE",
+	 "pymalloc arenas, pools and blocks per size class"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char *global_usage =
+	"global options (before or after the command):\n"
+	"  --json             machine-readable output on stdout\n"
+	"  --exe PATH         the main executable, when it is not where the core says\n"
+	"  --sysroot DIR      prefix for every module path the core names\n"
+	"  --lib-path DIR     directory searched for libraries by basename (repeatable)\n"
+	"  --no-dwarf         ignore debug info; use the built-in offset tables\n"
+	"  --no-progress      never show the progress indicator\n"
+	"  -q, --quiet        do not print warnings on stderr\n"
+	"  -h, --help         this help\n";
+
+static void usage_all(FILE *f)
+{
+	fprintf(f, "usage: pyheap [OPTIONS] COMMAND [OPTIONS] CORE\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  %-8s %s\n\n%s\n", "help", "help on a command", global_usage);
+	fprintf(f, "exit status: 0 complete, 1 core unusable, 2 bad usage, 3 partial results\n");
+}
+
+static void usage_cmd(FILE *f, const cmd_def *c)
+{
+	fprintf(f, "usage: pyheap %s %s\n  %s\n\n", c->name, c->args, c->summary);
+	if (c->opts & OPT_SORT)
+		fprintf(f, "  --sort size|count  order of the rows (default: size)\n");
+	if (c->opts & OPT_TOP)
+		fprintf(f, "  --top N            show the first N rows; 0 = all (default: 30, all with --json)\n");
+	fprintf(f, "\n%s", global_usage);
+}
+
+static const cmd_def *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int bad_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "pyheap: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	fprintf(stderr, "Try 'pyheap --help'.\n");
+	return EXIT_USAGE;
+}
+
+/* ---- shared plumbing ---- */
+
+const char *cmd_num(char *buf, size_t cap, unsigned long long v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%llu", v);
+	size_t o = 0;
+	for (int i = 0; i < n && o + 1 < cap; i++) {
+		if (i > 0 && (n - i) % 3 == 0 && o + 2 < cap)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+const char *cmd_bytes(char *buf, size_t cap, unsigned long long v)
+{
+	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double d = (double)v;
+	int u = 0;
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, cap, "%llu B", v);
+	else
+		snprintf(buf, cap, "%.1f %s", d, units[u]);
+	return buf;
+}
+
+typedef struct progress {
+	int on;
+	const char *last_phase;
+	int last_pct;
+} progress;
+
+static void show_progress(const char *phase, uint64_t done, uint64_t total, void *payload)
+{
+	progress *p = payload;
+	int pct = total ? (int)(done * 100 / total) : 0;
+	if (p->last_phase == phase && p->last_pct == pct)
+		return;
+	p->last_phase = phase;
+	p->last_pct = pct;
+	fprintf(stderr, "\rpyheap: %s %3d%%   ", phase, pct);
+}
+
+int cmd_load(cmd_ctx *ctx)
+{
+	char err[512];
+	if (core_open(&ctx->core, ctx->core_path, &ctx->copts, err, sizeof err) < 0) {
+		fprintf(stderr, "pyheap: %s\n", err);
+		return EXIT_UNUSABLE;
+	}
+	ph_options o = {.no_dwarf = ctx->no_dwarf};
+	if (ph_open(&ctx->heap, ctx->core, &o, err, sizeof err) < 0) {
+		fprintf(stderr, "pyheap: %s\n", err);
+		return EXIT_UNUSABLE;
+	}
+	struct stat st;
+	progress p = {0};
+	p.on = !ctx->no_progress && isatty(2) && stat(ctx->core_path, &st) == 0 &&
+	       st.st_size > (256ll << 20);
+	int rc = ph_scan(ctx->heap, p.on ? show_progress : NULL, &p, err, sizeof err);
+	if (p.on)
+		fprintf(stderr, "\r%40s\r", "");
+	if (rc < 0) {
+		fprintf(stderr, "pyheap: %s\n", err);
+		return EXIT_UNUSABLE;
+	}
+	return 0;
+}
+
+unsigned long long cmd_warning_count(const cmd_ctx *ctx)
+{
+	unsigned long long n = 0;
+	if (ctx->core)
+		n += core_warning_count(ctx->core);
+	if (ctx->heap)
+		n += ph_warning_total(ctx->heap);
+	return n;
+}
+
+void cmd_json_warnings(const cmd_ctx *ctx, json_w *w)
+{
+	char buf[600];
+	json_key(w, "warnings");
+	json_arr(w);
+	for (size_t i = 0; ctx->core && i < core_warning_count(ctx->core); i++)
+		json_str(w, core_warning(ctx->core, i));
+	for (size_t i = 0; ctx->heap && i < ph_warning_kinds(ctx->heap); i++) {
+		snprintf(buf, sizeof buf, "%llu %s",
+			 (unsigned long long)ph_warning_count(ctx->heap, i), ph_warning_text(ctx->heap, i));
+		json_str(w, buf);
+	}
+	json_arr_end(w);
+	json_ku64(w, "warning_count", cmd_warning_count(ctx));
+}
+
+int cmd_finish(cmd_ctx *ctx, int rc)
+{
+	unsigned long long n = cmd_warning_count(ctx);
+	if (!ctx->quiet) {
+		char num[32];
+		for (size_t i = 0; ctx->core && i < core_warning_count(ctx->core); i++)
+			fprintf(stderr, "pyheap: warning: %s\n", core_warning(ctx->core, i));
+		for (size_t i = 0; ctx->heap && i < ph_warning_kinds(ctx->heap); i++)
+			fprintf(stderr, "pyheap: warning: %s %s\n",
+				cmd_num(num, sizeof num, ph_warning_count(ctx->heap, i)),
+				ph_warning_text(ctx->heap, i));
+		if (n)
+			fprintf(stderr, "pyheap: %s warning%s: results may be partial\n",
+				cmd_num(num, sizeof num, n), n == 1 ? "" : "s");
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "pyheap: error writing output: %s\n", strerror(errno));
+		return EXIT_UNUSABLE;
+	}
+	return rc == EXIT_OK && n ? EXIT_PARTIAL : rc;
+}
+
+/* ---- argv ---- */
+
+enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, 0, O_JSON},
+		{"exe", required_argument, 0, O_EXE},
+		{"sysroot", required_argument, 0, O_SYSROOT},
+		{"lib-path", required_argument, 0, O_LIBPATH},
+		{"no-progress", no_argument, 0, O_NOPROG},
+		{"no-dwarf", no_argument, 0, O_NODWARF},
+		{"sort", required_argument, 0, O_SORT},
+		{"top", required_argument, 0, O_TOP},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, O_VERSION},
+		{0, 0, 0, 0},
+	};
+	cmd_ctx ctx = {.sort = NULL, .top = -1};
+	int help = 0, c;
+	unsigned seen = 0;
+	size_t nlib = 0;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1) {
+			/* a positional argument: keep it, go on with options after it */
+			argv[seen++] = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case O_JSON: ctx.json = 1; break;
+		case O_EXE: ctx.copts.exe = optarg; break;
+		case O_SYSROOT: ctx.copts.sysroot = optarg; break;
+		case O_LIBPATH:
+			if (nlib == sizeof ctx.lib_paths / sizeof ctx.lib_paths[0])
+				return bad_usage("too many --lib-path options", NULL);
+			ctx.lib_paths[nlib++] = optarg;
+			break;
+		case O_NOPROG: ctx.no_progress = 1; break;
+		case O_NODWARF: ctx.no_dwarf = 1; break;
+		case O_SORT:
+			if (strcmp(optarg, "size") != 0 && strcmp(optarg, "count") != 0)
+				return bad_usage("--sort takes size or count", optarg);
+			ctx.sort = optarg;
+			break;
+		case O_TOP: {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 0)
+				return bad_usage("--top takes a number, 0 for all", optarg);
+			ctx.top = v;
+			break;
+		}
+		case 'q': ctx.quiet = 1; break;
+		case 'h': help = 1; break;
+		case O_VERSION:
+			printf("pyheap %s\n", PYHEAP_VERSION);
+			return EXIT_OK;
+		case ':':
+			return bad_usage("option needs an argument", argv[optind - 1]);
+		default:
+			return bad_usage("unknown option", argv[optind - 1]);
+		}
+	}
+	ctx.copts.lib_paths = ctx.lib_paths;
+	ctx.copts.n_lib_paths = nlib;
+
+	if (seen == 0) {
+		if (help) {
+			usage_all(stdout);
+			return EXIT_OK;
+		}
+		usage_all(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[0], "help") == 0) {
+		if (seen == 1) {
+			usage_all(stdout);
+			return EXIT_OK;
+		}
+		const cmd_def *hc = find_cmd(argv[1]);
+		if (!hc)
+			return bad_usage("unknown command", argv[1]);
+		usage_cmd(stdout, hc);
+		return EXIT_OK;
+	}
+	const cmd_def *cmd = find_cmd(argv[0]);
+	if (!cmd)
+		return bad_usage("unknown command", argv[0]);
+	if (help) {
+		usage_cmd(stdout, cmd);
+		return EXIT_OK;
+	}
+	if ((ctx.sort && !(cmd->opts & OPT_SORT)) || (ctx.top >= 0 && !(cmd->opts & OPT_TOP))) {
+		fprintf(stderr, "pyheap: %s does not take %s\n", cmd->name, ctx.sort ? "--sort" : "--top");
+		usage_cmd(stderr, cmd);
+		return EXIT_USAGE;
+	}
+	if (seen != 2) {
+		fprintf(stderr, "pyheap: %s takes exactly one core file\n", cmd->name);
+		usage_cmd(stderr, cmd);
+		return EXIT_USAGE;
+	}
+	ctx.core_path = argv[1];
+	if (!ctx.sort)
+		ctx.sort = "size";
+
+	int rc = cmd_load(&ctx);
+	if (rc == 0)
+		rc = cmd_finish(&ctx, cmd->run(&ctx));
+	ph_free(ctx.heap);
+	core_free(ctx.core);
+	return rc;
+}

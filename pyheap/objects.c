@@ -1,0 +1,548 @@
+/*
+ * objects.c - reading single objects: validation, sys.getsizeof, dicts and
+ * the references an object holds.
+ *
+ * Only pointers are read; nothing runs.  Every count read from the heap
+ * (tuple sizes, dict entries, slot tables) is bounded before it is used, so
+ * a corrupt object costs a warning, not a hang.
+ */
+#include "phInt.h"
+
+#include <string.h>
+
+/* Sanity bounds on counts read from objects. */
+#define MAX_ITEMS (1ull << 31)
+#define MAX_SLOTS 1024
+
+static bool is_var_kind(enum ph_kind k)
+{
+	return k == K_TUPLE || k == K_BYTES || k == K_INT;
+}
+
+/* Digit count of an int: |ob_size| before 3.12, lv_tag >> 3 after. */
+static uint64_t int_ndigits(ph_heap *h, uint64_t addr)
+{
+	uint64_t v = 0;
+	if (h->off.long_lv_tag >= 0) {
+		rdf(h, addr, h->off.long_lv_tag, &v);
+		return v >> 3;
+	}
+	rd64(h, addr + 16, &v);
+	return (int64_t)v < 0 ? (uint64_t)-(int64_t)v : v;
+}
+
+static uint64_t str_body_size(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t len = 0;
+	uint32_t state = 0;
+	rdf(h, addr, h->off.ascii_length, &len);
+	rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	if (len > MAX_ITEMS)
+		len = 0;
+	if (compact && ascii)
+		return (uint64_t)h->off.ascii_size + len + 1;
+	if (compact)
+		return (uint64_t)h->off.compact_size + (len + 1) * kind;
+	return (uint64_t)t->basicsize;   /* non-compact: data is a separate block */
+}
+
+/* The bytes the object itself occupies from its PyObject on; used to check
+ * that a candidate fits in its block. */
+static uint64_t body_need(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	if (t->kind == K_STR)
+		return str_body_size(h, addr, t);
+	if (t->kind == K_INT)
+		return 24 + 4 * int_ndigits(h, addr);
+	if (t->itemsize > 0 || is_var_kind(t->kind)) {
+		uint64_t n = 0;
+		rd64(h, addr + 16, &n);
+		if ((int64_t)n < 0)
+			n = (uint64_t)-(int64_t)n;
+		if (n > MAX_ITEMS)
+			return UINT64_MAX;
+		return (uint64_t)t->basicsize + n * (uint64_t)t->itemsize;
+	}
+	return (uint64_t)t->basicsize;
+}
+
+static int preheader_of_obj(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	if (t->kind == K_TYPE) {
+		/* type objects are GC objects only when they are heap types */
+		uint64_t f = 0;
+		rdf(h, addr, h->off.tp_flags, &f);
+		return (f & TPF_HEAPTYPE) ? t->preheader : 0;
+	}
+	return t->preheader;
+}
+
+uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap)
+{
+	uint64_t w[2];
+	if (!addr || (addr & 7) || core_read(h->core, addr, w, 16) != 16)
+		return TYPE_INVALID;
+	if ((int64_t)w[0] <= 0 || w[0] > (1ull << 48))
+		return TYPE_INVALID;
+	uint32_t ti = ph_type_lookup(h, w[1]);
+	if (ti == TYPE_INVALID)
+		return TYPE_INVALID;
+	if (alloc_cap && body_need(h, addr, &h->types[ti]) > alloc_cap)
+		return TYPE_INVALID;
+	return ti;
+}
+
+int ph_object_preheader(ph_heap *h, uint64_t addr, uint32_t ti)
+{
+	return preheader_of_obj(h, addr, &h->types[ti]);
+}
+
+/* ---- dicts ---- */
+
+typedef struct dict_layout {
+	uint64_t keys, values;       /* values: split table values, 0 if combined */
+	uint64_t nentries, entries, esize, kofs, vofs;
+	int64_t dk_refcnt;
+	uint64_t dk_size, usable;
+	unsigned dk_kind;
+	uint64_t index_bytes;
+} dict_layout;
+
+static bool keys_layout(ph_heap *h, uint64_t keys, dict_layout *L)
+{
+	uint64_t v;
+	memset(L, 0, sizeof *L);
+	L->keys = keys;
+	if (!keys || !rd64(h, keys, &v))
+		return false;
+	L->dk_refcnt = (int64_t)v;
+	if (!rdf(h, keys, h->off.dk_nentries, &L->nentries) ||
+	    !rdf(h, keys, h->off.dk_usable, &L->usable))
+		return false;
+	if (h->off.dk_size >= 0) {                       /* 3.8 - 3.10 */
+		if (!rdf(h, keys, h->off.dk_size, &L->dk_size) || L->dk_size == 0 ||
+		    L->dk_size > MAX_ITEMS || (L->dk_size & (L->dk_size - 1)))
+			return false;
+		uint64_t ix = L->dk_size <= 0xff ? 1 : L->dk_size <= 0xffff ? 2 :
+			      L->dk_size <= 0xffffffffull ? 4 : 8;
+		L->index_bytes = ix * L->dk_size;
+		L->esize = 24;
+		L->kofs = 8;
+		L->vofs = 16;
+	} else {                                         /* 3.11+ */
+		uint8_t b[3];
+		if (core_read(h->core, keys + (uint64_t)h->off.dk_log2_size, b, 1) != 1 ||
+		    core_read(h->core, keys + (uint64_t)h->off.dk_log2_index_bytes, b + 1, 1) != 1 ||
+		    core_read(h->core, keys + (uint64_t)h->off.dk_kind, b + 2, 1) != 1)
+			return false;
+		if (b[0] > 31 || b[1] > 34 || b[2] > 2)
+			return false;
+		L->dk_size = 1ull << b[0];
+		L->index_bytes = 1ull << b[1];
+		L->dk_kind = b[2];
+		L->esize = b[2] == 0 ? 24 : 16;
+		L->kofs = b[2] == 0 ? 8 : 0;
+		L->vofs = b[2] == 0 ? 16 : 8;
+	}
+	if (L->nentries > L->dk_size)
+		return false;
+	L->entries = keys + (uint64_t)h->off.dk_indices + L->index_bytes;
+	return true;
+}
+
+static bool dict_layout_of(ph_heap *h, uint64_t dict, dict_layout *L)
+{
+	uint64_t keys = 0, values = 0;
+	if (!rdf(h, dict, h->off.dict_ma_keys, &keys) || !keys_layout(h, keys, L))
+		return false;
+	rdf(h, dict, h->off.dict_ma_values, &values);
+	if (values) {
+		/* 3.13 puts an 8-byte header in front of the values */
+		L->values = h->minor >= 13 ? values + 8 : values;
+	}
+	return true;
+}
+
+/* Visits live entries; values come from `values` when non-zero (split). */
+static void entries_foreach(ph_heap *h, const dict_layout *L, uint64_t values,
+			    ph_dict_fn fn, void *payload)
+{
+	uint8_t buf[24 * 64];
+	for (uint64_t i = 0; i < L->nentries;) {
+		uint64_t n = L->nentries - i;
+		if (n > 64)
+			n = 64;
+		size_t bytes = (size_t)(n * L->esize);
+		if (core_read(h->core, L->entries + i * L->esize, buf, bytes) != bytes) {
+			ph_warn(h, W_UNREADABLE, "dict entries unreadable (keys object at 0x%llx)",
+				(unsigned long long)L->keys);
+			return;
+		}
+		uint64_t vals[64];
+		if (values && core_read(h->core, values + i * 8, vals, (size_t)n * 8) != n * 8) {
+			ph_warn(h, W_UNREADABLE, "dict values unreadable (at 0x%llx)",
+				(unsigned long long)values);
+			return;
+		}
+		for (uint64_t j = 0; j < n; j++) {
+			uint64_t k, v;
+			memcpy(&k, buf + j * L->esize + L->kofs, 8);
+			if (values)
+				v = vals[j];
+			else
+				memcpy(&v, buf + j * L->esize + L->vofs, 8);
+			if (k && v && !fn(h, k, v, payload))
+				return;
+		}
+		i += n;
+	}
+}
+
+void ph_dict_foreach(ph_heap *h, uint64_t dict, ph_dict_fn fn, void *payload)
+{
+	dict_layout L;
+	if (!dict_layout_of(h, dict, &L))
+		return;
+	entries_foreach(h, &L, L.values, fn, payload);
+}
+
+struct get_str { const char *key; uint64_t found; };
+
+static bool get_str_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
+{
+	struct get_str *g = payload;
+	char buf[128];
+	if (ph_str_read(h, k, buf, sizeof buf) && strcmp(buf, g->key) == 0) {
+		g->found = v;
+		return false;
+	}
+	return true;
+}
+
+uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key)
+{
+	struct get_str g = {key, 0};
+	ph_dict_foreach(h, dict, get_str_cb, &g);
+	return g.found;
+}
+
+static uint64_t keys_size(const ph_heap *h, const dict_layout *L)
+{
+	uint64_t usable = (L->dk_size << 1) / 3;
+	uint64_t hdr = h->minor <= 10 ? 40 : 32;
+	return hdr + L->index_bytes + usable * L->esize;
+}
+
+static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
+{
+	dict_layout L;
+	uint64_t res = (uint64_t)t->basicsize;
+	uint64_t raw_values = 0;
+	if (!dict_layout_of(h, dict, &L))
+		return res;
+	rdf(h, dict, h->off.dict_ma_values, &raw_values);
+	if (raw_values) {
+		if (h->minor <= 10)
+			res += ((L.dk_size << 1) / 3) * 8;
+		else if (h->minor <= 12)
+			res += (L.nentries + L.usable) * 8;
+		else {
+			/* 3.13: values embedded in the owner are counted there */
+			uint8_t emb = 0;
+			core_read(h->core, raw_values + 2, &emb, 1);
+			if (!emb) {
+				uint8_t cap = 0;
+				core_read(h->core, raw_values, &cap, 1);
+				uint64_t n = L.nentries + L.usable;
+				res += ((n + 7) & ~7ull) + (n + 1) * 8;
+				(void)cap;
+			}
+		}
+	}
+	if (L.dk_refcnt == 1)
+		res += keys_size(h, &L);
+	return res;
+}
+
+/* ---- sys.getsizeof ---- */
+
+static uint64_t getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	int pre = preheader_of_obj(h, addr, t);
+	if (h->minor <= 11)
+		return pre ? GC_HEAD_SIZE : 0;  /* only the GC head counts */
+	return (uint64_t)pre;
+}
+
+uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t body, v = 0;
+	switch (t->kind) {
+	case K_LIST:
+		rdf(h, addr, h->off.list_allocated, &v);
+		body = (uint64_t)t->basicsize + (v < MAX_ITEMS ? v * 8 : 0);
+		break;
+	case K_DICT:
+		body = dict_sizeof(h, addr, t);
+		break;
+	case K_SET:
+	case K_FROZENSET: {
+		uint64_t table = 0, mask = 0;
+		body = (uint64_t)t->basicsize;
+		if (rdf(h, addr, h->off.set_table, &table) && rdf(h, addr, h->off.set_mask, &mask) &&
+		    table != addr + (uint64_t)h->off.set_smalltable && mask < MAX_ITEMS)
+			body += (mask + 1) * 16;
+		break;
+	}
+	case K_STR: {
+		body = str_body_size(h, addr, t);
+		uint32_t state = 0;
+		rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
+		if (!((state >> 5) & 1)) {     /* non-compact: its data block */
+			uint64_t len = 0;
+			rdf(h, addr, h->off.ascii_length, &len);
+			if (len < MAX_ITEMS)
+				body += (len + 1) * ((state >> 2) & 7);
+		}
+		if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
+			body = (uint64_t)t->basicsize;
+		break;
+	}
+	case K_INT: {
+		uint64_t n = int_ndigits(h, addr);
+		if (h->minor >= 12 && n == 0)
+			n = 1;
+		body = 24 + 4 * n;
+		break;
+	}
+	case K_BYTEARRAY:
+		rd64(h, addr + 0x18, &v);
+		body = (uint64_t)t->basicsize + (v < MAX_ITEMS ? v : 0);
+		break;
+	case K_TYPE: {
+		uint64_t f = 0, ck = 0;
+		rdf(h, addr, h->off.tp_flags, &f);
+		if (f & TPF_HEAPTYPE) {
+			body = (uint64_t)h->off.ht_size;
+			dict_layout L;
+			if (rdf(h, addr, h->off.ht_cached_keys, &ck) && ck && keys_layout(h, ck, &L))
+				body += keys_size(h, &L);
+		} else {
+			body = (uint64_t)h->off.tp_size;
+		}
+		break;
+	}
+	default:
+		body = body_need(h, addr, t);
+		if (body == UINT64_MAX)
+			body = (uint64_t)t->basicsize;
+		if ((t->flags & TPF_INLINE_VALUES) && h->minor >= 13) {
+			uint64_t ck = 0;
+			dict_layout L;
+			if (rdf(h, t->addr, h->off.ht_cached_keys, &ck) && ck && keys_layout(h, ck, &L)) {
+				uint64_t n = L.nentries + L.usable;
+				body += ((n + 7) & ~7ull) + (n + 1) * 8;
+			}
+		}
+		break;
+	}
+	return body + getsizeof_prefix(h, addr, t);
+}
+
+/* ---- referents ---- */
+
+static size_t visit_array(ph_heap *h, uint64_t arr, uint64_t n, ph_ref_fn fn, void *payload)
+{
+	uint64_t buf[128];
+	size_t visited = 0;
+	if (n > MAX_ITEMS)
+		return 0;
+	for (uint64_t i = 0; i < n;) {
+		uint64_t c = n - i > 128 ? 128 : n - i;
+		size_t got = core_read(h->core, arr + i * 8, buf, (size_t)c * 8) / 8;
+		for (size_t j = 0; j < got; j++)
+			if (buf[j]) {
+				fn(h, buf[j], payload);
+				visited++;
+			}
+		if (got < c) {
+			ph_warn(h, W_UNREADABLE, "item array unreadable at 0x%llx",
+				(unsigned long long)(arr + (i + got) * 8));
+			break;
+		}
+		i += c;
+	}
+	return visited;
+}
+
+struct dict_visit { ph_ref_fn fn; void *payload; size_t n; };
+
+static bool dict_visit_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
+{
+	struct dict_visit *d = payload;
+	d->fn(h, k, d->payload);
+	d->fn(h, v, d->payload);
+	d->n += 2;
+	return true;
+}
+
+/* Values of an instance whose attributes live in a values array shared
+ * with the type's cached keys (3.11/3.12 managed values, 3.13 inline). */
+static size_t visit_values(ph_heap *h, const ph_type *t, uint64_t values, ph_ref_fn fn, void *payload)
+{
+	uint64_t ck = 0;
+	dict_layout L;
+	if (!rdf(h, t->addr, h->off.ht_cached_keys, &ck) || !ck || !keys_layout(h, ck, &L))
+		return 0;
+	return visit_array(h, values, L.nentries, fn, payload);
+}
+
+static size_t visit_instance(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_fn fn, void *payload)
+{
+	size_t n = 0;
+	uint64_t v = 0;
+	/* the dict, wherever this version keeps it */
+	if (h->minor >= 11 && (t->flags & TPF_MANAGED_DICT)) {
+		uint64_t dict = 0;
+		rd64(h, addr - 24, &dict);
+		if (h->minor == 12 && (dict & 1)) {
+			n += visit_values(h, t, dict + 1, fn, payload);
+			dict = 0;
+		} else if (h->minor == 11 && !dict) {
+			uint64_t values = 0;
+			if (rd64(h, addr - 32, &values) && values)
+				n += visit_values(h, t, values, fn, payload);
+		} else if (h->minor >= 13 && (t->flags & TPF_INLINE_VALUES)) {
+			uint8_t hdr[4];
+			if (core_read(h->core, addr + 16, hdr, 4) == 4 && hdr[3] && !dict)
+				n += visit_array(h, addr + 24, hdr[0], fn, payload);
+		}
+		if (dict) {
+			fn(h, dict, payload);
+			n++;
+		}
+	} else if (t->dictoffset != 0) {
+		int64_t off = t->dictoffset;
+		if (off < 0) {
+			uint64_t sz = 0;
+			rd64(h, addr + 16, &sz);
+			if ((int64_t)sz < 0)
+				sz = (uint64_t)-(int64_t)sz;
+			if (sz < MAX_ITEMS)
+				off += (int64_t)(((uint64_t)t->basicsize + sz * (uint64_t)t->itemsize + 7) & ~7ull);
+		}
+		if (off > 0 && rd64(h, addr + (uint64_t)off, &v) && v) {
+			fn(h, v, payload);
+			n++;
+		}
+	}
+	/* __slots__ members, declared by each heap type on the tp_base chain */
+	uint64_t ty = t->addr;
+	for (int d = 0; ty && d < 64; d++) {
+		uint32_t ti = ph_type_lookup(h, ty);
+		if (ti == TYPE_INVALID || !(h->types[ti].flags & TPF_HEAPTYPE))
+			break;
+		uint64_t m = h->types[ti].members;
+		for (int i = 0; m && i < MAX_SLOTS; i++, m += 40) {
+			uint64_t ent[3];
+			if (core_read(h->core, m, ent, sizeof ent) != sizeof ent || !ent[0])
+				break;
+			uint32_t mtype = (uint32_t)ent[1];
+			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20) &&
+			    rd64(h, addr + ent[2], &v) && v) {
+				fn(h, v, payload);
+				n++;
+			}
+		}
+		if (!rdf(h, ty, h->off.tp_base, &ty))
+			break;
+	}
+	fn(h, t->addr, payload);   /* heap-type instances own their type */
+	return n + 1;
+}
+
+/* Objects we have no precise walker for: every aligned word of the body
+ * that might be a pointer.  The caller validates each target. */
+static size_t visit_conservative(ph_heap *h, uint64_t addr, uint64_t size, ph_ref_fn fn, void *payload)
+{
+	if (size <= 16)
+		return 0;
+	if (size > 4096)
+		size = 4096;
+	return visit_array(h, addr + 16, (size - 16) / 8, fn, payload);
+}
+
+size_t ph_object_referents(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_fn fn, void *payload)
+{
+	uint64_t v = 0, p = 0;
+	size_t n = 0;
+	switch (t->kind) {
+	case K_TUPLE:
+		rd64(h, addr + 16, &v);
+		n = visit_array(h, addr + (uint64_t)h->off.tuple_ob_item, v, fn, payload);
+		break;
+	case K_LIST:
+		rd64(h, addr + 16, &v);
+		if (rdf(h, addr, h->off.list_ob_item, &p) && p)
+			n = visit_array(h, p, v, fn, payload);
+		break;
+	case K_DICT: {
+		struct dict_visit d = {fn, payload, 0};
+		ph_dict_foreach(h, addr, dict_visit_cb, &d);
+		n = d.n;
+		break;
+	}
+	case K_SET:
+	case K_FROZENSET: {
+		uint64_t table = 0, mask = 0, buf[2 * 64];
+		if (!rdf(h, addr, h->off.set_table, &table) || !rdf(h, addr, h->off.set_mask, &mask) ||
+		    mask >= MAX_ITEMS)
+			break;
+		for (uint64_t i = 0; i <= mask;) {
+			uint64_t c = mask + 1 - i > 64 ? 64 : mask + 1 - i;
+			if (core_read(h->core, table + i * 16, buf, (size_t)c * 16) != c * 16)
+				break;
+			for (uint64_t j = 0; j < c; j++)
+				if (buf[2 * j] && buf[2 * j] != h->set_dummy) {
+					fn(h, buf[2 * j], payload);
+					n++;
+				}
+			i += c;
+		}
+		break;
+	}
+	case K_TYPE: {
+		uint64_t f = 0;
+		rdf(h, addr, h->off.tp_flags, &f);
+		const int64_t fields[] = {h->off.tp_dict, h->off.tp_bases, h->off.tp_mro,
+			h->off.tp_base, (f & TPF_HEAPTYPE) ? h->off.ht_name : -1,
+			(f & TPF_HEAPTYPE) ? h->off.ht_qualname : -1,
+			(f & TPF_HEAPTYPE) ? h->off.ht_slots : -1,
+			(f & TPF_HEAPTYPE) ? h->off.ht_module : -1};
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+			if (rdf(h, addr, fields[i], &v) && v) {
+				fn(h, v, payload);
+				n++;
+			}
+		break;
+	}
+	case K_MODULE:
+		if (rdf(h, addr, h->off.mod_dict, &v) && v) {
+			fn(h, v, payload);
+			n++;
+		}
+		break;
+	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_COMPLEX:
+	case K_BYTEARRAY:
+		break;
+	case K_OBJECT:
+		break;
+	default:
+		n = visit_conservative(h, addr, (uint64_t)t->basicsize, fn, payload);
+		break;
+	}
+	if (t->flags & TPF_HEAPTYPE)
+		n += visit_instance(h, addr, t, fn, payload);
+	return n;
+}

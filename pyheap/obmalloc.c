@@ -1,0 +1,334 @@
+/*
+ * obmalloc.c - pymalloc: arenas, pools and the objects in their blocks.
+ *
+ * The arena table comes from the static `arenas` (3.8-3.11, .symtab only),
+ * from the interpreter's obmalloc state (3.12, 3.13), or, for stripped
+ * 3.8-3.11 builds, from a scan of anonymous memory for pool headers that pass
+ * every invariant pymalloc keeps (cpython-internals.md 2.4).
+ *
+ * In each used pool the free list tells free blocks from allocated ones: a
+ * free block still holds its old object's bytes, so only the list can tell.
+ */
+#include "phInt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_OVERHEAD 48
+#define MAX_ARENAS (1u << 24)        /* 16 TiB of 1 MiB arenas */
+#define MAX_BLOCKS_IN_POOL 1024      /* 16 KiB / 16 */
+
+typedef struct arena_rec {
+	uint64_t address, pool_address;
+	uint32_t nfreepools, ntotalpools;
+} arena_rec;
+
+static int add_range(ph_heap *h, uint64_t lo, uint64_t hi)
+{
+	if (h->narenas == h->arenas_cap) {
+		size_t cap = h->arenas_cap ? 2 * h->arenas_cap : 64;
+		uint64_t *l = realloc(h->arena_lo, cap * sizeof *l);
+		if (!l)
+			return -1;
+		h->arena_lo = l;
+		uint64_t *u = realloc(h->arena_hi, cap * sizeof *u);
+		if (!u)
+			return -1;
+		h->arena_hi = u;
+		h->arenas_cap = cap;
+	}
+	h->arena_lo[h->narenas] = lo;
+	h->arena_hi[h->narenas++] = hi;
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts the ranges (lo and hi together). */
+static void sort_ranges(ph_heap *h)
+{
+	uint64_t *pairs = malloc(h->narenas * 2 * sizeof *pairs);
+	if (!pairs)
+		return;
+	for (size_t i = 0; i < h->narenas; i++) {
+		pairs[2 * i] = h->arena_lo[i];
+		pairs[2 * i + 1] = h->arena_hi[i];
+	}
+	qsort(pairs, h->narenas, 2 * sizeof *pairs, cmp_range);
+	for (size_t i = 0; i < h->narenas; i++) {
+		h->arena_lo[i] = pairs[2 * i];
+		h->arena_hi[i] = pairs[2 * i + 1];
+	}
+	free(pairs);
+}
+
+bool ph_in_arena(const ph_heap *h, uint64_t addr)
+{
+	size_t lo = 0, hi = h->narenas;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->arena_lo[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && addr < h->arena_hi[lo - 1];
+}
+
+/* Per pool: validate the header, mark free blocks, find objects in the rest.
+ * Returns 1 for a used pool, 0 for an empty one, -1 for a bad header. */
+static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
+{
+	uint8_t hdr[POOL_OVERHEAD];
+	if (core_read(h->core, pool, hdr, sizeof hdr) != sizeof hdr) {
+		ph_warn(h, W_UNREADABLE, "pools unreadable (first at 0x%llx)", (unsigned long long)pool);
+		return -1;
+	}
+	uint32_t count, szidx, nextoffset, maxnext;
+	uint64_t freeblock;
+	memcpy(&count, hdr + (size_t)h->off.pool_ref, 4);
+	memcpy(&freeblock, hdr + (size_t)h->off.pool_freeblock, 8);
+	memcpy(&szidx, hdr + (size_t)h->off.pool_szidx, 4);
+	memcpy(&nextoffset, hdr + (size_t)h->off.pool_nextoffset, 4);
+	memcpy(&maxnext, hdr + (size_t)h->off.pool_maxnextoffset, 4);
+	if (count == 0) {
+		h->arenas.pools_empty++;
+		return 0;
+	}
+	uint32_t bs = (szidx + 1) * 16;
+	if (szidx >= PH_SIZE_CLASSES || maxnext != h->pool_size - bs ||
+	    nextoffset < POOL_OVERHEAD + bs || nextoffset > h->pool_size ||
+	    (nextoffset - POOL_OVERHEAD) % bs != 0) {
+		ph_warn(h, W_BAD_POOL, "pools skipped: invalid pool header (first at 0x%llx)",
+			(unsigned long long)pool);
+		return -1;
+	}
+	uint32_t nb = (uint32_t)((h->pool_size - POOL_OVERHEAD) / bs);
+	uint32_t carved = (nextoffset - POOL_OVERHEAD) / bs;
+	if (carved > nb)
+		carved = nb;
+	if (count > nb) {
+		ph_warn(h, W_BAD_POOL, "pools skipped: invalid pool header (first at 0x%llx)",
+			(unsigned long long)pool);
+		return -1;
+	}
+
+	uint8_t isfree[MAX_BLOCKS_IN_POOL];
+	memset(isfree, 0, nb);
+	uint32_t nfree = 0;
+	uint64_t p = freeblock;
+	/* the list has at most nb entries; anything longer is a cycle */
+	for (uint32_t steps = 0; p && steps <= nb; steps++) {
+		uint64_t off = p - pool;
+		if (p < pool + POOL_OVERHEAD || off >= h->pool_size ||
+		    (off - POOL_OVERHEAD) % bs != 0) {
+			ph_warn(h, W_BAD_FREELIST, "pool free lists cut short: link out of the pool "
+				"(first in pool 0x%llx)", (unsigned long long)pool);
+			break;
+		}
+		uint32_t bi = (uint32_t)((off - POOL_OVERHEAD) / bs);
+		if (bi >= carved)
+			break;                 /* the lazily carved tail: never used */
+		if (isfree[bi]) {
+			ph_warn(h, W_BAD_FREELIST, "pool free lists cut short: cycle (first in pool 0x%llx)",
+				(unsigned long long)pool);
+			break;
+		}
+		isfree[bi] = 1;
+		nfree++;
+		if (!rd64(h, p, &p))
+			break;
+	}
+	if (carved - nfree != count)
+		ph_warn(h, W_POOL_COUNT, "pools whose allocated-block count disagrees with their "
+			"free list (first at 0x%llx: count %u, carved %u, free %u)",
+			(unsigned long long)pool, count, carved, nfree);
+
+	h->arenas.cls[szidx].pools++;
+	h->arenas.cls[szidx].used += count;
+	h->arenas.cls[szidx].free += nb - count;
+	h->arenas.pools_used++;
+	h->arenas.blocks_used += count;
+	if (count == nb)
+		h->arenas.pools_full++;
+
+	if (!add_objects)
+		return 1;
+	for (uint32_t bi = 0; bi < carved; bi++) {
+		if (isfree[bi])
+			continue;
+		uint64_t b = pool + POOL_OVERHEAD + (uint64_t)bi * bs;
+		for (uint32_t off = 0; off <= 32 && off < bs; off += 16) {
+			uint32_t ti = ph_object_check(h, b + off, bs - off);
+			if (ti != TYPE_INVALID && ph_object_preheader(h, b + off, ti) == (int)off) {
+				ph_add_object(h, b + off, ti, PH_OBJ_ARENA);
+				break;
+			}
+		}
+	}
+	return 1;
+}
+
+static void walk_arena(ph_heap *h, const arena_rec *a)
+{
+	uint64_t first = (a->address + h->pool_size - 1) & ~(h->pool_size - 1);
+	uint64_t end = a->pool_address;
+	uint64_t used = 0, total = 0;
+	if (end < first || end > a->address + h->arena_size) {
+		ph_warn(h, W_ARENA_TABLE, "arenas with an invalid pool_address (first at 0x%llx)",
+			(unsigned long long)a->address);
+		end = a->address + h->arena_size;
+	}
+	for (uint64_t pool = first; pool + h->pool_size <= end; pool += h->pool_size) {
+		total++;
+		if (walk_pool(h, pool, true) == 1)
+			used++;
+	}
+	h->arenas.arenas++;
+	uint64_t npools = a->ntotalpools ? a->ntotalpools : total;
+	if (used > 0 && used * 10 <= npools) {
+		h->arenas.nearly_empty_arenas++;
+		h->arenas.nearly_empty_bytes += h->arena_size;
+	}
+	add_range(h, a->address, a->address + h->arena_size);
+}
+
+/* Reads the table at `table` with `max` slots and walks the arenas in use. */
+static int walk_table(ph_heap *h, uint64_t table, uint64_t max,
+		      ph_progress_fn progress, void *payload)
+{
+	if (max > MAX_ARENAS) {
+		ph_warn(h, W_ARENA_TABLE, "arena table claims %llu slots; reading %u",
+			(unsigned long long)max, MAX_ARENAS);
+		max = MAX_ARENAS;
+	}
+	uint64_t esz = h->off.ao_size > 0 ? (uint64_t)h->off.ao_size : 48;
+	for (uint64_t i = 0; i < max; i++) {
+		uint8_t e[64];
+		if (esz > sizeof e || core_read(h->core, table + i * esz, e, (size_t)esz) != esz) {
+			ph_warn(h, W_ARENA_TABLE, "arena table unreadable at slot %llu",
+				(unsigned long long)i);
+			return -1;
+		}
+		arena_rec a = {0};
+		memcpy(&a.address, e + h->off.ao_address, 8);
+		memcpy(&a.pool_address, e + h->off.ao_pool_address, 8);
+		memcpy(&a.nfreepools, e + h->off.ao_nfreepools, 4);
+		memcpy(&a.ntotalpools, e + h->off.ao_ntotalpools, 4);
+		if (!a.address)
+			continue;
+		walk_arena(h, &a);
+		if (progress && (i & 15) == 0)
+			progress("arenas", i, max, payload);
+	}
+	return 0;
+}
+
+/* Stripped 3.8-3.11: no symbol leads to the table, so find the pools. */
+static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
+{
+	size_t nseg = core_segment_count(h->core);
+	ph_map seen = {0};   /* arenaindex -> range index */
+	for (size_t si = 0; si < nseg; si++) {
+		const core_segment *s = core_segment_at(h->core, si);
+		if (!(s->flags & CORE_SEG_W) || s->file)
+			continue;
+		uint64_t start = (s->vaddr + h->pool_size - 1) & ~(h->pool_size - 1);
+		for (uint64_t pool = start; pool + h->pool_size <= s->vaddr + s->filesz;
+		     pool += h->pool_size) {
+			const uint8_t *hdr = s->data + (pool - s->vaddr);
+			uint32_t count, szidx, nextoffset, maxnext, ai;
+			uint64_t freeblock;
+			memcpy(&count, hdr + h->off.pool_ref, 4);
+			memcpy(&freeblock, hdr + h->off.pool_freeblock, 8);
+			memcpy(&ai, hdr + h->off.pool_arenaindex, 4);
+			memcpy(&szidx, hdr + h->off.pool_szidx, 4);
+			memcpy(&nextoffset, hdr + h->off.pool_nextoffset, 4);
+			memcpy(&maxnext, hdr + h->off.pool_maxnextoffset, 4);
+			if (szidx >= PH_SIZE_CLASSES || count == 0 || ai >= MAX_ARENAS)
+				continue;
+			uint32_t bs = (szidx + 1) * 16;
+			if (maxnext != h->pool_size - bs || nextoffset < POOL_OVERHEAD + bs ||
+			    nextoffset > h->pool_size || (nextoffset - POOL_OVERHEAD) % bs ||
+			    count > (h->pool_size - POOL_OVERHEAD) / bs ||
+			    (freeblock && (freeblock < pool + POOL_OVERHEAD ||
+					   freeblock >= pool + h->pool_size)))
+				continue;
+			if (walk_pool(h, pool, true) != 1)
+				continue;
+			/* one range per arena index, grown to cover its pools */
+			uint32_t r = ph_map_get(&seen, (uint64_t)ai + 1);
+			if (r == PH_MAP_NONE) {
+				ph_map_put(&seen, (uint64_t)ai + 1, (uint32_t)h->narenas);
+				add_range(h, pool, pool + h->pool_size);
+				h->arenas.arenas++;
+			} else {
+				if (pool < h->arena_lo[r])
+					h->arena_lo[r] = pool;
+				if (pool + h->pool_size > h->arena_hi[r])
+					h->arena_hi[r] = pool + h->pool_size;
+			}
+		}
+		if (progress)
+			progress("pool scan", si, nseg, payload);
+	}
+	ph_map_free(&seen);
+	return 0;
+}
+
+int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload)
+{
+	h->arenas.arena_size = h->arena_size;
+	h->arenas.pool_size = h->pool_size;
+	h->arenas.pool_overhead = POOL_OVERHEAD;
+	uint64_t sym, table = 0, max = 0;
+	uint32_t max32 = 0;
+	int rc = -1;
+
+	if (h->minor <= 11) {
+		if (h->pymod && core_module_symbol(h->pymod, "arenas", &sym, NULL) == 0 &&
+		    rd64(h, sym, &table) &&
+		    core_module_symbol(h->pymod, "maxarenas", &sym, NULL) == 0 && rd32(h, sym, &max32)) {
+			h->arenas_found_by = "symtab";
+			rc = table ? walk_table(h, table, max32, progress, payload) : 0;
+		} else {
+			h->arenas_found_by = "pool_scan";
+			rc = scan_pools(h, progress, payload);
+		}
+	} else if (h->off.is_obmalloc >= 0 && h->off.om_arenas >= 0) {
+		uint64_t seen[16];
+		size_t nseen = 0;
+		h->arenas_found_by = "obmalloc_state";
+		for (size_t i = 0; i < h->ninterps; i++) {
+			uint64_t state = h->interps[i] + (uint64_t)h->off.is_obmalloc;
+			if (h->minor >= 13 && !rd64(h, state, &state))
+				continue;
+			bool dup = false;
+			for (size_t j = 0; j < nseen; j++)
+				dup |= seen[j] == state;
+			if (dup || !state)
+				continue;
+			seen[nseen++] = state;
+			if (!rd64(h, state + (uint64_t)h->off.om_arenas, &table) || !table ||
+			    !rd32(h, state + (uint64_t)h->off.om_maxarenas, &max32))
+				continue;
+			max = max32;
+			rc = walk_table(h, table, max, progress, payload);
+		}
+	}
+	if (rc < 0 && h->arenas.arenas == 0) {
+		h->arenas_found_by = "pool_scan";
+		rc = scan_pools(h, progress, payload);
+	}
+	sort_ranges(h);
+	for (int i = 0; i < PH_SIZE_CLASSES; i++)
+		h->arenas.pools_total += h->arenas.cls[i].pools;
+	h->arenas.pools_total += h->arenas.pools_empty;
+	return rc;
+}
+
+const ph_arena_stats *ph_arenas(const ph_heap *h) { return &h->arenas; }

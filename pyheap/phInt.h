@@ -1,0 +1,164 @@
+/*
+ * phInt.h - private to pyheap/: the ph_heap struct and the helpers its
+ * files share.  Nothing outside pyheap/ includes this.
+ */
+#ifndef PYHEAP_PHINT_H
+#define PYHEAP_PHINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "map.h"
+#include "offsets.h"
+#include "pyheap.h"
+
+/* Type-object flag bits (Include/object.h). */
+#define TPF_STATIC_BUILTIN   (1ull << 1)   /* 3.12+ */
+#define TPF_INLINE_VALUES    (1ull << 2)   /* 3.13 */
+#define TPF_MANAGED_WEAKREF  (1ull << 3)   /* 3.12+ */
+#define TPF_MANAGED_DICT     (1ull << 4)   /* 3.11+ */
+#define TPF_HEAPTYPE         (1ull << 9)
+#define TPF_READY            (1ull << 12)
+#define TPF_HAVE_GC          (1ull << 14)
+#define TPF_TYPE_SUBCLASS    (1ull << 31)
+
+#define GC_HEAD_SIZE 16
+
+/* The built-in families a type belongs to, found by walking tp_base to a
+ * static type we know by symbol. */
+enum ph_kind {
+	K_OTHER, K_OBJECT, K_TYPE, K_TUPLE, K_LIST, K_DICT, K_SET, K_FROZENSET,
+	K_STR, K_BYTES, K_BYTEARRAY, K_INT, K_FLOAT, K_COMPLEX, K_MODULE,
+	K_FUNCTION, K_CODE, K_CELL, K_METHOD, K_CLASSMETHOD, K_STATICMETHOD,
+	K_PROPERTY, K_WEAKREF, K_CFUNCTION, K_MAPPINGPROXY, K_NKINDS
+};
+
+typedef struct ph_type {
+	uint64_t addr;
+	uint64_t flags;          /* tp_flags */
+	int64_t basicsize, itemsize, dictoffset;
+	uint64_t members;        /* tp_members (heap types: slot descriptors) */
+	enum ph_kind kind;
+	int preheader;           /* bytes before the PyObject */
+	char *name;              /* "module.qualname", or bare for builtins */
+} ph_type;
+
+/* Warning kinds: counted, each with its first example. */
+enum ph_warn {
+	W_BAD_POOL, W_POOL_COUNT, W_BAD_FREELIST, W_BAD_BLOCK, W_BAD_TYPE,
+	W_GC_LIST, W_GC_OBJECT, W_UNREADABLE, W_ARENA_TABLE, W_REF_TARGET,
+	W_THREADS, W_OFFSETS, W_NKINDS
+};
+
+typedef struct ph_pool_class { uint64_t pools, used, free; } ph_pool_class;
+
+struct ph_heap {
+	core_t *core;
+	core_module_t *pymod;            /* module holding _PyRuntime */
+	ph_offsets off;
+	int minor, micro;
+	char version[32];
+	const char *version_found_by, *runtime_found_by, *offsets_source, *arenas_found_by;
+	uint64_t runtime;
+	uint64_t interps[16];            /* interpreter states, main first */
+	size_t ninterps;
+
+	/* pymalloc geometry of this version */
+	uint64_t arena_size, pool_size;
+
+	/* static objects, by symbol (0 when absent) */
+	uint64_t type_type, object_type, none_addr, set_dummy;
+	uint64_t kind_types[K_NKINDS];   /* the static type of each family */
+
+	/* types: addr -> index into types[], PH_MAP_NONE-1 (INVALID) for rejects */
+	ph_map type_map;
+	ph_type *types;
+	size_t ntypes, types_cap;
+
+	/* objects: dense ids, flat arrays */
+	ph_map obj_map;
+	uint64_t *obj_addr;
+	uint32_t *obj_type;
+	uint64_t *obj_size;
+	uint8_t *obj_flags;
+	size_t nobj, obj_cap;
+	uint64_t gc_objects, total_size;
+
+	/* arena address ranges, sorted, for "is this inside pymalloc?" */
+	uint64_t *arena_lo, *arena_hi;
+	size_t narenas, arenas_cap;
+
+	ph_thread *threads;
+	size_t nthreads;
+	ph_gc_state gc;
+	ph_arena_stats arenas;
+
+	uint64_t warn_count[W_NKINDS];
+	char *warn_text[W_NKINDS];
+	size_t warn_order[W_NKINDS];     /* kinds in order of first occurrence */
+	size_t nwarn_kinds;
+};
+
+#define TYPE_INVALID (PH_MAP_NONE - 1)
+
+/* warn.c */
+void ph_warn(ph_heap *h, enum ph_warn kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Memory, through the image (read.c). */
+static inline bool rd64(const ph_heap *h, uint64_t addr, uint64_t *out)
+{
+	return core_read_u64(h->core, addr, out) == 0;
+}
+static inline bool rd32(const ph_heap *h, uint64_t addr, uint32_t *out)
+{
+	return core_read_u32(h->core, addr, out) == 0;
+}
+/* A field read: *out = word at base+off; false when off is -1 or unreadable. */
+static inline bool rdf(const ph_heap *h, uint64_t base, int64_t off, uint64_t *out)
+{
+	return off >= 0 && rd64(h, base + (uint64_t)off, out);
+}
+
+/* types.c */
+int ph_types_init(ph_heap *h);
+/* The type index of the type object at addr, validating it on first sight;
+ * TYPE_INVALID when addr is not a type object. */
+uint32_t ph_type_lookup(ph_heap *h, uint64_t addr);
+/* Reads a Python str into buf as UTF-8 (truncated to cap); false when addr
+ * is not a readable str. */
+bool ph_str_read(ph_heap *h, uint64_t addr, char *buf, size_t cap);
+
+/* objects.c */
+/* Validates the object at addr; returns its type index or TYPE_INVALID.
+ * alloc_cap, when nonzero, is the room the allocation has (block size minus
+ * the pre-header) and must hold the object. */
+uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap);
+/* sys.getsizeof of a valid object. */
+uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t);
+/* Calls fn for each object pointer obj refers to (possibly invalid ones:
+ * callers validate).  Returns the count visited. */
+typedef void (*ph_ref_fn)(ph_heap *h, uint64_t target, void *payload);
+size_t ph_object_referents(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_fn fn, void *payload);
+/* Dict iteration over every layout: fn(key, value) for each live entry.
+ * `owner` is the object whose split values may live inline (3.13), or 0. */
+typedef bool (*ph_dict_fn)(ph_heap *h, uint64_t key, uint64_t value, void *payload);
+void ph_dict_foreach(ph_heap *h, uint64_t dict, ph_dict_fn fn, void *payload);
+/* Looks up a str key in a dict; 0 when absent. */
+uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key);
+
+/* heap.c */
+/* Adds an object (dedup by address); returns its id or PH_MAP_NONE. */
+uint32_t ph_add_object(ph_heap *h, uint64_t addr, uint32_t type, unsigned flags);
+bool ph_in_arena(const ph_heap *h, uint64_t addr);
+/* The pre-header size of the object at addr of type ti (objects.c). */
+int ph_object_preheader(ph_heap *h, uint64_t addr, uint32_t ti);
+
+/* obmalloc.c, gc.c, runtime.c */
+int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload);
+int ph_walk_gc(ph_heap *h);
+void ph_walk_threads(ph_heap *h);
+int ph_offsets_from_dwarf(core_module_t *m, ph_offsets *out);
+
+#endif

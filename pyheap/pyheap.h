@@ -1,0 +1,127 @@
+/*
+ * pyheap.h - the CPython model: what a dead interpreter's heap held.
+ *
+ * Layer 2 of pyheap.  Reads memory only through the process image
+ * (analyzer/core.h) and interprets it with per-version struct offsets
+ * (pyheap/offsets.h).  Two steps:
+ *
+ *   ph_open()  finds _PyRuntime, detects the version and picks the offsets
+ *              (DWARF when the binary has it, the built-in table otherwise,
+ *              corrected by _Py_DebugOffsets on 3.13+).  Cheap.
+ *   ph_scan()  finds every live object: used pymalloc blocks, the GC lists
+ *              (every generation and the permanent one), and objects outside
+ *              the arenas reached by references from those (big str, bytes,
+ *              int; static objects).  Each object gets a dense uint32 id.
+ *
+ * Nothing here prints or exits.  Problems found in the heap are counted as
+ * warnings (ph_warning_*); a scan with warnings still gives every object it
+ * could establish.
+ *
+ * Ownership: ph_open() gives the caller a ph_heap, freed with ph_free(); it
+ * borrows the core_t, which must outlive it.  Strings returned by value are
+ * borrowed from the ph_heap.
+ */
+#ifndef PYHEAP_PYHEAP_H
+#define PYHEAP_PYHEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+typedef struct ph_heap ph_heap;
+
+typedef struct ph_options {
+	int no_dwarf;          /* ignore DWARF, use the built-in tables */
+} ph_options;
+
+/* Called now and then during ph_scan(); done <= total, both in "units" of
+ * the phase (bytes of arena memory, objects). */
+typedef void (*ph_progress_fn)(const char *phase, uint64_t done, uint64_t total,
+			       void *payload);
+
+/* Finds the runtime.  -1 with a one-line message in err when the core is not
+ * of a CPython process this model understands. */
+int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size_t errlen);
+void ph_free(ph_heap *h);
+
+/* Walks the heap.  Returns 0, or -1 (message in err) when nothing usable was
+ * found; partial results come with warnings, not -1. */
+int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_t errlen);
+
+/* ---- the interpreter ---- */
+
+const char *ph_version(const ph_heap *h);          /* "3.11.7" */
+int ph_version_minor(const ph_heap *h);            /* 11 */
+const char *ph_version_found_by(const ph_heap *h); /* "Py_Version", "debug_offsets", "soname", "version_string" */
+uint64_t ph_runtime_addr(const ph_heap *h);
+const char *ph_runtime_found_by(const ph_heap *h); /* "symbol", "section", "cookie" */
+const char *ph_runtime_module(const ph_heap *h);   /* file holding _PyRuntime */
+const char *ph_offsets_source(const ph_heap *h);   /* "dwarf", "builtin", "builtin+debug_offsets" */
+const char *ph_arenas_found_by(const ph_heap *h);  /* "symtab", "obmalloc_state", "pool_scan", "none" */
+
+typedef struct ph_thread {
+	uint64_t tstate;       /* address of the PyThreadState */
+	uint64_t thread_id;    /* pthread_t */
+	uint64_t native_id;    /* OS tid (3.11+), 0 when unknown */
+	int64_t interp_id;
+} ph_thread;
+size_t ph_thread_count(const ph_heap *h);
+const ph_thread *ph_thread_at(const ph_heap *h, size_t i);
+
+typedef struct ph_gc_state {
+	int known;             /* 0 when the GC state could not be read */
+	int enabled;
+	int collecting;
+	struct { int threshold, count; uint64_t objects; } gen[3];
+	uint64_t permanent_objects;
+} ph_gc_state;
+const ph_gc_state *ph_gc(const ph_heap *h);
+
+/* ---- objects and types (valid after ph_scan) ---- */
+
+typedef uint32_t ph_id;
+enum {
+	PH_OBJ_ARENA = 1,      /* found in a used pymalloc block */
+	PH_OBJ_GC = 2,         /* on a GC generation list */
+	PH_OBJ_REF = 4,        /* found only through a reference */
+};
+
+size_t ph_object_count(const ph_heap *h);
+uint64_t ph_object_addr(const ph_heap *h, ph_id id);
+uint32_t ph_object_type(const ph_heap *h, ph_id id);   /* a type index */
+uint64_t ph_object_size(const ph_heap *h, ph_id id);   /* sys.getsizeof */
+unsigned ph_object_flags(const ph_heap *h, ph_id id);
+uint64_t ph_gc_object_count(const ph_heap *h);
+uint64_t ph_total_size(const ph_heap *h);
+
+size_t ph_type_count(const ph_heap *h);
+const char *ph_type_name(const ph_heap *h, uint32_t type);  /* "dict", "__main__.Request" */
+uint64_t ph_type_addr(const ph_heap *h, uint32_t type);
+
+/* ---- pymalloc ---- */
+
+#define PH_SIZE_CLASSES 32
+typedef struct ph_arena_stats {
+	uint64_t arena_size, pool_size, pool_overhead;
+	uint64_t arenas;               /* in use */
+	uint64_t pools_used, pools_full, pools_empty, pools_total;
+	uint64_t blocks_used;
+	struct {
+		uint64_t pools, used, free;
+	} cls[PH_SIZE_CLASSES];
+	uint64_t nearly_empty_arenas;  /* <= 10% of pools in use, but in use */
+	uint64_t nearly_empty_bytes;   /* arena bytes those keep resident */
+} ph_arena_stats;
+const ph_arena_stats *ph_arenas(const ph_heap *h);
+
+/* ---- warnings: counted by kind, with one example each ---- */
+
+size_t ph_warning_kinds(const ph_heap *h);
+/* Kind i: how many times, and a message such as "blocks skipped: invalid
+ * type pointer (first at 0x7f...)". */
+uint64_t ph_warning_count(const ph_heap *h, size_t i);
+const char *ph_warning_text(const ph_heap *h, size_t i);
+uint64_t ph_warning_total(const ph_heap *h);
+
+#endif

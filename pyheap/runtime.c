@@ -1,0 +1,347 @@
+/*
+ * runtime.c - find _PyRuntime, tell the version, choose the struct offsets.
+ *
+ * _PyRuntime is found by symbol (.dynsym exports it in every build), by the
+ * .PyRuntime section (3.10+, survives strip), or by the "xdebugpy" cookie
+ * that starts _Py_DebugOffsets (3.13+, lives in writable data, so it is in
+ * the core even when the binary is gone).
+ */
+#include "phInt.h"
+#include "debug_offsets.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *basename_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* "libpython3.10.so.1.0" or "python3.10" -> 10; -1 when the name says nothing. */
+static int minor_from_name(const char *path)
+{
+	const char *b = basename_of(path);
+	const char *p = strstr(b, "python3.");
+	if (!p)
+		return -1;
+	p += strlen("python3.");
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	int minor = atoi(p);
+	return minor >= 8 && minor <= 13 ? minor : -1;
+}
+
+static int find_runtime_in(ph_heap *h, core_module_t *m)
+{
+	uint64_t addr, size;
+	if (core_module_symbol(m, "_PyRuntime", &addr, &size) == 0 && addr) {
+		h->runtime = addr;
+		h->runtime_found_by = "symbol";
+		return 0;
+	}
+	if (core_module_section(m, ".PyRuntime", &addr, &size) == 0 && addr) {
+		h->runtime = addr;
+		h->runtime_found_by = "section";
+		return 0;
+	}
+	return -1;
+}
+
+/* Looks for the 3.13+ debug-offsets cookie at 8-byte alignment in the
+ * writable segments of the core.  Bounded by the core's size. */
+static int find_runtime_cookie(ph_heap *h)
+{
+	size_t n = core_segment_count(h->core);
+	for (size_t i = 0; i < n; i++) {
+		const core_segment *s = core_segment_at(h->core, i);
+		if (!(s->flags & CORE_SEG_W) || s->filesz < 0x248)
+			continue;
+		for (uint64_t o = 0; o + 0x248 <= s->filesz; o += 8) {
+			if (memcmp(s->data + o, "xdebugpy", 8) != 0)
+				continue;
+			uint64_t v;
+			memcpy(&v, s->data + o + 8, 8);
+			if ((v >> 24) == 3 && ((v >> 16) & 0xff) >= 13 && ((v >> 16) & 0xff) < 40) {
+				h->runtime = s->vaddr + o;
+				h->runtime_found_by = "cookie";
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+static void set_version_hex(ph_heap *h, uint64_t v)
+{
+	h->minor = (int)((v >> 16) & 0xff);
+	h->micro = (int)((v >> 8) & 0xff);
+	snprintf(h->version, sizeof h->version, "3.%d.%d", h->minor, h->micro);
+}
+
+int ph_offsets_from_dwarf(core_module_t *m, ph_offsets *out)
+{
+	int64_t *vals = (int64_t *)out;
+	int found = 0;
+	for (size_t i = 0; i < ph_offset_desc_count; i++) {
+		const ph_offset_desc *d = &ph_offset_descs[i];
+		uint64_t v;
+		int ok = -1;
+		if (!*d->member) {
+			ok = core_module_type_size(m, d->type, &v);
+		} else {
+			char alt[128];
+			const char *p = d->member;
+			while (ok != 0 && *p) {
+				size_t len = strcspn(p, "|");
+				if (len >= sizeof alt)
+					break;
+				memcpy(alt, p, len);
+				alt[len] = 0;
+				ok = core_module_member_offset(m, d->type, alt, &v);
+				p += len;
+				if (*p == '|')
+					p++;
+			}
+		}
+		vals[d->index] = ok == 0 ? (int64_t)v : -1;
+		found += ok == 0;
+	}
+	return found;
+}
+
+/* The fields without which nothing works: DWARF that lacks them (a partial
+ * debug file) is not trusted. */
+static bool offsets_usable(const ph_offsets *o)
+{
+	return o->rt_interpreters_head >= 0 && o->is_next >= 0 && o->tp_name >= 0 &&
+	       o->tp_flags >= 0 && o->tp_basicsize >= 0 && o->dict_ma_keys >= 0 &&
+	       o->tuple_ob_item >= 0 && o->ascii_size > 0 &&
+	       (o->rt_gc >= 0 || o->is_gc >= 0);
+}
+
+static void find_static_objects(ph_heap *h)
+{
+	static const struct { const char *sym; enum ph_kind kind; } kinds[] = {
+		{"PyBaseObject_Type", K_OBJECT}, {"PyType_Type", K_TYPE},
+		{"PyTuple_Type", K_TUPLE}, {"PyList_Type", K_LIST},
+		{"PyDict_Type", K_DICT}, {"PySet_Type", K_SET},
+		{"PyFrozenSet_Type", K_FROZENSET}, {"PyUnicode_Type", K_STR},
+		{"PyBytes_Type", K_BYTES}, {"PyByteArray_Type", K_BYTEARRAY},
+		{"PyLong_Type", K_INT}, {"PyFloat_Type", K_FLOAT},
+		{"PyComplex_Type", K_COMPLEX}, {"PyModule_Type", K_MODULE},
+		{"PyFunction_Type", K_FUNCTION}, {"PyCode_Type", K_CODE},
+		{"PyCell_Type", K_CELL}, {"PyMethod_Type", K_METHOD},
+		{"PyClassMethod_Type", K_CLASSMETHOD},
+		{"PyStaticMethod_Type", K_STATICMETHOD},
+		{"PyProperty_Type", K_PROPERTY}, {"_PyWeakref_RefType", K_WEAKREF},
+		{"PyCFunction_Type", K_CFUNCTION}, {"PyDictProxy_Type", K_MAPPINGPROXY},
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		uint64_t a;
+		if (core_module_symbol(h->pymod, kinds[i].sym, &a, NULL) == 0)
+			h->kind_types[kinds[i].kind] = a;
+	}
+	h->type_type = h->kind_types[K_TYPE];
+	h->object_type = h->kind_types[K_OBJECT];
+	uint64_t a;
+	if (core_module_symbol(h->pymod, "_Py_NoneStruct", &a, NULL) == 0)
+		h->none_addr = a;
+	if (core_module_symbol(h->pymod, "_PySet_Dummy", &a, NULL) == 0)
+		rd64(h, a, &h->set_dummy);
+}
+
+static void walk_interpreters(ph_heap *h)
+{
+	uint64_t p = 0;
+	rdf(h, h->runtime, h->off.rt_interpreters_head, &p);
+	while (p && h->ninterps < sizeof h->interps / sizeof h->interps[0]) {
+		for (size_t i = 0; i < h->ninterps; i++)
+			if (h->interps[i] == p)
+				return;            /* a cycle: corrupt list */
+		h->interps[h->ninterps++] = p;
+		if (!rdf(h, p, h->off.is_next, &p))
+			break;
+	}
+	/* the main interpreter is the last one created, so last on the list */
+	if (h->ninterps > 1) {
+		uint64_t main_is = 0;
+		if (rdf(h, h->runtime, h->off.rt_interpreters_main, &main_is))
+			for (size_t i = 1; i < h->ninterps; i++)
+				if (h->interps[i] == main_is) {
+					h->interps[i] = h->interps[0];
+					h->interps[0] = main_is;
+				}
+	}
+}
+
+/* The full version ("3.10.13") from sys.version in the heap; keeps the
+ * minor version found so far, which chose the offsets. */
+static void version_from_sys(ph_heap *h)
+{
+	uint64_t sysdict = 0, s;
+	char buf[64];
+	if (!h->ninterps || !rdf(h, h->interps[0], h->off.is_sysdict, &sysdict) || !sysdict)
+		return;
+	s = ph_dict_get_str(h, sysdict, "version");
+	if (!s || !ph_str_read(h, s, buf, sizeof buf))
+		return;
+	int maj, min, mic;
+	if (sscanf(buf, "%d.%d.%d", &maj, &min, &mic) == 3 && maj == 3 && min == h->minor) {
+		if (h->micro < 0 || strcmp(h->version_found_by, "soname") == 0 ||
+		    strcmp(h->version_found_by, "executable") == 0) {
+			h->micro = mic;
+			h->version_found_by = "version_string";
+		}
+		snprintf(h->version, sizeof h->version, "3.%d.%d", min, mic);
+	}
+}
+
+int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size_t errlen)
+{
+	ph_heap *h = calloc(1, sizeof *h);
+	if (!h) {
+		snprintf(err, errlen, "%s: out of memory", core_path(core));
+		return -1;
+	}
+	h->core = core;
+	h->micro = -1;
+	h->arenas_found_by = "none";
+
+	/* libpython first: when it is mapped, the executable is only a stub */
+	core_module_t *cands[3] = {core_module_find(core, "libpython3."), core_module_exe(core), NULL};
+	for (size_t i = 0; cands[i] && !h->runtime; i++)
+		if (find_runtime_in(h, cands[i]) == 0)
+			h->pymod = cands[i];
+	if (!h->runtime)
+		for (size_t i = 0; i < core_module_count(core) && !h->runtime; i++)
+			if (find_runtime_in(h, core_module_at(core, i)) == 0)
+				h->pymod = core_module_at(core, i);
+	if (!h->runtime && find_runtime_cookie(h) == 0) {
+		uint64_t a = h->runtime;
+		for (size_t i = 0; i < core_module_count(core) && !h->pymod; i++) {
+			core_module_t *m = core_module_at(core, i);
+			uint64_t sa;
+			if (core_module_symbol(m, "Py_Version", &sa, NULL) == 0 ||
+			    core_module_symbol(m, "PyType_Type", &sa, NULL) == 0)
+				h->pymod = m;
+		}
+		(void)a;
+	}
+	if (!h->runtime) {
+		snprintf(err, errlen, "%s: not a Python process: no _PyRuntime symbol, "
+			 ".PyRuntime section or debug-offsets cookie found", core_path(core));
+		free(h);
+		return -1;
+	}
+
+	/* the version */
+	uint8_t dbg[0x248];
+	bool have_dbg = core_read(core, h->runtime, dbg, sizeof dbg) == sizeof dbg &&
+			ph_debug_offsets_version(dbg, sizeof dbg) != 0;
+	uint64_t v = 0, sa;
+	if (have_dbg) {
+		set_version_hex(h, ph_debug_offsets_version(dbg, sizeof dbg));
+		h->version_found_by = "debug_offsets";
+	} else if (h->pymod && core_module_symbol(h->pymod, "Py_Version", &sa, NULL) == 0 &&
+		   core_read(core, sa, &v, 8) == 8 && (v >> 24) == 3) {
+		set_version_hex(h, v & 0xffffffff);
+		h->version_found_by = "Py_Version";
+	} else {
+		int minor = -1;
+		if (h->pymod)
+			minor = minor_from_name(core_module_name(h->pymod));
+		h->version_found_by = "soname";
+		if (minor < 0 && core_exe(core)) {
+			minor = minor_from_name(core_exe(core));
+			h->version_found_by = "executable";
+		}
+		if (minor < 0) {
+			snprintf(err, errlen, "%s: found _PyRuntime at 0x%llx but cannot tell "
+				 "the Python version", core_path(core), (unsigned long long)h->runtime);
+			free(h);
+			return -1;
+		}
+		h->minor = minor;
+		snprintf(h->version, sizeof h->version, "3.%d", minor);
+	}
+	if (h->minor < 8 || h->minor > 13) {
+		snprintf(err, errlen, "%s: Python %s is not supported (3.8 to 3.13 are)",
+			 core_path(core), h->version);
+		free(h);
+		return -1;
+	}
+
+	/* the offsets */
+	const ph_offsets *table = ph_offsets_builtin(h->minor);
+	if (!opts->no_dwarf && h->pymod && core_module_has_dwarf(h->pymod) &&
+	    ph_offsets_from_dwarf(h->pymod, &h->off) > 0 && offsets_usable(&h->off)) {
+		h->offsets_source = "dwarf";
+	} else if (table) {
+		h->off = *table;
+		h->offsets_source = "builtin";
+		if (have_dbg && ph_offsets_apply_debug(&h->off, dbg, sizeof dbg) > 0)
+			h->offsets_source = "builtin+debug_offsets";
+	} else {
+		snprintf(err, errlen, "%s: no struct offsets for Python %s", core_path(core), h->version);
+		free(h);
+		return -1;
+	}
+
+	h->arena_size = h->minor <= 9 ? 256 * 1024 : 1024 * 1024;
+	h->pool_size = h->minor <= 9 ? 4096 : 16384;
+	if (h->pymod)
+		find_static_objects(h);
+	walk_interpreters(h);
+	if (!h->ninterps) {
+		snprintf(err, errlen, "%s: _PyRuntime at 0x%llx has no interpreter (the process "
+			 "had not started Python, or the core lacks its data)",
+			 core_path(core), (unsigned long long)h->runtime);
+		free(h);
+		return -1;
+	}
+	if (ph_types_init(h) < 0) {
+		snprintf(err, errlen, "%s: out of memory", core_path(core));
+		ph_free(h);
+		return -1;
+	}
+	version_from_sys(h);
+	*out = h;
+	return 0;
+}
+
+void ph_free(ph_heap *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->ntypes; i++)
+		free(h->types[i].name);
+	free(h->types);
+	ph_map_free(&h->type_map);
+	ph_map_free(&h->obj_map);
+	free(h->obj_addr);
+	free(h->obj_type);
+	free(h->obj_size);
+	free(h->obj_flags);
+	free(h->arena_lo);
+	free(h->arena_hi);
+	free(h->threads);
+	for (size_t i = 0; i < W_NKINDS; i++)
+		free(h->warn_text[i]);
+	free(h);
+}
+
+const char *ph_version(const ph_heap *h) { return h->version; }
+int ph_version_minor(const ph_heap *h) { return h->minor; }
+const char *ph_version_found_by(const ph_heap *h) { return h->version_found_by; }
+uint64_t ph_runtime_addr(const ph_heap *h) { return h->runtime; }
+const char *ph_runtime_found_by(const ph_heap *h) { return h->runtime_found_by; }
+const char *ph_offsets_source(const ph_heap *h) { return h->offsets_source; }
+const char *ph_arenas_found_by(const ph_heap *h) { return h->arenas_found_by; }
+const char *ph_runtime_module(const ph_heap *h)
+{
+	return h->pymod ? core_module_name(h->pymod) : "";
+}

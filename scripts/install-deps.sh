@@ -1,0 +1,88 @@
+#!/bin/sh
+# install-deps.sh - install what pyheap needs to build, test and demo on a
+# fresh Debian 12 (bookworm) machine.
+#
+#   sh scripts/install-deps.sh        (also run by `make deps`, `make demo`
+#                                      and .ci/run)
+#
+# Idempotent: every package is checked with dpkg-query first; apt-get update
+# and apt-get install run only when something is missing, and then once.
+# Runs as root, or through sudo when not root and sudo exists.
+#
+# Packages:
+#   build-essential pkg-config    compiler, make
+#   libelf-dev libdw-dev          ELF and DWARF reading (elfutils' libraries)
+#   libgraphviz-dev graphviz      reference-graph output (graph/)
+#   check                         unit-test framework
+#   gdb                           gcore(1), used by the tests and the demo
+#   python3                       Debian's stripped /usr/bin/python3.11: the
+#                                 integration tests' "production" interpreter
+#   clang libclang-rt-14-dev      fuzzing (libFuzzer + sanitizer runtimes)
+#   elfutils time                 eu-readelf & co. for debugging; /usr/bin/time
+set -u
+
+PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
+check gdb python3 clang libclang-rt-14-dev elfutils time"
+
+say() { printf 'install-deps: %s\n' "$*"; }
+die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+	die "dpkg-query/apt-get not found: this script supports Debian 12 only; install by hand: $PACKAGES"
+fi
+
+installed() {
+	# "install ok installed" is the only state that means usable.
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=""
+present=""
+for p in $PACKAGES; do
+	if installed "$p"; then
+		present="$present $p"
+	else
+		missing="$missing $p"
+	fi
+done
+[ -n "$present" ] && say "already installed:$present"
+[ -n "$missing" ] && say "missing:$missing"
+
+if [ -z "$missing" ]; then
+	say "all dependencies are installed"
+	exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+		say "not root: using sudo"
+	else
+		die "not root and sudo is not available; as root run: apt-get install$missing"
+	fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+say "running apt-get update"
+if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null; then
+	die "apt-get update failed (no network or broken sources.list?)"
+fi
+
+say "installing$missing"
+# shellcheck disable=SC2086 # $missing is a word list on purpose
+if ! $SUDO env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y --no-install-recommends $missing </dev/null; then
+	die "apt-get install failed for:$missing"
+fi
+
+still=""
+for p in $missing; do
+	installed "$p" || still="$still $p"
+done
+if [ -n "$still" ]; then
+	die "still not installed after apt-get install:$still"
+fi
+say "installed$missing"
+exit 0

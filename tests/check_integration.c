@@ -1,0 +1,234 @@
+/* check_integration.c - hold pyheap's answers against the truth recorded by
+ * real interpreters.
+ *
+ * For each interpreter (pyenv 3.8 - 3.13 and Debian's stripped python3.11):
+ *   tests/integration/mkcore.py  builds a known heap (heapbuild.py), records
+ *       truth.json and mallocstats.txt, stops itself, is dumped with gcore;
+ *   tests/integration/compare.py is first run against fakepyheap.py (answers
+ *       from the truth: must pass; with one count 2% off: must fail), then
+ *       against $PYHEAP; its table goes to stdout and it must exit 0.
+ * Results live in $PYHEAP_TMP/integ/<label>/; the core is deleted when the
+ * test passes and kept for debugging when it fails.
+ *
+ * Missing interpreters, a missing gcore and forbidden ptrace are skipped
+ * loudly (SKIP: on stderr); Check has no skip state, so those tests pass.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define SYS_PYTHON "/usr/bin/python3"	/* runs the drivers; always present */
+#define EXIT_SKIP  77
+
+struct interp {
+	const char *label;	/* directory name under $PYHEAP_TMP/integ */
+	const char *version;	/* pyenv version, NULL: path is absolute */
+	const char *path;	/* bin/python3.X under the pyenv version, or absolute */
+	const char *what;	/* for the SKIP line */
+};
+
+static const struct interp interps[] = {
+	{ "pyenv-3.8.18",  "3.8.18",  "bin/python3.8",  "python3.8 (pyenv 3.8.18)" },
+	{ "pyenv-3.9.18",  "3.9.18",  "bin/python3.9",  "python3.9 (pyenv 3.9.18)" },
+	{ "pyenv-3.10.13", "3.10.13", "bin/python3.10", "python3.10 (pyenv 3.10.13)" },
+	{ "pyenv-3.11.7",  "3.11.7",  "bin/python3.11", "python3.11 (pyenv 3.11.7)" },
+	{ "pyenv-3.12.1",  "3.12.1",  "bin/python3.12", "python3.12 (pyenv 3.12.1)" },
+	{ "pyenv-3.13.0",  "3.13.0",  "bin/python3.13", "python3.13 (pyenv 3.13.0)" },
+	{ "debian-3.11-stripped", NULL, "/usr/bin/python3.11",
+	  "python3.11 (Debian, stripped)" },
+};
+#define N_INTERP ((int)(sizeof interps / sizeof interps[0]))
+
+static char pyenv_root[4096];
+
+/* snprintf that refuses to truncate (paths here are built from env vars). */
+__attribute__((format(printf, 3, 4)))
+static void fmt(char *buf, size_t size, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(buf, size, f, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "check_integration: path too long: %s...\n", buf);
+		abort();
+	}
+}
+
+/* $PYENV_ROOT, else `pyenv root`, else /root/.pyenv. */
+static void find_pyenv_root(void)
+{
+	const char *e = getenv("PYENV_ROOT");
+	if (e && *e) {
+		fmt(pyenv_root, sizeof pyenv_root, "%s", e);
+		return;
+	}
+	fmt(pyenv_root, sizeof pyenv_root, "/root/.pyenv");
+	FILE *p = popen("pyenv root 2>/dev/null || /root/.pyenv/bin/pyenv root 2>/dev/null", "r");
+	if (!p)
+		return;
+	char buf[sizeof pyenv_root];
+	if (fgets(buf, sizeof buf, p)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[0] == '/')
+			fmt(pyenv_root, sizeof pyenv_root, "%s", buf);
+	}
+	pclose(p);
+}
+
+/* Run argv; stdout goes to `out` (a file, truncated) when non-NULL.  `skew`,
+ * when non-NULL, is put in FAKE_PYHEAP_SKEW.  Returns the exit status, or
+ * 128 + signal, or -1 when it could not be started. */
+static int run(char *const argv[], const char *out, const char *skew)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (out && !freopen(out, "w", stdout))
+			_exit(126);
+		if (out)
+			dup2(fileno(stdout), 2);
+		if (skew)
+			setenv("FAKE_PYHEAP_SKEW", skew, 1);
+		else
+			unsetenv("FAKE_PYHEAP_SKEW");
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	fmt(buf, sizeof buf, "%s", path);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char dir[4096];
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		fmt(dir, sizeof dir, "%.*s/%s", (int)n, path, prog);
+		if (n && access(dir, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
+	return 0;
+}
+
+static void show_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[4096];
+	size_t n;
+	if (!f)
+		return;
+	fflush(stdout);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(f);
+	fflush(stdout);
+}
+
+START_TEST(test_interpreter)
+{
+	const struct interp *ip = &interps[_i];
+	char interp[8192], outdir[4096], script[3][4096], core[4096], log[4096];
+	const char *src = TU_SRC();
+
+	if (ip->version)
+		fmt(interp, sizeof interp, "%s/versions/%s/%s", pyenv_root, ip->version, ip->path);
+	else
+		fmt(interp, sizeof interp, "%s", ip->path);
+	if (access(interp, X_OK) != 0) {
+		TU_SKIP("%s not found at %s", ip->what, interp);
+		return;
+	}
+	if (!in_path("gcore")) {
+		TU_SKIP("%s: gcore not found in PATH (install gdb)", ip->label);
+		return;
+	}
+	fmt(outdir, sizeof outdir, "%s/integ/%s", TU_TMP(), ip->label);
+	ck_assert_msg(mkdir_p(outdir) == 0, "cannot create %s: %s", outdir, strerror(errno));
+	fmt(script[0], sizeof script[0], "%s/tests/integration/mkcore.py", src);
+	fmt(script[1], sizeof script[1], "%s/tests/integration/compare.py", src);
+	fmt(script[2], sizeof script[2], "%s/tests/integration/fakepyheap.py", src);
+	fmt(core, sizeof core, "%s/core", outdir);
+
+	printf("=== %s: %s\n", ip->label, interp);
+	char *mk[] = { SYS_PYTHON, script[0], interp, outdir, NULL };
+	int rc = run(mk, NULL, NULL);
+	if (rc == EXIT_SKIP) {
+		TU_SKIP("%s: mkcore skipped (see above)", ip->label);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: mkcore.py %s %s exited %d", ip->label, interp, outdir, rc);
+
+	/* The comparator must pass on the truth and fail on a 2% miscount. */
+	char *fake[] = { SYS_PYTHON, script[1], outdir, script[2], NULL };
+	fmt(log, sizeof log, "%s/selftest-pass.log", outdir);
+	rc = run(fake, log, NULL);
+	if (rc != 0)
+		show_file(log);
+	ck_assert_msg(rc == 0, "%s: compare.py fails on the truth itself (exit %d, %s)",
+		      ip->label, rc, log);
+	fmt(log, sizeof log, "%s/selftest-fail.log", outdir);
+	rc = run(fake, log, "count:float:1.02");
+	if (rc != 1)
+		show_file(log);
+	ck_assert_msg(rc == 1, "%s: compare.py does not catch a 2%% miscount (exit %d, %s)",
+		      ip->label, rc, log);
+
+	char *cmp[] = { SYS_PYTHON, script[1], outdir, (char *)TU_PYHEAP(), NULL };
+	rc = run(cmp, NULL, NULL);
+	ck_assert_msg(rc == 0, "%s: pyheap disagrees with the interpreter (compare.py exit %d); "
+		      "core kept in %s", ip->label, rc, outdir);
+	unlink(core);
+}
+END_TEST
+
+int main(void)
+{
+	find_pyenv_root();
+	Suite *s = suite_create("integration");
+	for (int i = 0; i < N_INTERP; i++) {
+		TCase *tc = tcase_create(interps[i].label);
+		tcase_set_timeout(tc, 300);
+		tcase_add_loop_test(tc, test_interpreter, i, i + 1);
+		suite_add_tcase(s, tc);
+	}
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,279 @@
+"""heapbuild.py - build a known heap, record the interpreter's own view of it,
+then freeze for a core dump.
+
+    python3.X heapbuild.py OUTDIR
+
+Standard library only; runs on CPython 3.8 - 3.13.  Writes:
+
+  OUTDIR/truth.json      what the interpreter knows about its heap (see record())
+  OUTDIR/ready           the pid, written once the truth is on disk
+  OUTDIR/mallocstats.txt sys._debugmallocstats() taken immediately before SIGSTOP
+
+then stops itself with SIGSTOP.  The driver (mkcore.py) waits for state 'T',
+runs gcore and kills the process.  If continued instead, it restores stderr
+and sleeps until killed.
+"""
+
+import gc
+import json
+import os
+import signal
+import sys
+import time
+import types
+
+# ---------------------------------------------------------------------------
+# The known heap.  Everything is kept alive from module-level containers.
+
+N_REQUEST = 5000
+N_NODE = 3000
+N_BIG = 1000
+N_METAINST = 500
+
+
+class Request:
+    def __init__(self, i):
+        self.method = 'GET' if i % 3 else 'POST'
+        self.path = '/api/item/%d' % i          # distinct str per request
+        self.status = 200 + (i % 5)
+        self.nbytes = 100000 + i                # distinct int per request
+
+
+class Node:
+    __slots__ = ('a', 'b', 'c')
+
+    def __init__(self, a, b, c):
+        self.a = a
+        self.b = b
+        self.c = c
+
+
+class Big(dict):
+    """A builtin subclass."""
+
+
+class Meta(type):
+    pass
+
+
+class Tagged(metaclass=Meta):
+    def __init__(self, i):
+        self.tag = i
+
+
+def build():
+    h = {}
+    h['requests'] = [Request(i) for i in range(N_REQUEST)]
+    nodes = []
+    prev = None
+    for i in range(N_NODE):
+        prev = Node(i, prev, None)
+        nodes.append(prev)
+    h['nodes'] = nodes
+    bigs = {}
+    for i in range(N_BIG):
+        b = Big()
+        b['k'] = i
+        b['n'] = nodes[i]
+        bigs['big%d' % i] = b
+    h['bigs'] = bigs
+    h['tagged'] = [Tagged(i) for i in range(N_METAINST)]
+
+    # Dicts the GC does not track (only str/int values) and tuples of ints
+    # (untracked by the first collection that sees them).
+    h['plain_dicts'] = [{'a': i, 'b': 'x'} for i in range(4000)]
+    h['int_tuples'] = [tuple(range(i, i + 3)) for i in range(2000)]
+
+    # Objects bigger than the small-object threshold (512): from malloc.
+    h['bytes'] = [(b'%06d' % i) * (100 + i % 234) for i in range(1000)]   # 600..1998 bytes
+    h['strs'] = [('s%05d' % i) * (100 + i % 200) for i in range(500)]     # 600..1794 chars
+    h['bigints'] = [2 ** 5000 + i for i in range(300)]
+    h['floats'] = [i + 0.5 for i in range(3000)]
+
+    h['sets'] = [{i, i + 1, i + 2} for i in range(300)]
+    h['frozensets'] = [frozenset((i, -i)) for i in range(300)]
+    h['lists'] = [[i] * (i % 7) for i in range(300)]
+    return h
+
+
+HEAP = build()
+
+EXPECTED = {
+    '__main__.Request': N_REQUEST,
+    '__main__.Node': N_NODE,
+    '__main__.Big': N_BIG,
+    '__main__.Tagged': N_METAINST,
+    '__main__.Meta': 1,             # Tagged is the only instance of Meta
+}
+
+# ---------------------------------------------------------------------------
+# The truth.
+
+
+def type_name(t):
+    mod = getattr(t, '__module__', None)
+    qn = getattr(t, '__qualname__', None) or t.__name__
+    if mod == 'builtins' or not isinstance(mod, str):
+        return qn
+    return '%s.%s' % (mod, qn)
+
+
+def static_ranges():
+    """Address ranges of file-backed mappings (executable, libpython, ...).
+    Objects inside them are statically allocated (static types, small ints
+    in 3.12+, ...), not on the heap."""
+    out = []
+    with open('/proc/self/maps') as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and parts[5].startswith('/'):
+                lo, hi = parts[0].split('-')
+                out.append((int(lo, 16), int(hi, 16)))
+    return out
+
+
+ALLBYTES = bytes(range(256))
+CODE_TYPE = types.CodeType
+V = sys.version_info[:2]
+# Code objects have no tp_traverse on any version, so gc.get_referents() sees
+# nothing inside them.  These attributes are stored fields (not computed on
+# access) on the respective versions; reading them creates nothing.
+if V >= (3, 11):
+    CODE_FIELDS = ('co_consts', 'co_names', 'co_filename', 'co_name',
+                   'co_qualname', 'co_linetable', 'co_exceptiontable')
+    # computed tuples: their *elements* are real, the tuple is not
+    CODE_COMPUTED = ('co_varnames', 'co_cellvars', 'co_freevars')
+else:
+    CODE_FIELDS = ('co_consts', 'co_names', 'co_varnames', 'co_freevars',
+                   'co_cellvars', 'co_filename', 'co_name', 'co_code',
+                   'co_linetable' if V >= (3, 10) else 'co_lnotab')
+    CODE_COMPUTED = ()
+
+
+def record(outdir):
+    """Counts and sys.getsizeof() totals per type over the transitive closure
+    of gc.get_referents() from gc.get_objects() (plus the fields of code
+    objects, which the GC cannot see into)."""
+    gc.collect()
+    gc.collect()
+    # Bookkeeping made before the snapshot, excluded by id.
+    seen = {}
+    stack = []
+    counts = {}
+    excl = set()
+    ranges = static_ranges()
+    roots = gc.get_objects()
+    for o in (seen, stack, counts, excl, ranges, roots, sys._getframe()):
+        excl.add(id(o))
+    stack.extend(roots)
+    # Objects held only from C statics, which no GC object refers to: the
+    # small-int cache (heap-allocated before 3.11), the one-character str and
+    # bytes caches (filled on first use; filling them here, before the core
+    # is taken, keeps truth and core consistent).
+    stack.extend(range(-5, 257))
+    stack.extend(chr(c) for c in range(256))
+    stack.extend(ALLBYTES[c:c + 1] for c in range(256))
+    getref = gc.get_referents
+    while stack:
+        o = stack.pop()
+        i = id(o)
+        if i in seen or i in excl:
+            continue
+        seen[i] = o
+        stack.extend(getref(o))
+        if type(o) is CODE_TYPE:
+            for a in CODE_FIELDS:
+                stack.append(getattr(o, a))
+            for a in CODE_COMPUTED:
+                stack.extend(getattr(o, a))
+    # Per type: [count, getsizeof, __sizeof__ (no GC header), static count,
+    # static size, count of heap objects of at most 512 bytes (pymalloc's)]
+    for i, o in seen.items():
+        t = type(o)
+        c = counts.get(t)
+        if c is None:
+            c = counts[t] = [0, 0, 0, 0, 0, 0]
+        sz = sys.getsizeof(o)
+        c[0] += 1
+        c[1] += sz
+        try:
+            c[2] += o.__sizeof__() if not isinstance(o, type) else type.__sizeof__(o)
+        except Exception:
+            c[2] += sz
+        for lo, hi in ranges:
+            if lo <= i < hi:
+                c[3] += 1
+                c[4] += sz
+                break
+        else:
+            if sz <= 512:
+                c[5] += 1
+    out = {}
+    for t, c in counts.items():
+        name = type_name(t)
+        if name in out:         # two distinct types with one name: merge
+            p = out[name]
+            out[name] = {k: p[k] + v for k, v in zip(
+                ('count', 'size', 'sizeof', 'static_count', 'static_size', 'small_count'), c)}
+        else:
+            out[name] = {'count': c[0], 'size': c[1], 'sizeof': c[2],
+                         'static_count': c[3], 'static_size': c[4], 'small_count': c[5]}
+    nobj = len(seen)
+    del seen, stack, counts, excl, roots, o
+    return out, nobj
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    typestats, nobj = record(outdir)
+    gc.collect()
+    objs = gc.get_objects()
+    gc_objects = len(objs) - 1          # the list includes itself
+    del objs
+    v = sys.version_info
+    truth = {
+        'version': '%d.%d.%d' % (v.major, v.minor, v.micro),
+        'version_full': sys.version,
+        'executable': sys.executable,
+        'pid': os.getpid(),
+        'gc_enabled': gc.isenabled(),
+        'gc_objects': gc_objects,
+        'objects': nobj,
+        'expected': EXPECTED,
+        'types': typestats,
+    }
+    with open(os.path.join(outdir, 'truth.json'), 'w') as f:
+        json.dump(truth, f, indent=1, sort_keys=True)
+    del truth, typestats, f
+    tmp = os.path.join(outdir, 'ready.tmp')
+    with open(tmp, 'w') as f:
+        f.write('%d\n' % os.getpid())
+    del f
+    os.rename(tmp, os.path.join(outdir, 'ready'))
+
+    # Freeze.  Bind everything first, so that as little as possible is
+    # allocated between the malloc statistics and the stop.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(os.path.join(outdir, 'mallocstats.txt'),
+                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved = os.dup(2)
+    dup2 = os.dup2
+    kill = os.kill
+    pid = os.getpid()
+    sig = signal.SIGSTOP
+    stats = sys._debugmallocstats
+    dup2(fd, 2)
+    stats()
+    kill(pid, sig)
+    # Continued (not the normal path): restore stderr, then wait to be killed.
+    dup2(saved, 2)
+    os.close(fd)
+    os.close(saved)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == '__main__':
+    main()
