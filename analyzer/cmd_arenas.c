@@ -49,13 +49,13 @@ int cmd_arenas(cmd_ctx *ctx)
 		json_end(&w);
 		return EXIT_OK;
 	}
-	char n1[32], n2[32], n3[32], b[32];
+	char n1[32], n2[32], n3[32], n4[32], b[32];
 	printf("arena size %s, pool size %s (found by %s)\n", cmd_bytes(n1, sizeof n1, a->arena_size),
 	       cmd_bytes(n2, sizeof n2, a->pool_size), ph_arenas_found_by(ctx->heap));
 	printf("%s arenas in use (%s), %s pools used (%s full), %s empty pools\n\n",
 	       cmd_num(n1, sizeof n1, a->arenas), cmd_bytes(b, sizeof b, a->arenas * a->arena_size),
 	       cmd_num(n2, sizeof n2, a->pools_used), cmd_num(n3, sizeof n3, a->pools_full),
-	       cmd_num(b, sizeof b, a->pools_empty));
+	       cmd_num(n4, sizeof n4, a->pools_empty));
 	printf("%5s %5s %10s %14s %14s %12s\n", "class", "size", "pools", "used blocks", "free blocks", "wasted");
 	for (int i = 0; i < PH_SIZE_CLASSES; i++) {
 		if (!a->cls[i].pools)

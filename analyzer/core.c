@@ -985,6 +985,40 @@ out:
 	return cand;
 }
 
+/*
+ * A module missing on disk: take the program headers from the ELF header the
+ * core usually holds at the mapping of file offset 0.  Without one, assume
+ * the first PT_LOAD is at vaddr 0, as for nearly every shared object.
+ */
+static void bias_from_core(core_t *core, core_module_t *m, const struct core_file_map *low)
+{
+	uint64_t mapped0 = low->start - low->offset, pg = core->page_size;
+	Elf64_Ehdr eh;
+	unsigned i;
+
+	m->bias = mapped0;
+	if (low->offset != 0 || read_core_only(core, low->start, &eh, sizeof(eh)) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr))
+		return;
+	if (eh.e_type == ET_EXEC) {
+		m->bias = 0;
+		return;
+	}
+	for (i = 0; i < eh.e_phnum && i < 256; i++) {
+		Elf64_Phdr ph;
+		uint64_t at = low->start + eh.e_phoff + (uint64_t)i * sizeof(ph);
+
+		if (eh.e_phoff > UINT64_MAX / 2 ||
+		    read_core_only(core, at, &ph, sizeof(ph)) != sizeof(ph))
+			return;
+		if (ph.p_type == PT_LOAD) {
+			m->bias = mapped0 + (ph.p_offset & ~(pg - 1)) - (ph.p_vaddr & ~(pg - 1));
+			return;
+		}
+	}
+}
+
 /* Load bias from the file's first PT_LOAD and the mapping of its lowest offset. */
 static void compute_bias(core_t *core, core_module_t *m, const struct core_file_map *low)
 {
@@ -992,6 +1026,10 @@ static void compute_bias(core_t *core, core_module_t *m, const struct core_file_
 	uint64_t fv, fo, mapped0;
 	size_t i;
 
+	if (!m->map) {
+		bias_from_core(core, m, low);
+		return;
+	}
 	if (m->e_type == ET_EXEC || !m->n_loads) {
 		m->bias = 0;
 		return;

@@ -689,6 +689,9 @@ int core_module_member_offset(core_module_t *m, const char *type_name,
 		return -1;
 	if (find_type(x, type_name, &die) < 0)
 		return -1;
+	/* "a." and "" name no member. */
+	if (!*member_path || member_path[strlen(member_path) - 1] == '.')
+		return -1;
 	p = member_path;
 	while (*p) {
 		const char *dot = strchr(p, '.');

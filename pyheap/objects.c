@@ -270,9 +270,9 @@ static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
 static uint64_t getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	int pre = preheader_of_obj(h, addr, t);
-	if (h->minor <= 11)
+	if (h->minor <= 10)
 		return pre ? GC_HEAD_SIZE : 0;  /* only the GC head counts */
-	return (uint64_t)pre;
+	return (uint64_t)pre;               /* 3.11+: the whole pre-header */
 }
 
 uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
@@ -311,7 +311,7 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 	}
 	case K_INT: {
 		uint64_t n = int_ndigits(h, addr);
-		if (h->minor >= 12 && n == 0)
+		if (h->minor >= 11 && n == 0)
 			n = 1;
 		body = 24 + 4 * n;
 		break;

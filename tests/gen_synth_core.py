@@ -267,7 +267,7 @@ def main():
                                struct.pack("<III", 5, 0xFFFFFFF0, 1) + b"CORE\0\0\0\0"],
                               [(HEAP, 0x40, PF_R, bytes(0x40))]),
     }
-    files["badphentsize.core"][58:60] = struct.pack("<H", 32)
+    files["badphentsize.core"][54:56] = struct.pack("<H", 32)
     files["badphentsize.core"] = bytes(files["badphentsize.core"]) + bytes(64)
     for name, data in files.items():
         with open(os.path.join(outdir, name), "wb") as f:

@@ -119,16 +119,46 @@ def type_name(t):
 
 
 def static_ranges():
-    """Address ranges of file-backed mappings (executable, libpython, ...).
-    Objects inside them are statically allocated (static types, small ints
-    in 3.12+, ...), not on the heap."""
+    """Address ranges of statically allocated memory: file-backed mappings
+    (executable, libpython, ...) and the .bss of every mapped ELF file (an
+    anonymous mapping, found from the PT_LOAD headers).  Objects there
+    (static types, small ints, deep-frozen code, ...) are not on the heap."""
+    import struct
     out = []
+    first = {}                              # path -> start of its offset-0 mapping
     with open('/proc/self/maps') as f:
         for line in f:
             parts = line.split()
             if len(parts) >= 6 and parts[5].startswith('/'):
-                lo, hi = parts[0].split('-')
-                out.append((int(lo, 16), int(hi, 16)))
+                lo, hi = (int(x, 16) for x in parts[0].split('-'))
+                out.append((lo, hi))
+                if int(parts[2], 16) == 0 and parts[5] not in first:
+                    first[parts[5]] = lo
+    for path, start in first.items():
+        try:
+            with open(path, 'rb') as f:
+                eh = f.read(64)
+                if eh[:4] != b'\x7fELF' or eh[4] != 2:
+                    continue
+                e_type, = struct.unpack_from('<H', eh, 0x10)
+                phoff, = struct.unpack_from('<Q', eh, 0x20)
+                phentsize, phnum = struct.unpack_from('<HH', eh, 0x36)
+                f.seek(phoff)
+                ph = f.read(phentsize * phnum)
+        except (OSError, struct.error):
+            continue
+        loads = []
+        for k in range(phnum):
+            p_type, _, _, vaddr, _, filesz, memsz, _ = struct.unpack_from(
+                '<IIQQQQQQ', ph, k * phentsize)
+            if p_type == 1:
+                loads.append((vaddr, filesz, memsz))
+        if not loads:
+            continue
+        base = 0 if e_type == 2 else start - (min(v for v, _, _ in loads) & ~0xfff)
+        for vaddr, filesz, memsz in loads:
+            if memsz > filesz:
+                out.append((base + vaddr + filesz, base + vaddr + memsz))
     return out
 
 
@@ -152,8 +182,9 @@ else:
 
 def record(outdir):
     """Counts and sys.getsizeof() totals per type over the transitive closure
-    of gc.get_referents() from gc.get_objects() (plus the fields of code
-    objects, which the GC cannot see into)."""
+    of gc.get_referents() from gc.get_objects(), plus what the GC cannot see:
+    the fields of code objects, the keys of str-keyed dicts, and the C-level
+    caches of small ints and one-character str/bytes."""
     gc.collect()
     gc.collect()
     # Bookkeeping made before the snapshot, excluded by id.
@@ -181,7 +212,11 @@ def record(outdir):
             continue
         seen[i] = o
         stack.extend(getref(o))
-        if type(o) is CODE_TYPE:
+        if isinstance(o, dict):
+            # dict_traverse skips keys of str-keyed dicts (they cannot make
+            # cycles), so gc.get_referents() never yields them.
+            stack.extend(dict.keys(o))
+        elif type(o) is CODE_TYPE:
             for a in CODE_FIELDS:
                 stack.append(getattr(o, a))
             for a in CODE_COMPUTED:
