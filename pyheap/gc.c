@@ -19,7 +19,10 @@ static uint64_t walk_bound(const ph_heap *h)
 	return bytes / 32 + 1024;
 }
 
-static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound)
+/* Walks one list; `count` says whether its objects count as gc_objects
+ * (generations 0-2, as gc.get_objects() counts them; not the permanent
+ * generation). */
+static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound, bool count)
 {
 	uint64_t n = 0, p;
 	if (!rd64(h, head, &p)) {
@@ -47,7 +50,7 @@ static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound)
 					break;
 				}
 				h->obj_flags[id] |= PH_OBJ_GC;
-				h->gc_objects++;
+				h->gc_objects += count;
 				n++;
 			}
 		}
@@ -87,9 +90,9 @@ int ph_walk_gc(ph_heap *h)
 				if (rd32(h, gen + (uint64_t)h->off.gen_count, &v))
 					h->gc.gen[g].count = (int)v;
 			}
-			h->gc.gen[g].objects += walk_list(h, gen, bound);
+			h->gc.gen[g].objects += walk_list(h, gen, bound, true);
 		}
-		h->gc.permanent_objects += walk_list(h, gcs + (uint64_t)h->off.gc_permanent, bound);
+		h->gc.permanent_objects += walk_list(h, gcs + (uint64_t)h->off.gc_permanent, bound, false);
 	}
 	if (h->gc.collecting)
 		ph_warn(h, W_GC_LIST, "the collector was running when the core was taken: "

@@ -249,7 +249,7 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 			memcpy(&szidx, hdr + h->off.pool_szidx, 4);
 			memcpy(&nextoffset, hdr + h->off.pool_nextoffset, 4);
 			memcpy(&maxnext, hdr + h->off.pool_maxnextoffset, 4);
-			if (szidx >= PH_SIZE_CLASSES || count == 0 || ai >= MAX_ARENAS)
+			if (szidx >= PH_SIZE_CLASSES || ai >= MAX_ARENAS)
 				continue;
 			uint32_t bs = (szidx + 1) * 16;
 			if (maxnext != h->pool_size - bs || nextoffset < POOL_OVERHEAD + bs ||
@@ -258,7 +258,10 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 			    (freeblock && (freeblock < pool + POOL_OVERHEAD ||
 					   freeblock >= pool + h->pool_size)))
 				continue;
-			if (walk_pool(h, pool, true) != 1)
+			/* An empty pool (count 0) keeps its old header: it still tells
+			 * which arena is there.  pymalloc keeps one wholly empty arena
+			 * rather than unmapping it, and only such pools show it. */
+			if (walk_pool(h, pool, true) < 0)
 				continue;
 			/* one range per arena index, grown to cover its pools */
 			uint32_t r = ph_map_get(&seen, (uint64_t)ai + 1);

@@ -127,6 +127,45 @@ START_TEST(test_synth_process)
 }
 END_TEST
 
+/* --exe and --sysroot instead of --lib-path. */
+START_TEST(test_synth_options)
+{
+	char root[2400], err[512];
+	core_options o = { 0 };
+	core_t *c = NULL;
+	uint8_t b[4];
+
+	snprintf(root, sizeof(root), "%s/..", fixdir);	/* root/synth/libsynth.so */
+	o.sysroot = root;
+	o.exe = fix("synthapp");
+	ck_assert_msg(core_open(&c, fix("synth.core"), &o, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(core_module_disk_path(core_module_exe(c)), fix("synthapp"));
+	ck_assert_ptr_nonnull(core_module_disk_path(core_module_find(c, "libsynth.so")));
+	ck_assert_ptr_nonnull(strstr(core_module_disk_path(core_module_find(c, "libsynth.so")),
+				     "/../synth/libsynth.so"));
+	ck_assert_uint_eq(core_read(c, LIB_BASE + 0x200, b, 1), 1);
+	core_free(c);
+
+	/* Nothing on disk: three warnings, core-only reads. */
+	o.sysroot = NULL;
+	o.exe = NULL;
+	ck_assert_int_eq(core_open(&c, fix("synth.core"), &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(core_module_count(c), 3);
+	ck_assert(has_warning(c, "module /synth/synthapp: not found on disk"));
+	ck_assert(has_warning(c, "module /synth/libsynth.so: not found on disk"));
+	ck_assert_uint_eq(core_read(c, LIB_BASE + 0x200, b, 1), 0);
+	ck_assert_uint_eq(core_read(c, LIB_BASE, b, 4), 4);
+	ck_assert_uint_eq(core_module_bias(core_module_find(c, "libsynth.so")), LIB_BASE);
+	core_free(c);
+
+	/* A --exe that does not exist is a warning, not a failure. */
+	o.exe = "/nonexistent/pyheap-exe";
+	ck_assert_int_eq(core_open(&c, fix("synth.core"), &o, err, sizeof(err)), 0);
+	ck_assert(has_warning(c, "module /synth/synthapp: /nonexistent/pyheap-exe: No such file"));
+	core_free(c);
+}
+END_TEST
+
 START_TEST(test_synth_exe_from_execfn)
 {
 	core_t *c = open_synth("synth-execfn.core");
@@ -693,6 +732,18 @@ START_TEST(test_gcore)
 	ck_assert_int_eq(memcmp(b, "\177ELF", 4), 0);
 	for (size_t i = 0; i < core_warning_count(c); i++)
 		ck_assert_msg(!strstr(core_warning(c, i), "build-id"), "%s", core_warning(c, i));
+	/* Separate debug info found by build-id (Debian's libc6-dbg). */
+	m = core_module_find(c, "libc.so");
+	ck_assert_ptr_nonnull(m);
+	if (!core_module_has_dwarf(m)) {
+		TU_SKIP("check_core: no debug info for %s (libc6-dbg?), separate-debuginfo check skipped",
+			core_module_name(m));
+	} else {
+		ck_assert_int_eq(core_module_symbol(m, "main_arena", &a, NULL), 0);	/* LOCAL */
+		ck_assert_uint_ge(a, core_module_base(m));
+		ck_assert_int_eq(core_module_member_offset(m, "malloc_state", "top", &a), 0);
+		ck_assert_uint_eq(a, 0x60);
+	}
 	core_free(c);
 	unlink(corepath);
 }
@@ -706,6 +757,7 @@ static Suite *core_suite(void)
 	TCase *gc = tcase_create("gcore");
 
 	tcase_add_test(tc, test_synth_process);
+	tcase_add_test(tc, test_synth_options);
 	tcase_add_test(tc, test_synth_exe_from_execfn);
 	tcase_add_test(tc, test_synth_badnotes);
 	tcase_add_test(tc, test_synth_reads);

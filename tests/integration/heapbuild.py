@@ -223,8 +223,14 @@ def record(outdir):
                 stack.extend(getattr(o, a))
     # Per type: [count, getsizeof, __sizeof__ (no GC header), static count,
     # static size, count of heap objects of at most 512 bytes (pymalloc's)]
+    # HEAPBUILD_DUMP=1: one line per object ("0xADDR SIZE TYPE") into
+    # objects.txt, for diffing against tests/tools/dumpobjs when a count is off.
+    dump = open(os.path.join(outdir, 'objects.txt'), 'w') \
+        if os.environ.get('HEAPBUILD_DUMP') else None
     for i, o in seen.items():
         t = type(o)
+        if dump:
+            dump.write('%#x %d %s\n' % (i, sys.getsizeof(o), type_name(t)))
         c = counts.get(t)
         if c is None:
             c = counts[t] = [0, 0, 0, 0, 0, 0]
@@ -253,6 +259,8 @@ def record(outdir):
         else:
             out[name] = {'count': c[0], 'size': c[1], 'sizeof': c[2],
                          'static_count': c[3], 'static_size': c[4], 'small_count': c[5]}
+    if dump:
+        dump.close()
     nobj = len(seen)
     del seen, stack, counts, excl, roots, o
     return out, nobj
