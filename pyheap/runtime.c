@@ -232,6 +232,18 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 		(void)a;
 	}
 	if (!h->runtime) {
+		/* Without the binaries there are no symbols or sections to look in:
+		 * say which one is missing rather than "not Python". */
+		for (size_t i = 0; i < 2; i++) {
+			core_module_t *m = cands[i];
+			if (m && !core_module_disk_path(m)) {
+				snprintf(err, errlen, "%s: cannot find _PyRuntime: module %s: not found "
+					 "on disk (use --exe, --sysroot or --lib-path)",
+					 core_path(core), core_module_name(m));
+				free(h);
+				return -1;
+			}
+		}
 		snprintf(err, errlen, "%s: not a Python process: no _PyRuntime symbol, "
 			 ".PyRuntime section or debug-offsets cookie found", core_path(core));
 		free(h);

@@ -14,6 +14,7 @@ runs gcore and kills the process.  If continued instead, it restores stderr
 and sleeps until killed.
 """
 
+import ctypes
 import gc
 import json
 import os
@@ -178,6 +179,49 @@ else:
                    'co_cellvars', 'co_filename', 'co_name', 'co_code',
                    'co_linetable' if V >= (3, 10) else 'co_lnotab')
     CODE_COMPUTED = ()
+# 3.11+ code objects keep the names and kinds of their locals in two real
+# objects, co_localsplusnames (a tuple) and co_localspluskinds (a bytes), that
+# Python never exposes (co_varnames & co are tuples computed from them on each
+# access).  Their offsets in PyCodeObject, from the DWARF of the pyenv builds
+# (`ptype /o PyCodeObject`): 96 and 104 on 3.11, 3.12 and 3.13 alike.  They are
+# read through ctypes: a py_object read only takes a new reference to the
+# object already stored there (dropped again with the stack entry).
+CODE_LOCALSPLUS_OFFSETS = (96, 104) if V >= (3, 11) else ()
+PYOBJ_PTR = ctypes.POINTER(ctypes.py_object)
+# The getset descriptors of `type` itself, so that a metaclass or a class
+# attribute cannot shadow them: they return the stored tp_bases / tp_mro.
+TYPE_BASES = vars(type)['__bases__'].__get__
+TYPE_MRO = vars(type)['__mro__'].__get__
+TYPE_DICT = vars(type)['__dict__'].__get__
+
+
+def code_localsplus(code):
+    """co_localsplusnames and co_localspluskinds of a 3.11+ code object,
+    read in place (see CODE_LOCALSPLUS_OFFSETS); empty before 3.11."""
+    out = []
+    for off in CODE_LOCALSPLUS_OFFSETS:
+        p = ctypes.cast(id(code) + off, PYOBJ_PTR)
+        try:
+            out.append(p[0])
+        except ValueError:          # NULL: never for a finished code object
+            pass
+        del p
+    return out
+
+
+def type_extras(t):
+    """What a type object holds that gc.get_referents() may not report:
+    static (non-heap) types are not GC objects, so get_referents() gives []
+    for them, yet their tp_bases and tp_mro tuples and their dict (tp_dict on
+    3.8 - 3.11; on 3.12+ static builtin types' dicts live in the interpreter
+    state, and `__dict__` still shows that very dict) are real, live objects.
+    On 3.12 these tuples are immortal and sit in the permanent generation,
+    which gc.get_objects() leaves out.  The mappingproxy that `__dict__`
+    returns is a temporary; gc.get_referents() on it yields the real dict,
+    and the proxy is freed on return."""
+    out = [TYPE_BASES(t), TYPE_MRO(t)]
+    out.extend(gc.get_referents(TYPE_DICT(t)))
+    return [o for o in out if o is not None]
 
 
 def record(outdir):
@@ -195,6 +239,11 @@ def record(outdir):
     ranges = static_ranges()
     roots = gc.get_objects()
     for o in (seen, stack, counts, excl, ranges, roots, sys._getframe()):
+        excl.add(id(o))
+    # The (lo, hi) tuples of `ranges` are GC-tracked (no collection has seen
+    # them yet), so they are among the roots; they and their ints die with
+    # the recorder.
+    for o in ranges:
         excl.add(id(o))
     stack.extend(roots)
     # Objects held only from C statics, which no GC object refers to: the
@@ -221,6 +270,9 @@ def record(outdir):
                 stack.append(getattr(o, a))
             for a in CODE_COMPUTED:
                 stack.extend(getattr(o, a))
+            stack.extend(code_localsplus(o))
+        if isinstance(o, type):
+            stack.extend(type_extras(o))
     # Per type: [count, getsizeof, __sizeof__ (no GC header), static count,
     # static size, count of heap objects of at most 512 bytes (pymalloc's)]
     # HEAPBUILD_DUMP=1: one line per object ("0xADDR SIZE TYPE") into

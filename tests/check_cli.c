@@ -1,0 +1,260 @@
+/*
+ * check_cli.c - the pyheap command on bad usage and bad input.
+ *
+ * Every case runs the real binary ($PYHEAP) and checks the exit status and
+ * the one-line message on stderr: 2 for bad usage, 1 for a file that cannot
+ * be used, 3 for partial results, and never a crash (a signal would show as
+ * 128+N; the sanitizer build turns any memory error into a failure).
+ *
+ * Real cores come from gcore: a Python that stops itself, and `sleep` (a
+ * program that is not Python).  Without gcore or ptrace those cases are
+ * skipped loudly.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "testutil.h"
+
+static char tmp[2048];
+static char py_core[4096], sleep_core[4096], gone_core[4096];
+
+static int pyheap(const char *a1, const char *a2, const char *a3, const char *a4, char *err, size_t cap)
+{
+	char *argv[] = {(char *)TU_PYHEAP(), (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+	char out[4200], errf[4200];
+	snprintf(out, sizeof out, "%s/cli.out", tmp);
+	snprintf(errf, sizeof errf, "%s/cli.err", tmp);
+	int rc = tu_run(argv, out, errf);
+	if (err)
+		tu_slurp(errf, err, cap);
+	return rc;
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	if (n)
+		ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+	fclose(f);
+}
+
+/* Count the lines of s. */
+static int lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+START_TEST(usage_errors)
+{
+	char err[4096];
+	ck_assert_int_eq(pyheap(NULL, NULL, NULL, NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("nosuchcommand", "x", NULL, NULL, err, sizeof err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unknown command"));
+	ck_assert_int_eq(pyheap("types", "--sort", "colour", "x", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("types", "--top", "-3", "x", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("info", "--top", "3", "x", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("info", "a", "b", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("info", "--bogus", "x", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("--help", NULL, NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("types", "--help", NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("help", "arenas", NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("--version", NULL, NULL, NULL, err, sizeof err), 0);
+}
+END_TEST
+
+/* One line on stderr, naming the file and the problem, and exit 1. */
+static void expect_unusable(const char *cmd, const char *path, const char *what)
+{
+	char err[4096];
+	int rc = pyheap(cmd, path, NULL, NULL, err, sizeof err);
+	ck_assert_msg(rc == 1, "%s %s: exit %d, stderr: %s", cmd, path, rc, err);
+	ck_assert_msg(strstr(err, path) != NULL, "message does not name %s: %s", path, err);
+	ck_assert_msg(strstr(err, what) != NULL, "message lacks '%s': %s", what, err);
+	ck_assert_msg(lines(err) == 1, "not one line: %s", err);
+}
+
+START_TEST(bad_files)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/empty.core", tmp);
+	write_file(path, "", 0);
+	for (int i = 0; i < 3; i++)
+		expect_unusable((const char *[]){"info", "types", "arenas"}[i], path, "empty");
+	snprintf(path, sizeof path, "%s/text.core", tmp);
+	write_file(path, "hello, world\n", 13);
+	expect_unusable("types", path, "not an ELF file");
+	expect_unusable("info", "/bin/true", "not a core");
+	snprintf(path, sizeof path, "%s/no-such-file.core", tmp);
+	expect_unusable("info", path, "No such file");
+	expect_unusable("info", tmp, "not a regular file");
+}
+END_TEST
+
+/* Runs `prog args...` until it stops itself (or for `sleep`, until it
+ * sleeps), then gcore. */
+static int make_core(char *const argv[], const char *out, int stop_self)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	char stat_path[64], buf[512];
+	snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 600; i++) {     /* 60 s at most */
+		tu_slurp(stat_path, buf, sizeof buf);
+		char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && ((stop_self && p[2] == 'T') || (!stop_self && p[2] == 'S')))
+			break;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	char pidarg[32], prefix[4200], got[4300];
+	snprintf(pidarg, sizeof pidarg, "%d", (int)pid);
+	snprintf(prefix, sizeof prefix, "%s.tmp", out);
+	char *gc[] = {"gcore", "-o", prefix, pidarg, NULL};
+	int rc = tu_run(gc, NULL, NULL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	snprintf(got, sizeof got, "%s.%d", prefix, (int)pid);
+	if (rc != 0 || rename(got, out) != 0)
+		return -1;
+	return 0;
+}
+
+static int have_cores(void)
+{
+	if (!*py_core) {
+		TU_SKIP("gcore could not make cores (is gdb installed, is ptrace allowed?): "
+			"real-core error cases not run");
+		return 0;
+	}
+	return 1;
+}
+
+START_TEST(not_python)
+{
+	if (!have_cores())
+		return;
+	expect_unusable("info", sleep_core, "not a Python process");
+}
+END_TEST
+
+START_TEST(truncated)
+{
+	if (!have_cores())
+		return;
+	struct stat st;
+	ck_assert_int_eq(stat(py_core, &st), 0);
+	FILE *in = fopen(py_core, "rb");
+	ck_assert_ptr_nonnull(in);
+	char *data = malloc((size_t)st.st_size);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_uint_eq(fread(data, 1, (size_t)st.st_size, in), (size_t)st.st_size);
+	fclose(in);
+	/* a sweep of cut points: headers, notes, early and late segments */
+	const double cuts[] = {0.0001, 0.001, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99};
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		char path[4200], err[8192];
+		size_t n = (size_t)((double)st.st_size * cuts[i]);
+		snprintf(path, sizeof path, "%s/cut.core", tmp);
+		write_file(path, data, n);
+		int rc = pyheap("types", "--json", path, NULL, err, sizeof err);
+		/* unusable (1) or partial (3); never a crash, never "complete" */
+		ck_assert_msg(rc == 1 || rc == 3, "cut at %zu of %lld bytes: exit %d: %s", n,
+			      (long long)st.st_size, rc, err);
+		if (rc == 3)
+			ck_assert_msg(strstr(err, "truncated") != NULL, "no truncation warning: %s", err);
+	}
+	free(data);
+}
+END_TEST
+
+/* The core of a Python whose executable is gone: a clear error naming the
+ * missing file, then --exe brings it back. */
+START_TEST(missing_binaries)
+{
+	if (!have_cores())
+		return;
+	if (!*gone_core) {
+		TU_SKIP("could not core a copy of /usr/bin/python3.11: missing-binary case not run");
+		return;
+	}
+	char err[8192];
+	int rc = pyheap("info", gone_core, NULL, NULL, err, sizeof err);
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, err);
+	ck_assert_msg(strstr(err, "not found on disk") != NULL, "no missing-module message: %s", err);
+	ck_assert_msg(strstr(err, "--exe") != NULL, "no hint: %s", err);
+	rc = pyheap("--exe", "/usr/bin/python3.11", "info", gone_core, err, sizeof err);
+	ck_assert_msg(rc == 0, "with --exe: exit %d: %s", rc, err);
+}
+END_TEST
+
+START_TEST(real_core_ok)
+{
+	if (!have_cores())
+		return;
+	char err[8192];
+	ck_assert_int_eq(pyheap("info", py_core, NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("types", "--top", "5", py_core, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("arenas", "--json", py_core, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("types", "--sort=count", py_core, "--json", err, sizeof err), 0);
+}
+END_TEST
+
+static void setup_cores(void)
+{
+	snprintf(tmp, sizeof tmp, "%s/cli", TU_TMP());
+	mkdir(TU_TMP(), 0755);
+	mkdir(tmp, 0755);
+	const char *py = "/usr/bin/python3";
+	char *pyargv[] = {(char *)py, "-c",
+		"import os, signal\nx = [dict(a=i) for i in range(1000)]\nos.kill(os.getpid(), signal.SIGSTOP)\n",
+		NULL};
+	char *sleepargv[] = {"sleep", "60", NULL};
+	snprintf(py_core, sizeof py_core, "%s/py.core", tmp);
+	snprintf(sleep_core, sizeof sleep_core, "%s/sleep.core", tmp);
+	if (make_core(pyargv, py_core, 1) < 0 || make_core(sleepargv, sleep_core, 0) < 0)
+		py_core[0] = 0;
+	/* a Python whose executable is deleted after the core is taken */
+	char copy[4200], cp_cmd[8600];
+	snprintf(copy, sizeof copy, "%s/python-gone", tmp);
+	snprintf(gone_core, sizeof gone_core, "%s/gone.core", tmp);
+	snprintf(cp_cmd, sizeof cp_cmd, "cp /usr/bin/python3.11 '%s'", copy);
+	pyargv[0] = copy;
+	if (!*py_core || system(cp_cmd) != 0 || make_core(pyargv, gone_core, 1) < 0)
+		gone_core[0] = 0;
+	unlink(copy);
+}
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, usage_errors);
+	tcase_add_test(tc, bad_files);
+	tcase_add_test(tc, not_python);
+	tcase_add_test(tc, truncated);
+	tcase_add_test(tc, missing_binaries);
+	tcase_add_test(tc, real_core_ok);
+	suite_add_tcase(s, tc);
+	setup_cores();
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
