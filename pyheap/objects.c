@@ -83,7 +83,14 @@ uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap)
 	uint64_t w[2];
 	if (!addr || (addr & 7) || core_read(h->core, addr, w, 16) != 16)
 		return TYPE_INVALID;
-	if ((int64_t)w[0] <= 0 || w[0] > (1ull << 48))
+	/* A refcount is positive and far below any pointer value.  3.12+ (the
+	 * default build) never lets it pass 2^32: immortal objects sit at
+	 * 0xFFFFFFFF and increments stop there.  Before 3.12 it is a full
+	 * Py_ssize_t, but 2^40 references cannot exist.  A block that once held
+	 * a freed object and was reused as a raw buffer (list items, dict keys,
+	 * ...) often keeps the old ob_type while its first word became the
+	 * pymalloc free-list link, a pointer: that is not a live object. */
+	if ((int64_t)w[0] <= 0 || w[0] >= (h->minor >= 12 ? (1ull << 32) : (1ull << 40)))
 		return TYPE_INVALID;
 	uint32_t ti = ph_type_lookup(h, w[1]);
 	if (ti == TYPE_INVALID)

@@ -233,6 +233,8 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 {
 	size_t nseg = core_segment_count(h->core);
 	ph_map seen = {0};   /* arenaindex -> range index */
+	uint32_t *used = NULL;  /* used pools per range */
+	size_t used_cap = 0;
 	for (size_t si = 0; si < nseg; si++) {
 		const core_segment *s = core_segment_at(h->core, si);
 		if (!(s->flags & CORE_SEG_W) || s->file)
@@ -261,7 +263,8 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 			/* An empty pool (count 0) keeps its old header: it still tells
 			 * which arena is there.  pymalloc keeps one wholly empty arena
 			 * rather than unmapping it, and only such pools show it. */
-			if (walk_pool(h, pool, true) < 0)
+			int pr = walk_pool(h, pool, true);
+			if (pr < 0)
 				continue;
 			/* one range per arena index, grown to cover its pools */
 			uint32_t r = ph_map_get(&seen, (uint64_t)ai + 1);
@@ -269,16 +272,37 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 				ph_map_put(&seen, (uint64_t)ai + 1, (uint32_t)h->narenas);
 				add_range(h, pool, pool + h->pool_size);
 				h->arenas.arenas++;
+				r = (uint32_t)h->narenas - 1;
 			} else {
 				if (pool < h->arena_lo[r])
 					h->arena_lo[r] = pool;
 				if (pool + h->pool_size > h->arena_hi[r])
 					h->arena_hi[r] = pool + h->pool_size;
 			}
+			if (r >= used_cap) {
+				size_t cap = used_cap ? 2 * used_cap : 64;
+				while (cap <= r)
+					cap *= 2;
+				uint32_t *n = realloc(used, cap * sizeof *n);
+				if (!n)
+					continue;
+				memset(n + used_cap, 0, (cap - used_cap) * sizeof *n);
+				used = n;
+				used_cap = cap;
+			}
+			used[r] += pr == 1;
 		}
 		if (progress)
 			progress("pool scan", si, nseg, payload);
 	}
+	/* nearly empty: at most a tenth of an arena's pools in use */
+	uint64_t npools = h->arena_size / h->pool_size;
+	for (size_t r = 0; r < h->narenas && r < used_cap; r++)
+		if (used[r] > 0 && used[r] * 10 <= npools) {
+			h->arenas.nearly_empty_arenas++;
+			h->arenas.nearly_empty_bytes += h->arena_size;
+		}
+	free(used);
 	ph_map_free(&seen);
 	return 0;
 }
