@@ -33,7 +33,7 @@ typedef struct cmd_ctx {
 	const char *core_path;
 	core_options copts;
 	const char *lib_paths[32];
-	int json, quiet, no_progress, no_dwarf;
+	int json, quiet, no_progress, no_dwarf, pool_scan;
 	const char *sort;     /* "size" (default) or "count" */
 	long top;             /* -1 = command default */
 	core_t *core;

@@ -9,12 +9,28 @@ typedef struct row {
 	uint64_t count, size;
 } row;
 
+/* qsort has no payload: the heap whose names break ties. */
+static const ph_heap *sort_heap;
+
+/* Ties go by name, so the order is the same however the objects were found. */
+static int by_name(const row *x, const row *y)
+{
+	return strcmp(ph_type_name(sort_heap, x->type), ph_type_name(sort_heap, y->type));
+}
+
+static int by_name_q(const void *a, const void *b)
+{
+	return by_name(a, b);
+}
+
 static int by_size(const void *a, const void *b)
 {
 	const row *x = a, *y = b;
 	if (x->size != y->size)
 		return x->size < y->size ? 1 : -1;
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return by_name(x, y);
 }
 
 static int by_count(const void *a, const void *b)
@@ -22,7 +38,9 @@ static int by_count(const void *a, const void *b)
 	const row *x = a, *y = b;
 	if (x->count != y->count)
 		return x->count < y->count ? 1 : -1;
-	return x->size < y->size ? 1 : x->size > y->size ? -1 : 0;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return by_name(x, y);
 }
 
 int cmd_types(cmd_ctx *ctx)
@@ -44,22 +62,21 @@ int cmd_types(cmd_ctx *ctx)
 		r->count++;
 		r->size += ph_object_size(h, (ph_id)id);
 	}
+	/* merge rows of one name: sort by name, then fold neighbours */
+	sort_heap = h;
+	qsort(rows, nt, sizeof *rows, by_name_q);
 	size_t n = 0;
 	for (size_t i = 0; i < nt; i++) {
 		if (!rows[i].count)
 			continue;
-		size_t j;
-		for (j = 0; j < n; j++)
-			if (strcmp(ph_type_name(h, rows[j].type), ph_type_name(h, rows[i].type)) == 0)
-				break;
-		if (j < n) {
-			rows[j].count += rows[i].count;
-			rows[j].size += rows[i].size;
+		total_count += rows[i].count;
+		total_size += rows[i].size;
+		if (n > 0 && by_name(&rows[n - 1], &rows[i]) == 0) {
+			rows[n - 1].count += rows[i].count;
+			rows[n - 1].size += rows[i].size;
 		} else {
 			rows[n++] = rows[i];
 		}
-		total_count += rows[i].count;
-		total_size += rows[i].size;
 	}
 	qsort(rows, n, sizeof *rows, strcmp(ctx->sort, "count") == 0 ? by_count : by_size);
 

@@ -30,6 +30,7 @@ static const char *global_usage =
 	"  --sysroot DIR      prefix for every module path the core names\n"
 	"  --lib-path DIR     directory searched for libraries by basename (repeatable)\n"
 	"  --no-dwarf         ignore debug info; use the built-in offset tables\n"
+	"  --pool-scan        find pymalloc pools by scanning memory, even with symbols\n"
 	"  --no-progress      never show the progress indicator\n"
 	"  -q, --quiet        do not print warnings on stderr\n"
 	"  -h, --help         this help\n";
@@ -124,7 +125,7 @@ int cmd_load(cmd_ctx *ctx)
 		fprintf(stderr, "pyheap: %s\n", err);
 		return EXIT_UNUSABLE;
 	}
-	ph_options o = {.no_dwarf = ctx->no_dwarf};
+	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan};
 	if (ph_open(&ctx->heap, ctx->core, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "pyheap: %s\n", err);
 		return EXIT_UNUSABLE;
@@ -193,7 +194,8 @@ int cmd_finish(cmd_ctx *ctx, int rc)
 
 /* ---- argv ---- */
 
-enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF };
+enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
+       O_POOLSCAN };
 
 int main(int argc, char **argv)
 {
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
 		{"lib-path", required_argument, 0, O_LIBPATH},
 		{"no-progress", no_argument, 0, O_NOPROG},
 		{"no-dwarf", no_argument, 0, O_NODWARF},
+		{"pool-scan", no_argument, 0, O_POOLSCAN},
 		{"sort", required_argument, 0, O_SORT},
 		{"top", required_argument, 0, O_TOP},
 		{"quiet", no_argument, 0, 'q'},
@@ -234,6 +237,7 @@ int main(int argc, char **argv)
 			break;
 		case O_NOPROG: ctx.no_progress = 1; break;
 		case O_NODWARF: ctx.no_dwarf = 1; break;
+		case O_POOLSCAN: ctx.pool_scan = 1; break;
 		case O_SORT:
 			if (strcmp(optarg, "size") != 0 && strcmp(optarg, "count") != 0)
 				return bad_usage("--sort takes size or count", optarg);

@@ -316,7 +316,10 @@ int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload)
 	uint32_t max32 = 0;
 	int rc = -1;
 
-	if (h->minor <= 11) {
+	if (h->opts.pool_scan) {
+		h->arenas_found_by = "pool_scan";
+		rc = scan_pools(h, progress, payload);
+	} else if (h->minor <= 11) {
 		if (h->pymod && core_module_symbol(h->pymod, "arenas", &sym, NULL) == 0 &&
 		    rd64(h, sym, &table) &&
 		    core_module_symbol(h->pymod, "maxarenas", &sym, NULL) == 0 && rd32(h, sym, &max32)) {

@@ -57,6 +57,7 @@ struct ph_heap {
 	core_t *core;
 	core_module_t *pymod;            /* module holding _PyRuntime */
 	ph_offsets off;
+	ph_options opts;
 	int minor, micro;
 	char version[32];
 	const char *version_found_by, *runtime_found_by, *offsets_source, *arenas_found_by;

@@ -33,6 +33,7 @@ typedef struct ph_heap ph_heap;
 
 typedef struct ph_options {
 	int no_dwarf;          /* ignore DWARF, use the built-in tables */
+	int pool_scan;         /* find pools by scanning memory even with symbols */
 } ph_options;
 
 /* Called now and then during ph_scan(); done <= total, both in "units" of

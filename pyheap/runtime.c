@@ -208,6 +208,7 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 		return -1;
 	}
 	h->core = core;
+	h->opts = *opts;
 	h->micro = -1;
 	h->arenas_found_by = "none";
 

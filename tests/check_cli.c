@@ -214,6 +214,56 @@ START_TEST(real_core_ok)
 }
 END_TEST
 
+
+/* The pool scan (what stripped 3.8-3.11 builds need) must find exactly what
+ * the arena table gives on builds that have the table's symbol. */
+START_TEST(pool_scan_equals_symtab)
+{
+	static const char *const vers[] = {"3.8.18", "3.9.18", "3.10.13", "3.11.7"};
+	const char *root = tu_env("PYENV_ROOT", "/root/.pyenv");
+	int ran = 0;
+	for (size_t i = 0; i < sizeof vers / sizeof vers[0]; i++) {
+		char py[4200], core[4200], a[4300], b[4300], cmd[20000];
+		char minor[8];
+		snprintf(minor, sizeof minor, "%.*s", (int)(strrchr(vers[i], '.') - vers[i]), vers[i]);
+		snprintf(py, sizeof py, "%s/versions/%s/bin/python%s", root, vers[i], minor);
+		if (access(py, X_OK) != 0) {
+			TU_SKIP("python %s not installed at %s", vers[i], py);
+			continue;
+		}
+		char *pyargv[] = {py, "-c",
+			"import os, signal\nx = [dict(a=i) for i in range(5000)]\n"
+			"y = [str(i) * 3 for i in range(20000)]\ndel y[::3]\n"
+			"os.kill(os.getpid(), signal.SIGSTOP)\n", NULL};
+		snprintf(core, sizeof core, "%s/scan-%s.core", tmp, vers[i]);
+		if (make_core(pyargv, core, 1) < 0) {
+			TU_SKIP("gcore failed for python %s", vers[i]);
+			continue;
+		}
+		for (int k = 0; k < 2; k++) {
+			const char *sub = k ? "types" : "arenas";
+			snprintf(a, sizeof a, "%s/scan-a.json", tmp);
+			snprintf(b, sizeof b, "%s/scan-b.json", tmp);
+			char *argv_a[] = {(char *)TU_PYHEAP(), (char *)sub, "--json", core, NULL};
+			char *argv_b[] = {(char *)TU_PYHEAP(), "--pool-scan", (char *)sub, "--json", core, NULL};
+			ck_assert_int_eq(tu_run(argv_a, a, NULL), 0);
+			ck_assert_int_eq(tu_run(argv_b, b, NULL), 0);
+			snprintf(cmd, sizeof cmd,
+				 "python3 -c 'import json,sys\n"
+				 "a, b = (json.load(open(f)) for f in sys.argv[1:3])\n"
+				 "assert a.pop(\"found_by\", \"symtab\") == \"symtab\", a\n"
+				 "assert b.pop(\"found_by\", \"pool_scan\") == \"pool_scan\", b\n"
+				 "assert a == b, (a, b)' '%s' '%s'", a, b);
+			ck_assert_msg(system(cmd) == 0, "python %s: %s differ with --pool-scan", vers[i], sub);
+		}
+		unlink(core);
+		ran++;
+	}
+	if (!ran)
+		TU_SKIP("no pyenv python 3.8-3.11: pool scan not compared with the arena table");
+}
+END_TEST
+
 static void setup_cores(void)
 {
 	snprintf(tmp, sizeof tmp, "%s/cli", TU_TMP());
@@ -250,6 +300,7 @@ int main(void)
 	tcase_add_test(tc, truncated);
 	tcase_add_test(tc, missing_binaries);
 	tcase_add_test(tc, real_core_ok);
+	tcase_add_test(tc, pool_scan_equals_symtab);
 	suite_add_tcase(s, tc);
 	setup_cores();
 	SRunner *sr = srunner_create(s);

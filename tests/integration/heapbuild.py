@@ -172,8 +172,11 @@ V = sys.version_info[:2]
 if V >= (3, 11):
     CODE_FIELDS = ('co_consts', 'co_names', 'co_filename', 'co_name',
                    'co_qualname', 'co_linetable', 'co_exceptiontable')
-    # computed tuples: their *elements* are real, the tuple is not
-    CODE_COMPUTED = ('co_varnames', 'co_cellvars', 'co_freevars')
+    # co_varnames, co_cellvars and co_freevars are computed from
+    # co_localsplusnames (read directly, see CODE_LOCALSPLUS_OFFSETS), and
+    # 3.12+ caches the computed tuples in the code object (_co_cached): reading
+    # them here would create objects that exist only because we looked.
+    CODE_COMPUTED = ()
 else:
     CODE_FIELDS = ('co_consts', 'co_names', 'co_varnames', 'co_freevars',
                    'co_cellvars', 'co_filename', 'co_name', 'co_code',
