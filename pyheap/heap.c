@@ -66,6 +66,36 @@ static void discover_cb(ph_heap *h, uint64_t target, void *payload)
 		ph_add_object(h, target, ti, PH_OBJ_REF);
 }
 
+static uint64_t round8(uint64_t n) { return (n + 7) & ~7ull; }
+
+/* 3.11+ keep the one-character bytes (256) and str (128 ASCII, 128 Latin-1)
+ * caches as static objects inside _PyRuntime; before 3.11 they are pointers
+ * to heap objects, which the arena walk finds.  The runtime holds them even
+ * when no object refers to them, so they are roots.  Each element is the
+ * object plus its 2-byte payload, padded: struct { PyBytesObject ob; char
+ * eos; }, struct { PyASCIIObject _ascii; uint8_t _data[2]; }, struct {
+ * PyCompactUnicodeObject _latin1; uint8_t _data[2]; }. */
+static void static_caches(ph_heap *h)
+{
+	if (!h->runtime)
+		return;
+	const struct { int64_t off, stride; uint64_t n; } arr[] = {
+		{h->off.rt_bytes_chars,
+		 h->off.bytes_sval >= 0 ? (int64_t)round8(round8((uint64_t)h->off.bytes_sval + 1) + 1) : -1, 256},
+		{h->off.rt_str_ascii,
+		 h->off.ascii_size > 0 ? (int64_t)round8((uint64_t)h->off.ascii_size + 2) : -1, 128},
+		{h->off.rt_str_latin1,
+		 h->off.compact_size > 0 ? (int64_t)round8((uint64_t)h->off.compact_size + 2) : -1, 128},
+	};
+	for (size_t a = 0; a < sizeof arr / sizeof arr[0]; a++) {
+		if (arr[a].off < 0 || arr[a].stride <= 0)
+			continue;
+		uint64_t base = h->runtime + (uint64_t)arr[a].off;
+		for (uint64_t i = 0; i < arr[a].n; i++)
+			discover_cb(h, base + i * (uint64_t)arr[a].stride, NULL);
+	}
+}
+
 int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_t errlen)
 {
 	ph_walk_threads(h);
@@ -82,6 +112,7 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 				discover_cb(h, v, NULL);
 		}
 	}
+	static_caches(h);
 	for (size_t id = 0; id < h->nobj; id++) {
 		uint32_t ti = h->obj_type[id];
 		ph_object_referents(h, h->obj_addr[id], &h->types[ti], discover_cb, NULL);

@@ -3,11 +3,16 @@
 
 #include <stdlib.h>
 
-/* Fibonacci hashing: object addresses are 16-byte aligned and clustered, so
- * the low bits alone would collide. */
+/* Object addresses are 16-byte aligned and clustered in arenas: mix every
+ * bit into the low ones (the splitmix64 finalizer) before masking. */
 static inline size_t slot_of(uint64_t key, size_t cap)
 {
-	return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	key ^= key >> 33;
+	key *= 0xc4ceb9fe1a85ec53ull;
+	key ^= key >> 33;
+	return (size_t)key & (cap - 1);
 }
 
 uint32_t ph_map_get(const ph_map *m, uint64_t key)

@@ -312,6 +312,22 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 			if (len < MAX_ITEMS)
 				body += (len + 1) * ((state >> 2) & 7);
 		}
+		/* unicode___sizeof__ adds a UTF-8 copy kept in its own buffer
+		 * (_PyUnicode_HAS_UTF8_MEMORY): not compact ASCII, utf8 set and
+		 * not the data itself.  PyCompactUnicodeObject puts utf8_length
+		 * and utf8 right after the PyASCIIObject on 3.8 - 3.13. */
+		bool compact_ascii = ((state >> 5) & 1) && ((state >> 6) & 1);
+		uint64_t u8len = 0, u8 = 0, data = 0;
+		if (!compact_ascii && h->off.ascii_size > 0 && h->off.compact_size > 0 &&
+		    rdf(h, addr, h->off.ascii_size + 8, &u8) && u8 &&
+		    rdf(h, addr, h->off.ascii_size, &u8len) && u8len < MAX_ITEMS) {
+			if ((state >> 5) & 1)
+				data = addr + (uint64_t)h->off.compact_size;
+			else
+				rdf(h, addr, h->off.unicode_data, &data);
+			if (u8 != data)
+				body += u8len + 1;
+		}
 		if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
 			body = (uint64_t)t->basicsize;
 		break;

@@ -196,6 +196,9 @@ PYOBJ_PTR = ctypes.POINTER(ctypes.py_object)
 TYPE_BASES = vars(type)['__bases__'].__get__
 TYPE_MRO = vars(type)['__mro__'].__get__
 TYPE_DICT = vars(type)['__dict__'].__get__
+TYPE_NAME = vars(type)['__name__'].__get__
+TYPE_QUALNAME = vars(type)['__qualname__'].__get__
+TPFLAGS_HEAPTYPE = 1 << 9
 
 
 def code_localsplus(code):
@@ -223,6 +226,13 @@ def type_extras(t):
     returns is a temporary; gc.get_referents() on it yields the real dict,
     and the proxy is freed on return."""
     out = [TYPE_BASES(t), TYPE_MRO(t)]
+    if t.__flags__ & TPFLAGS_HEAPTYPE:
+        # A heap type stores its name and qualname as str objects (ht_name,
+        # ht_qualname; `__name__` / `__qualname__` return them as they are),
+        # which type_traverse does not visit.  A static type's __name__ is a
+        # new str made from tp_name each time: not read.
+        out.append(TYPE_NAME(t))
+        out.append(TYPE_QUALNAME(t))
     out.extend(gc.get_referents(TYPE_DICT(t)))
     return [o for o in out if o is not None]
 
