@@ -64,6 +64,7 @@ static void sort_ranges(ph_heap *h)
 		h->arena_hi[i] = pairs[2 * i + 1];
 	}
 	free(pairs);
+	h->ranges_sorted = true;
 }
 
 bool ph_in_arena(const ph_heap *h, uint64_t addr)
@@ -194,7 +195,6 @@ static void walk_arena(ph_heap *h, const arena_rec *a)
 		h->arenas.nearly_empty_arenas++;
 		h->arenas.nearly_empty_bytes += h->arena_size;
 	}
-	add_range(h, a->address, a->address + h->arena_size);
 }
 
 /* Reads the table at `table` with `max` slots and walks the arenas in use. */
@@ -207,12 +207,19 @@ static int walk_table(ph_heap *h, uint64_t table, uint64_t max,
 		max = MAX_ARENAS;
 	}
 	uint64_t esz = h->off.ao_size > 0 ? (uint64_t)h->off.ao_size : 48;
+	/* First the table, so that the arena ranges are known (and sorted)
+	 * before any block is classified: a word pointing into an arena is
+	 * then rejected as a type pointer without a lookup. */
+	arena_rec *recs = NULL;
+	size_t nrecs = 0, cap = 0;
+	int rc = 0;
 	for (uint64_t i = 0; i < max; i++) {
 		uint8_t e[64];
 		if (esz > sizeof e || core_read(h->core, table + i * esz, e, (size_t)esz) != esz) {
 			ph_warn(h, W_ARENA_TABLE, "arena table unreadable at slot %llu",
 				(unsigned long long)i);
-			return -1;
+			rc = -1;
+			break;
 		}
 		arena_rec a = {0};
 		memcpy(&a.address, e + h->off.ao_address, 8);
@@ -221,11 +228,26 @@ static int walk_table(ph_heap *h, uint64_t table, uint64_t max,
 		memcpy(&a.ntotalpools, e + h->off.ao_ntotalpools, 4);
 		if (!a.address)
 			continue;
-		walk_arena(h, &a);
-		if (progress && (i & 15) == 0)
-			progress("arenas", i, max, payload);
+		if (nrecs == cap) {
+			cap = cap ? 2 * cap : 64;
+			arena_rec *n = realloc(recs, cap * sizeof *n);
+			if (!n) {
+				free(recs);
+				return -1;
+			}
+			recs = n;
+		}
+		recs[nrecs++] = a;
+		add_range(h, a.address, a.address + h->arena_size);
 	}
-	return 0;
+	sort_ranges(h);
+	for (size_t i = 0; i < nrecs; i++) {
+		walk_arena(h, &recs[i]);
+		if (progress && (i & 15) == 0)
+			progress("arenas", i, nrecs, payload);
+	}
+	free(recs);
+	return rc;
 }
 
 /* Stripped 3.8-3.11: no symbol leads to the table, so find the pools. */

@@ -89,6 +89,7 @@ struct ph_heap {
 	/* arena address ranges, sorted, for "is this inside pymalloc?" */
 	uint64_t *arena_lo, *arena_hi;
 	size_t narenas, arenas_cap;
+	bool ranges_sorted;              /* ph_in_arena() may be used */
 
 	ph_thread *threads;
 	size_t nthreads;

@@ -99,6 +99,11 @@ static uint32_t validate(ph_heap *h, uint64_t t, int depth)
 {
 	if (!t || (t & 7))
 		return TYPE_INVALID;
+	/* Type objects are static or bigger than pymalloc's 512 bytes: never
+	 * in an arena.  Words pointing there are common (object pointers in
+	 * non-object blocks) and are not worth a slot in the cache. */
+	if (h->ranges_sorted && ph_in_arena(h, t))
+		return TYPE_INVALID;
 	uint32_t idx = ph_map_get(&h->type_map, t);
 	if (idx != PH_MAP_NONE)
 		return idx;
