@@ -13,7 +13,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 SANITIZER  ?=
 
-PKGS      := libelf libdw
+PKGS      := libelf libdw libcgraph libgvc
 CHECK_PKG := check
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
@@ -90,5 +90,8 @@ deps:
 
 clean:
 	rm -rf build build-san
+
+# Targets of their own (fuzzing, benchmarks) live in mk/*.mk.
+-include mk/*.mk
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/analyzer/main.d

@@ -85,8 +85,14 @@ int cmd_info(cmd_ctx *ctx)
 	char n1[32], n2[32], b1[32];
 	printf("core:        %s\n", core_path(c));
 	printf("executable:  %s\n", core_exe(c) ? core_exe(c) : "(unknown)");
-	if (*core_cmdline(c))
-		printf("command:     %s\n", core_cmdline(c));
+	if (*core_cmdline(c)) {
+		/* the note holds argv joined by spaces, cut at 80 bytes; keep
+		 * control characters (a -c script's newlines) off the terminal */
+		printf("command:     ");
+		for (const char *p = core_cmdline(c); *p; p++)
+			putchar((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+		printf("\n");
+	}
 	printf("pid:         %d\n", core_pid(c));
 	printf("signal:      %d%s\n", core_signal(c), core_signal(c) ? "" : " (none: taken from a live process)");
 	printf("threads:     %zu:", core_thread_count(c));
