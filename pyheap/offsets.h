@@ -118,6 +118,99 @@
 	X(func_closure,          "PyFunctionObject", "func_closure") \
 	X(func_dict,             "PyFunctionObject", "func_dict") \
 	X(func_module,           "PyFunctionObject", "func_module") \
+	/* more containers and callables, for the reference graph */ \
+	X(cell_ref,              "PyCellObject", "ob_ref") \
+	X(meth_func,             "PyMethodObject", "im_func") \
+	X(meth_self,             "PyMethodObject", "im_self") \
+	X(cm_callable,           "classmethod", "cm_callable") \
+	X(cm_dict,               "classmethod", "cm_dict") \
+	X(sm_callable,           "staticmethod", "sm_callable") \
+	X(sm_dict,               "staticmethod", "sm_dict") \
+	X(prop_get,              "propertyobject", "prop_get") \
+	X(prop_set,              "propertyobject", "prop_set") \
+	X(prop_del,              "propertyobject", "prop_del") \
+	X(prop_doc,              "propertyobject", "prop_doc") \
+	X(prop_name,             "propertyobject", "prop_name") \
+	X(tb_next,               "PyTracebackObject", "tb_next") \
+	X(tb_frame,              "PyTracebackObject", "tb_frame") \
+	X(exc_dict,              "PyBaseExceptionObject", "dict") \
+	X(exc_args,              "PyBaseExceptionObject", "args") \
+	X(exc_notes,             "PyBaseExceptionObject", "notes") \
+	X(exc_traceback,         "PyBaseExceptionObject", "traceback") \
+	X(exc_context,           "PyBaseExceptionObject", "context") \
+	X(exc_cause,             "PyBaseExceptionObject", "cause") \
+	X(wr_object,             "PyWeakReference", "wr_object") \
+	X(wr_callback,           "PyWeakReference", "wr_callback") \
+	X(cfunc_self,            "PyCFunctionObject", "m_self") \
+	X(cfunc_module,          "PyCFunctionObject", "m_module") \
+	X(proxy_mapping,         "mappingproxyobject", "mapping") \
+	X(descr_type,            "PyDescrObject", "d_type") \
+	X(descr_name,            "PyDescrObject", "d_name") \
+	X(partial_fn,            "partialobject", "fn") \
+	X(partial_args,          "partialobject", "args") \
+	X(partial_kw,            "partialobject", "kw") \
+	X(partial_dict,          "partialobject", "dict") \
+	X(lru_cache,             "lru_cache_object", "cache") \
+	X(lru_func,              "lru_cache_object", "func") \
+	X(lru_maxsize,           "lru_cache_object", "maxsize") \
+	X(lru_dict,              "lru_cache_object", "dict") \
+	X(lru_kwd_mark,          "lru_cache_object", "kwd_mark") \
+	X(deque_leftblock,       "dequeobject", "leftblock") \
+	X(deque_leftindex,       "dequeobject", "leftindex") \
+	X(deque_maxlen,          "dequeobject", "maxlen") \
+	X(block_data,            "BLOCK", "data") \
+	X(block_rightlink,       "BLOCK", "rightlink") \
+	X(defdict_factory,       "defdictobject", "default_factory") \
+	X(odict_inst_dict,       "PyODictObject", "od_inst_dict") \
+	/* code, frames, generators */ \
+	X(co_consts,             "PyCodeObject", "co_consts") \
+	X(co_names,              "PyCodeObject", "co_names") \
+	X(co_varnames,           "PyCodeObject", "co_varnames") \
+	X(co_freevars,           "PyCodeObject", "co_freevars") \
+	X(co_cellvars,           "PyCodeObject", "co_cellvars") \
+	X(co_code,               "PyCodeObject", "co_code") \
+	X(co_filename,           "PyCodeObject", "co_filename") \
+	X(co_name,               "PyCodeObject", "co_name") \
+	X(co_qualname,           "PyCodeObject", "co_qualname") \
+	X(co_linetable,          "PyCodeObject", "co_linetable|co_lnotab") \
+	X(co_exceptiontable,     "PyCodeObject", "co_exceptiontable") \
+	X(co_localsplusnames,    "PyCodeObject", "co_localsplusnames") \
+	X(co_localspluskinds,    "PyCodeObject", "co_localspluskinds") \
+	X(co_nlocals,            "PyCodeObject", "co_nlocals") \
+	X(co_nlocalsplus,        "PyCodeObject", "co_nlocalsplus") \
+	X(co_firstlineno,        "PyCodeObject", "co_firstlineno") \
+	X(frame_back,            "_frame", "f_back") \
+	X(frame_code,            "_frame", "f_code") \
+	X(frame_builtins,        "_frame", "f_builtins") \
+	X(frame_globals,         "_frame", "f_globals") \
+	X(frame_locals,          "_frame", "f_locals") \
+	X(frame_trace,           "_frame", "f_trace") \
+	X(frame_localsplus,      "_frame", "f_localsplus") \
+	X(frame_valuestack,      "_frame", "f_valuestack") \
+	X(frame_stacktop,        "_frame", "f_stacktop") \
+	X(frame_stackdepth,      "_frame", "f_stackdepth") \
+	X(frame_frame,           "_frame", "f_frame") \
+	X(frame_data,            "_frame", "_f_frame_data") \
+	X(iframe_size,           "_PyInterpreterFrame", "") \
+	X(iframe_code,           "_PyInterpreterFrame", "f_executable|f_code") \
+	X(iframe_previous,       "_PyInterpreterFrame", "previous") \
+	X(iframe_func,           "_PyInterpreterFrame", "f_funcobj|f_func") \
+	X(iframe_globals,        "_PyInterpreterFrame", "f_globals") \
+	X(iframe_locals,         "_PyInterpreterFrame", "f_locals") \
+	X(iframe_frame_obj,      "_PyInterpreterFrame", "frame_obj") \
+	X(iframe_stacktop,       "_PyInterpreterFrame", "stacktop") \
+	X(iframe_owner,          "_PyInterpreterFrame", "owner") \
+	X(iframe_localsplus,     "_PyInterpreterFrame", "localsplus") \
+	X(cframe_current_frame,  "_PyCFrame", "current_frame") \
+	X(gen_frame,             "PyGenObject", "gi_frame") \
+	X(gen_code,              "PyGenObject", "gi_code") \
+	X(gen_name,              "PyGenObject", "gi_name") \
+	X(gen_qualname,          "PyGenObject", "gi_qualname") \
+	X(gen_iframe,            "PyGenObject", "gi_iframe") \
+	X(gen_frame_state,       "PyGenObject", "gi_frame_state") \
+	/* interned strings: 3.12 in the runtime, 3.13 per interpreter */ \
+	X(rt_interned,           "pyruntimestate", "cached_objects.interned_strings") \
+	X(is_interned,           "_is", "cached_objects.interned_strings") \
 	/* pymalloc */ \
 	X(om_used_pools,         "_obmalloc_state", "pools.used") \
 	X(om_arenas,             "_obmalloc_state", "mgmt.arenas") \
