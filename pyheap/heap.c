@@ -138,6 +138,7 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 			 core_path(h->core));
 		return -1;
 	}
+	ph_build_roots(h);
 	return 0;
 }
 

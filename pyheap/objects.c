@@ -173,7 +173,7 @@ static bool dict_layout_of(ph_heap *h, uint64_t dict, dict_layout *L)
 
 /* Visits live entries; values come from `values` when non-zero (split). */
 static void entries_foreach(ph_heap *h, const dict_layout *L, uint64_t values,
-			    ph_dict_fn fn, void *payload)
+			    bool keys_only, ph_dict_fn fn, void *payload)
 {
 	uint8_t buf[24 * 64];
 	for (uint64_t i = 0; i < L->nentries;) {
@@ -199,7 +199,7 @@ static void entries_foreach(ph_heap *h, const dict_layout *L, uint64_t values,
 				v = vals[j];
 			else
 				memcpy(&v, buf + j * L->esize + L->vofs, 8);
-			if (k && v && !fn(h, k, v, payload))
+			if (k && (v || keys_only) && !fn(h, k, v, payload))
 				return;
 		}
 		i += n;
@@ -211,7 +211,26 @@ void ph_dict_foreach(ph_heap *h, uint64_t dict, ph_dict_fn fn, void *payload)
 	dict_layout L;
 	if (!dict_layout_of(h, dict, &L))
 		return;
-	entries_foreach(h, &L, L.values, fn, payload);
+	entries_foreach(h, &L, L.values, false, fn, payload);
+}
+
+void ph_keys_foreach(ph_heap *h, uint64_t keys, ph_dict_fn fn, void *payload)
+{
+	dict_layout L;
+	if (keys_layout(h, keys, &L))
+		entries_foreach(h, &L, 0, true, fn, payload);
+}
+
+bool ph_dict_split(ph_heap *h, uint64_t dict)
+{
+	uint64_t values = 0;
+	return rdf(h, dict, h->off.dict_ma_values, &values) && values;
+}
+
+uint64_t ph_keys_nentries(ph_heap *h, uint64_t keys)
+{
+	dict_layout L;
+	return keys_layout(h, keys, &L) ? L.nentries : 0;
 }
 
 struct get_str { const char *key; uint64_t found; };
@@ -291,6 +310,8 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 		body = (uint64_t)t->basicsize + (v < MAX_ITEMS ? v * 8 : 0);
 		break;
 	case K_DICT:
+	case K_DEFDICT:
+	case K_ODICT:
 		body = dict_sizeof(h, addr, t);
 		break;
 	case K_SET:
@@ -364,201 +385,4 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 		break;
 	}
 	return body + getsizeof_prefix(h, addr, t);
-}
-
-/* ---- referents ---- */
-
-static size_t visit_array(ph_heap *h, uint64_t arr, uint64_t n, ph_ref_fn fn, void *payload)
-{
-	uint64_t buf[128];
-	size_t visited = 0;
-	if (n > MAX_ITEMS)
-		return 0;
-	for (uint64_t i = 0; i < n;) {
-		uint64_t c = n - i > 128 ? 128 : n - i;
-		size_t got = core_read(h->core, arr + i * 8, buf, (size_t)c * 8) / 8;
-		for (size_t j = 0; j < got; j++)
-			if (buf[j]) {
-				fn(h, buf[j], payload);
-				visited++;
-			}
-		if (got < c) {
-			ph_warn(h, W_UNREADABLE, "item array unreadable at 0x%llx",
-				(unsigned long long)(arr + (i + got) * 8));
-			break;
-		}
-		i += c;
-	}
-	return visited;
-}
-
-struct dict_visit { ph_ref_fn fn; void *payload; size_t n; };
-
-static bool dict_visit_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
-{
-	struct dict_visit *d = payload;
-	d->fn(h, k, d->payload);
-	d->fn(h, v, d->payload);
-	d->n += 2;
-	return true;
-}
-
-/* Values of an instance whose attributes live in a values array shared
- * with the type's cached keys (3.11/3.12 managed values, 3.13 inline). */
-static size_t visit_values(ph_heap *h, const ph_type *t, uint64_t values, ph_ref_fn fn, void *payload)
-{
-	uint64_t ck = 0;
-	dict_layout L;
-	if (!rdf(h, t->addr, h->off.ht_cached_keys, &ck) || !ck || !keys_layout(h, ck, &L))
-		return 0;
-	return visit_array(h, values, L.nentries, fn, payload);
-}
-
-static size_t visit_instance(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_fn fn, void *payload)
-{
-	size_t n = 0;
-	uint64_t v = 0;
-	/* the dict, wherever this version keeps it */
-	if (h->minor >= 11 && (t->flags & TPF_MANAGED_DICT)) {
-		uint64_t dict = 0;
-		rd64(h, addr - 24, &dict);
-		if (h->minor == 12 && (dict & 1)) {
-			n += visit_values(h, t, dict + 1, fn, payload);
-			dict = 0;
-		} else if (h->minor == 11 && !dict) {
-			uint64_t values = 0;
-			if (rd64(h, addr - 32, &values) && values)
-				n += visit_values(h, t, values, fn, payload);
-		} else if (h->minor >= 13 && (t->flags & TPF_INLINE_VALUES)) {
-			uint8_t hdr[4];
-			if (core_read(h->core, addr + 16, hdr, 4) == 4 && hdr[3] && !dict)
-				n += visit_array(h, addr + 24, hdr[0], fn, payload);
-		}
-		if (dict) {
-			fn(h, dict, payload);
-			n++;
-		}
-	} else if (t->dictoffset != 0) {
-		int64_t off = t->dictoffset;
-		if (off < 0) {
-			uint64_t sz = 0;
-			rd64(h, addr + 16, &sz);
-			if ((int64_t)sz < 0)
-				sz = (uint64_t)-(int64_t)sz;
-			if (sz < MAX_ITEMS)
-				off += (int64_t)(((uint64_t)t->basicsize + sz * (uint64_t)t->itemsize + 7) & ~7ull);
-		}
-		if (off > 0 && rd64(h, addr + (uint64_t)off, &v) && v) {
-			fn(h, v, payload);
-			n++;
-		}
-	}
-	/* __slots__ members, declared by each heap type on the tp_base chain */
-	uint64_t ty = t->addr;
-	for (int d = 0; ty && d < 64; d++) {
-		uint32_t ti = ph_type_lookup(h, ty);
-		if (ti == TYPE_INVALID || !(h->types[ti].flags & TPF_HEAPTYPE))
-			break;
-		uint64_t m = h->types[ti].members;
-		for (int i = 0; m && i < MAX_SLOTS; i++, m += 40) {
-			uint64_t ent[3];
-			if (core_read(h->core, m, ent, sizeof ent) != sizeof ent || !ent[0])
-				break;
-			uint32_t mtype = (uint32_t)ent[1];
-			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20) &&
-			    rd64(h, addr + ent[2], &v) && v) {
-				fn(h, v, payload);
-				n++;
-			}
-		}
-		if (!rdf(h, ty, h->off.tp_base, &ty))
-			break;
-	}
-	fn(h, t->addr, payload);   /* heap-type instances own their type */
-	return n + 1;
-}
-
-/* Objects we have no precise walker for: every aligned word of the body
- * that might be a pointer.  The caller validates each target. */
-static size_t visit_conservative(ph_heap *h, uint64_t addr, uint64_t size, ph_ref_fn fn, void *payload)
-{
-	if (size <= 16)
-		return 0;
-	if (size > 4096)
-		size = 4096;
-	return visit_array(h, addr + 16, (size - 16) / 8, fn, payload);
-}
-
-size_t ph_object_referents(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_fn fn, void *payload)
-{
-	uint64_t v = 0, p = 0;
-	size_t n = 0;
-	switch (t->kind) {
-	case K_TUPLE:
-		rd64(h, addr + 16, &v);
-		n = visit_array(h, addr + (uint64_t)h->off.tuple_ob_item, v, fn, payload);
-		break;
-	case K_LIST:
-		rd64(h, addr + 16, &v);
-		if (rdf(h, addr, h->off.list_ob_item, &p) && p)
-			n = visit_array(h, p, v, fn, payload);
-		break;
-	case K_DICT: {
-		struct dict_visit d = {fn, payload, 0};
-		ph_dict_foreach(h, addr, dict_visit_cb, &d);
-		n = d.n;
-		break;
-	}
-	case K_SET:
-	case K_FROZENSET: {
-		uint64_t table = 0, mask = 0, buf[2 * 64];
-		if (!rdf(h, addr, h->off.set_table, &table) || !rdf(h, addr, h->off.set_mask, &mask) ||
-		    mask >= MAX_ITEMS)
-			break;
-		for (uint64_t i = 0; i <= mask;) {
-			uint64_t c = mask + 1 - i > 64 ? 64 : mask + 1 - i;
-			if (core_read(h->core, table + i * 16, buf, (size_t)c * 16) != c * 16)
-				break;
-			for (uint64_t j = 0; j < c; j++)
-				if (buf[2 * j] && buf[2 * j] != h->set_dummy) {
-					fn(h, buf[2 * j], payload);
-					n++;
-				}
-			i += c;
-		}
-		break;
-	}
-	case K_TYPE: {
-		uint64_t f = 0;
-		rdf(h, addr, h->off.tp_flags, &f);
-		const int64_t fields[] = {h->off.tp_dict, h->off.tp_bases, h->off.tp_mro,
-			h->off.tp_base, (f & TPF_HEAPTYPE) ? h->off.ht_name : -1,
-			(f & TPF_HEAPTYPE) ? h->off.ht_qualname : -1,
-			(f & TPF_HEAPTYPE) ? h->off.ht_slots : -1,
-			(f & TPF_HEAPTYPE) ? h->off.ht_module : -1};
-		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-			if (rdf(h, addr, fields[i], &v) && v) {
-				fn(h, v, payload);
-				n++;
-			}
-		break;
-	}
-	case K_MODULE:
-		if (rdf(h, addr, h->off.mod_dict, &v) && v) {
-			fn(h, v, payload);
-			n++;
-		}
-		break;
-	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_COMPLEX:
-	case K_BYTEARRAY:
-		break;
-	case K_OBJECT:
-		break;
-	default:
-		n = visit_conservative(h, addr, (uint64_t)t->basicsize, fn, payload);
-		break;
-	}
-	if (t->flags & TPF_HEAPTYPE)
-		n += visit_instance(h, addr, t, fn, payload);
-	return n;
 }

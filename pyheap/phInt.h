@@ -31,8 +31,22 @@ enum ph_kind {
 	K_OTHER, K_OBJECT, K_TYPE, K_TUPLE, K_LIST, K_DICT, K_SET, K_FROZENSET,
 	K_STR, K_BYTES, K_BYTEARRAY, K_INT, K_FLOAT, K_COMPLEX, K_MODULE,
 	K_FUNCTION, K_CODE, K_CELL, K_METHOD, K_CLASSMETHOD, K_STATICMETHOD,
-	K_PROPERTY, K_WEAKREF, K_CFUNCTION, K_MAPPINGPROXY, K_NKINDS
+	K_PROPERTY, K_WEAKREF, K_CFUNCTION, K_MAPPINGPROXY,
+	/* found by symbol too, for the reference graph */
+	K_FRAME, K_GEN, K_COROUTINE, K_ASYNCGEN, K_TRACEBACK, K_EXCEPTION,
+	K_DESCR, K_WEAKPROXY,
+	/* found by name: their types are not exported */
+	K_PARTIAL, K_LRU, K_LRU_ELEM, K_DEQUE, K_DEFDICT, K_ODICT,
+	K_NKINDS
 };
+
+/* A node that holds references without being an object. */
+typedef struct ph_vnode {
+	const char *kind;        /* "interpreter", "thread", "frame" */
+	uint64_t addr;           /* the PyInterpreterState, PyThreadState or frame */
+	uint64_t aux;            /* thread: its interpreter index; frame: its thread node */
+	char name[80];
+} ph_vnode;
 
 typedef struct ph_type {
 	uint64_t addr;
@@ -93,6 +107,14 @@ struct ph_heap {
 
 	ph_thread *threads;
 	size_t nthreads;
+
+	/* reference graph: virtual nodes after the objects, and the roots */
+	ph_vnode *vnodes;
+	size_t nvnodes;
+	ph_root *roots;
+	size_t nroots;
+	uint64_t interned;               /* the interned-strings dict, 0 if unknown */
+	uint64_t exc_base;               /* BaseException */
 	ph_gc_state gc;
 	ph_arena_stats arenas;
 
@@ -147,8 +169,30 @@ size_t ph_object_referents(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_f
  * `owner` is the object whose split values may live inline (3.13), or 0. */
 typedef bool (*ph_dict_fn)(ph_heap *h, uint64_t key, uint64_t value, void *payload);
 void ph_dict_foreach(ph_heap *h, uint64_t dict, ph_dict_fn fn, void *payload);
+/* Keys of a keys object alone (the shared keys of split tables): fn(key, 0). */
+void ph_keys_foreach(ph_heap *h, uint64_t keys, ph_dict_fn fn, void *payload);
+uint64_t ph_keys_nentries(ph_heap *h, uint64_t keys);
+/* Whether the dict is a split table (its keys are held by the shared keys
+ * object, not by the dict). */
+bool ph_dict_split(ph_heap *h, uint64_t dict);
 /* Looks up a str key in a dict; 0 when absent. */
 uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key);
+
+/* refs.c */
+/* Labelled references of one object at addr (of type t): fn(target, kind,
+ * flags, label).  Targets may be invalid; callers check.  Labels that name
+ * objects (dict keys) are ids when the key is known, else PH_NOLABEL. */
+typedef void (*ph_lref_fn)(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags,
+			   uint32_t label, void *payload);
+size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_fn fn,
+			   void *payload);
+/* Builds the virtual nodes and the roots (end of ph_scan). */
+void ph_build_roots(ph_heap *h);
+/* The object at addr is a live object of any kind found by the scan. */
+static inline uint32_t ph_id_of(const ph_heap *h, uint64_t addr)
+{
+	return ph_map_get(&h->obj_map, addr);
+}
 
 /* heap.c */
 /* Adds an object (dedup by address); returns its id or PH_MAP_NONE. */

@@ -100,6 +100,65 @@ size_t ph_type_count(const ph_heap *h);
 const char *ph_type_name(const ph_heap *h, uint32_t type);  /* "dict", "__main__.Request" */
 uint64_t ph_type_addr(const ph_heap *h, uint32_t type);
 
+/* ---- references (valid after ph_scan) ----
+ *
+ * Nodes are the objects (ids 0 .. object_count-1) followed by virtual nodes
+ * for what holds references without being an object: each interpreter
+ * (sys, builtins, sys.modules, the interned strings), each thread, and on
+ * 3.11+ each interpreter frame, whose locals live on the thread's stack. */
+
+enum ph_edge_kind {
+	PH_E_INDEX = 1,    /* [N]: an item of a tuple, list or deque; label N */
+	PH_E_DICT_VALUE,   /* [key]: label is the key's object id (PH_NOLABEL: unknown) */
+	PH_E_DICT_KEY,     /* (key): the key object itself */
+	PH_E_ATTR,         /* .name: an attribute kept in an instance's values; label: key id */
+	PH_E_SLOT,         /* .name: a __slots__ member; label: depth << 16 | member index */
+	PH_E_FIELD,        /* a named field (__dict__, __closure__, ...): ph_field_name(label) */
+	PH_E_SET_ITEM,     /* an element of a set or frozenset */
+	PH_E_LOCAL,        /* f_locals['name']; label: the name's object id */
+	PH_E_STACK,        /* an entry of a frame's value stack; label: depth */
+	PH_E_FRAME,        /* a thread's frame; label: 0 for the innermost */
+	PH_E_CONSERVATIVE, /* a word at +label of an object pyheap cannot decode */
+};
+#define PH_NOLABEL UINT32_MAX
+enum {
+	PH_EF_WEAK = 1,         /* keeps nothing alive and adds no refcount */
+	PH_EF_CONSERVATIVE = 2, /* a guess: any word that points at an object */
+};
+
+typedef void (*ph_edge_fn)(uint32_t src, uint32_t dst, uint8_t kind, uint8_t flags,
+			   uint32_t label, void *payload);
+/* Calls fn for every reference between nodes; returns the number of edges. */
+uint64_t ph_edges(ph_heap *h, ph_edge_fn fn, void *payload);
+/* Only those of one node (an object id or a virtual node). */
+uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload);
+
+size_t ph_node_count(const ph_heap *h);
+/* "object", "interpreter", "thread" or "frame". */
+const char *ph_node_kind(const ph_heap *h, uint32_t node);
+/* Virtual nodes: "thread 1234", "frame handle (thread 1234)"; objects: the type name. */
+const char *ph_node_name(ph_heap *h, uint32_t node, char *buf, size_t cap);
+/* The text of an edge label: "['_CACHE']", ".path", "[3]", "__closure__". */
+const char *ph_edge_label(ph_heap *h, uint32_t src, uint8_t kind, uint32_t label,
+			  char *buf, size_t cap);
+const char *ph_field_name(uint32_t field);
+
+typedef struct ph_root {
+	uint32_t node;
+	const char *kind;        /* "module", "frame", "interpreter" */
+	char name[96];           /* "__main__", "thread 1234", "sys.modules" */
+} ph_root;
+size_t ph_root_count(const ph_heap *h);
+const ph_root *ph_root_at(const ph_heap *h, size_t i);
+
+/* ob_refcnt as stored; immortal objects (3.12+) say so. */
+int64_t ph_object_refcnt(ph_heap *h, ph_id id);
+int ph_object_immortal(ph_heap *h, ph_id id);
+/* The id of the object at addr, or PH_NOLABEL. */
+uint32_t ph_object_find(const ph_heap *h, uint64_t addr);
+/* A short value for display: 'abc...', 42, b'..', len=3. */
+const char *ph_object_repr(ph_heap *h, ph_id id, char *buf, size_t cap);
+
 /* ---- pymalloc ---- */
 
 #define PH_SIZE_CLASSES 32

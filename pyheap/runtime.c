@@ -139,6 +139,9 @@ static void find_static_objects(ph_heap *h)
 		{"PyStaticMethod_Type", K_STATICMETHOD},
 		{"PyProperty_Type", K_PROPERTY}, {"_PyWeakref_RefType", K_WEAKREF},
 		{"PyCFunction_Type", K_CFUNCTION}, {"PyDictProxy_Type", K_MAPPINGPROXY},
+		{"PyFrame_Type", K_FRAME}, {"PyGen_Type", K_GEN}, {"PyCoro_Type", K_COROUTINE},
+		{"PyAsyncGen_Type", K_ASYNCGEN}, {"PyTraceBack_Type", K_TRACEBACK},
+		{"_PyWeakref_ProxyType", K_WEAKPROXY},
 	};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		uint64_t a;
@@ -148,6 +151,14 @@ static void find_static_objects(ph_heap *h)
 	h->type_type = h->kind_types[K_TYPE];
 	h->object_type = h->kind_types[K_OBJECT];
 	uint64_t a;
+	/* exported as pointer variables, not as the static types */
+	if (core_module_symbol(h->pymod, "PyExc_BaseException", &a, NULL) == 0)
+		rd64(h, a, &h->exc_base);
+	if (core_module_symbol(h->pymod, "_PyWeakref_CallableProxyType", &a, NULL) == 0)
+		h->kind_types[K_WEAKPROXY] = h->kind_types[K_WEAKPROXY] ? h->kind_types[K_WEAKPROXY] : a;
+	/* 3.8-3.11 keep the interned dict in a static (in .symtab when not stripped) */
+	if (core_module_symbol(h->pymod, "interned", &a, NULL) == 0)
+		rd64(h, a, &h->interned);
 	if (core_module_symbol(h->pymod, "_Py_NoneStruct", &a, NULL) == 0)
 		h->none_addr = a;
 	if (core_module_symbol(h->pymod, "_PySet_Dummy", &a, NULL) == 0)
@@ -342,6 +353,8 @@ void ph_free(ph_heap *h)
 	free(h->arena_lo);
 	free(h->arena_hi);
 	free(h->threads);
+	free(h->vnodes);
+	free(h->roots);
 	for (size_t i = 0; i < W_NKINDS; i++)
 		free(h->warn_text[i]);
 	free(h);

@@ -21,12 +21,40 @@ int ph_types_init(ph_heap *h)
 	return ph_map_reserve(&h->type_map, 4096);
 }
 
+/* Types of the stdlib's C modules: not exported, so known by name. */
+static const struct { const char *name; enum ph_kind kind; } named_kinds[] = {
+	{"functools.partial", K_PARTIAL},
+	{"functools._lru_cache_wrapper", K_LRU},
+	{"functools._lru_list_elem", K_LRU_ELEM},
+	{"collections.deque", K_DEQUE},
+	{"collections.defaultdict", K_DEFDICT},
+	{"collections.OrderedDict", K_ODICT},
+	{"method_descriptor", K_DESCR}, {"member_descriptor", K_DESCR},
+	{"getset_descriptor", K_DESCR}, {"wrapper_descriptor", K_DESCR},
+	{"classmethod_descriptor", K_DESCR},
+	{"weakref.ProxyType", K_WEAKPROXY}, {"weakref.CallableProxyType", K_WEAKPROXY},
+	{"weakproxy", K_WEAKPROXY}, {"weakcallableproxy", K_WEAKPROXY},
+};
+
 static enum ph_kind kind_of(ph_heap *h, uint64_t t)
 {
 	for (int d = 0; t && d < BASE_DEPTH; d++) {
 		for (int k = 1; k < K_NKINDS; k++)
 			if (h->kind_types[k] == t)
 				return (enum ph_kind)k;
+		if (h->exc_base && t == h->exc_base)
+			return K_EXCEPTION;
+		uint64_t np, flags = 0;
+		char name[64];
+		rdf(h, t, h->off.tp_flags, &flags);
+		if (!(flags & TPF_HEAPTYPE) || h->minor >= 12) {
+			/* static here; heap types from PyType_FromSpec on 3.12+ */
+			if (rdf(h, t, h->off.tp_name, &np) &&
+			    core_read_str(h->core, np, name, sizeof name) == 0)
+				for (size_t i = 0; i < sizeof named_kinds / sizeof named_kinds[0]; i++)
+					if (strcmp(name, named_kinds[i].name) == 0)
+						return named_kinds[i].kind;
+		}
 		if (!rdf(h, t, h->off.tp_base, &t))
 			break;
 	}
