@@ -27,6 +27,9 @@ enum {
 enum {
 	OPT_SORT = 1 << 0,    /* --sort size|count */
 	OPT_TOP = 1 << 1,     /* --top N */
+	OPT_TARGET = 1 << 2,  /* --type T, --addr A */
+	OPT_OUT = 1 << 3,     /* -o FILE */
+	OPT_BACKREFS = 1 << 4, /* --depth, --max-nodes, --hide, --stop-at-modules */
 };
 
 typedef struct cmd_ctx {
@@ -36,6 +39,13 @@ typedef struct cmd_ctx {
 	int json, quiet, no_progress, no_dwarf, pool_scan;
 	const char *sort;     /* "size" (default) or "count" */
 	long top;             /* -1 = command default */
+	const char *type;     /* --type */
+	const char *addr;     /* --addr, or show's second argument */
+	const char *out;      /* -o */
+	long depth, max_nodes;
+	const char *hide[32];
+	size_t nhide;
+	int stop_at_modules;
 	core_t *core;
 	ph_heap *heap;
 } cmd_ctx;
@@ -44,6 +54,7 @@ typedef struct cmd_def {
 	const char *name;
 	int (*run)(cmd_ctx *ctx);
 	unsigned opts;        /* OPT_* */
+	int nargs;            /* positional arguments after the command: 1, or 2 */
 	const char *args;     /* for the usage line */
 	const char *summary;
 } cmd_def;
@@ -66,5 +77,10 @@ const char *cmd_bytes(char *buf, size_t cap, unsigned long long v);
 int cmd_info(cmd_ctx *ctx);
 int cmd_types(cmd_ctx *ctx);
 int cmd_arenas(cmd_ctx *ctx);
+int cmd_refs(cmd_ctx *ctx);
+int cmd_path(cmd_ctx *ctx);
+int cmd_garbage(cmd_ctx *ctx);
+int cmd_show(cmd_ctx *ctx);
+int cmd_backrefs(cmd_ctx *ctx);
 
 #endif

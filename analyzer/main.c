@@ -14,12 +14,24 @@
 #define PYHEAP_VERSION "0.1.0"
 
 static const cmd_def commands[] = {
-	{"info", cmd_info, 0, "CORE",
+	{"info", cmd_info, 0, 1, "CORE",
 	 "the process, the Python version, how offsets were found, heap totals, warnings"},
-	{"types", cmd_types, OPT_SORT | OPT_TOP, "[--sort size|count] [--top N] CORE",
+	{"types", cmd_types, OPT_SORT | OPT_TOP, 1, "[--sort size|count] [--top N] CORE",
 	 "every live object by type: count and bytes"},
-	{"arenas", cmd_arenas, 0, "CORE",
+	{"arenas", cmd_arenas, 0, 1, "CORE",
 	 "pymalloc arenas, pools and blocks per size class"},
+	{"refs", cmd_refs, OPT_TOP, 1, "[--top N] CORE",
+	 "refcounts rebuilt: references no object accounts for, orphans"},
+	{"path", cmd_path, OPT_TARGET, 1, "(--type T | --addr ADDR) CORE",
+	 "the shortest chain of references from a root to an object"},
+	{"garbage", cmd_garbage, OPT_TOP, 1, "[--top N] CORE",
+	 "objects alive but unreachable from any root (cyclic garbage)"},
+	{"show", cmd_show, 0, 2, "CORE ADDR",
+	 "one object: type, refcount, size, value, referents and referrers"},
+	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
+	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
+	 "[--hide TYPE] [--stop-at-modules] CORE",
+	 "a Graphviz graph of who refers to the objects"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -51,6 +63,16 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 		fprintf(f, "  --sort size|count  order of the rows (default: size)\n");
 	if (c->opts & OPT_TOP)
 		fprintf(f, "  --top N            show the first N rows; 0 = all (default: 30, all with --json)\n");
+	if (c->opts & OPT_TARGET)
+		fprintf(f, "  --type T           the objects of type T (as `types` names it)\n"
+			   "  --addr ADDR        the object at ADDR\n");
+	if (c->opts & OPT_OUT)
+		fprintf(f, "  -o FILE            output file; its extension picks the format\n");
+	if (c->opts & OPT_BACKREFS)
+		fprintf(f, "  --depth N          referrers at most N references away (default 5)\n"
+			   "  --max-nodes N      at most N nodes (default 200)\n"
+			   "  --hide TYPE        leave objects of TYPE out (repeatable)\n"
+			   "  --stop-at-modules  do not go past module objects\n");
 	fprintf(f, "\n%s", global_usage);
 }
 
@@ -195,7 +217,16 @@ int cmd_finish(cmd_ctx *ctx, int rc)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN };
+       O_POOLSCAN, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
+
+/* A non-negative number option; -1 when it is not one. */
+static long number(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	return errno || *end || end == s || v < 0 ? -1 : v;
+}
 
 int main(int argc, char **argv)
 {
@@ -209,18 +240,26 @@ int main(int argc, char **argv)
 		{"pool-scan", no_argument, 0, O_POOLSCAN},
 		{"sort", required_argument, 0, O_SORT},
 		{"top", required_argument, 0, O_TOP},
+		{"type", required_argument, 0, O_TYPE},
+		{"addr", required_argument, 0, O_ADDR},
+		{"output", required_argument, 0, 'o'},
+		{"depth", required_argument, 0, O_DEPTH},
+		{"max-nodes", required_argument, 0, O_MAXNODES},
+		{"hide", required_argument, 0, O_HIDE},
+		{"stop-at-modules", no_argument, 0, O_STOPMOD},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
 		{0, 0, 0, 0},
 	};
-	cmd_ctx ctx = {.sort = NULL, .top = -1};
+	cmd_ctx ctx = {.sort = NULL, .top = -1, .depth = -1, .max_nodes = -1};
+	unsigned used = 0;    /* OPT_* seen, checked against the command */
 	int help = 0, c;
 	unsigned seen = 0;
 	size_t nlib = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1 || optind < argc) {
+	while ((c = getopt_long(argc, argv, "+qho:", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
 			/* a positional argument: keep it, go on with options after it */
 			argv[seen++] = argv[optind++];
@@ -242,7 +281,28 @@ int main(int argc, char **argv)
 			if (strcmp(optarg, "size") != 0 && strcmp(optarg, "count") != 0)
 				return bad_usage("--sort takes size or count", optarg);
 			ctx.sort = optarg;
+			used |= OPT_SORT;
 			break;
+		case O_TYPE: ctx.type = optarg; used |= OPT_TARGET; break;
+		case O_ADDR: ctx.addr = optarg; used |= OPT_TARGET; break;
+		case 'o': ctx.out = optarg; used |= OPT_OUT; break;
+		case O_DEPTH:
+		case O_MAXNODES: {
+			long v = number(optarg);
+			if (v < 0 || (c == O_MAXNODES && v == 0))
+				return bad_usage(c == O_DEPTH ? "--depth takes a number" :
+						 "--max-nodes takes a positive number", optarg);
+			*(c == O_DEPTH ? &ctx.depth : &ctx.max_nodes) = v;
+			used |= OPT_BACKREFS;
+			break;
+		}
+		case O_HIDE:
+			if (ctx.nhide == sizeof ctx.hide / sizeof ctx.hide[0])
+				return bad_usage("too many --hide options", NULL);
+			ctx.hide[ctx.nhide++] = optarg;
+			used |= OPT_BACKREFS;
+			break;
+		case O_STOPMOD: ctx.stop_at_modules = 1; used |= OPT_BACKREFS; break;
 		case O_TOP: {
 			char *end;
 			errno = 0;
@@ -250,6 +310,7 @@ int main(int argc, char **argv)
 			if (errno || *end || end == optarg || v < 0)
 				return bad_usage("--top takes a number, 0 for all", optarg);
 			ctx.top = v;
+			used |= OPT_TOP;
 			break;
 		}
 		case 'q': ctx.quiet = 1; break;
@@ -292,15 +353,36 @@ int main(int argc, char **argv)
 		usage_cmd(stdout, cmd);
 		return EXIT_OK;
 	}
-	if ((ctx.sort && !(cmd->opts & OPT_SORT)) || (ctx.top >= 0 && !(cmd->opts & OPT_TOP))) {
-		fprintf(stderr, "pyheap: %s does not take %s\n", cmd->name, ctx.sort ? "--sort" : "--top");
+	if (used & ~cmd->opts) {
+		fprintf(stderr, "pyheap: %s does not take %s\n", cmd->name,
+			used & ~cmd->opts & OPT_SORT ? "--sort" : used & ~cmd->opts & OPT_TOP ? "--top" :
+			used & ~cmd->opts & OPT_TARGET ? "--type/--addr" :
+			used & ~cmd->opts & OPT_OUT ? "-o" : "--depth/--max-nodes/--hide/--stop-at-modules");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
 	}
-	if (seen != 2) {
-		fprintf(stderr, "pyheap: %s takes exactly one core file\n", cmd->name);
+	if ((int)seen != 1 + cmd->nargs) {
+		fprintf(stderr, "pyheap: %s takes %s\n", cmd->name,
+			cmd->nargs == 1 ? "exactly one core file" : "a core file and an address");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
+	}
+	if (cmd->nargs == 2)
+		ctx.addr = argv[2];
+	if ((cmd->opts & OPT_TARGET) && !ctx.type == !ctx.addr) {
+		fprintf(stderr, "pyheap: %s needs one of --type or --addr\n", cmd->name);
+		return EXIT_USAGE;
+	}
+	if ((cmd->opts & OPT_OUT) && !ctx.out) {
+		fprintf(stderr, "pyheap: %s needs -o FILE\n", cmd->name);
+		return EXIT_USAGE;
+	}
+	if (ctx.addr) {
+		char *end;
+		errno = 0;
+		(void)strtoull(ctx.addr, &end, 0);
+		if (errno || end == ctx.addr || *end)
+			return bad_usage("not an address", ctx.addr);
 	}
 	ctx.core_path = argv[1];
 	if (!ctx.sort)

@@ -36,9 +36,221 @@ static int grow_objects(ph_heap *h)
 	return 0;
 }
 
+/*
+ * Objects of pymalloc blocks are most of the heap, and an address -> id hash
+ * of tens of millions of them costs more than the rest of the scan (a cache
+ * miss per insert and per lookup, rehashing, 12-24 bytes a slot).  So the
+ * pool walk numbers them without one: a pool visited for the first time
+ * cannot hold an object found before, so its blocks' objects are appended
+ * without a lookup, in address order, and after the walk each pool slot of
+ * the (sorted) arena ranges records its first id and count.  An address in
+ * an arena is then found by its pool and a binary search among that pool's
+ * few objects.  Everything else (objects outside the arenas, GC-list objects
+ * the pool walk did not find) stays in obj_map.  Should the walk visit a
+ * pool twice (a corrupt arena table), or anything else break the pattern,
+ * the block objects go into obj_map too and the hash answers for all.
+ */
+struct ph_blockix {
+	ph_map pools;            /* pools visited (walk time) */
+	bool slow;               /* block objects are in obj_map */
+	bool ready;              /* slot tables built */
+	size_t begin, end;       /* ids [begin, end) were added by ph_add_block */
+	uint64_t *slot_base;     /* per arena range: index of its first slot */
+	uint32_t *first, *count; /* per slot */
+	uint64_t nslots;
+};
+
+void ph_blockix_free(ph_heap *h)
+{
+	struct ph_blockix *x = h->blockix;
+	if (!x)
+		return;
+	ph_map_free(&x->pools);
+	free(x->slot_base);
+	free(x->first);
+	free(x->count);
+	free(x);
+	h->blockix = NULL;
+}
+
+static struct ph_blockix *blockix(ph_heap *h)
+{
+	if (!h->blockix)
+		h->blockix = calloc(1, sizeof *h->blockix);
+	return h->blockix;
+}
+
+/* Puts the block objects into obj_map: the hash answers for everything. */
+static void blocks_to_map(ph_heap *h)
+{
+	struct ph_blockix *x = h->blockix;
+	if (!x || x->slow)
+		return;
+	x->slow = true;
+	x->ready = false;
+	if (x->end > x->begin)
+		ph_map_reserve(&h->obj_map, h->obj_map.len + (x->end - x->begin));
+	for (size_t id = x->begin; id < x->end; id++)
+		ph_map_put(&h->obj_map, h->obj_addr[id], (uint32_t)id);
+}
+
+/* The arena range holding addr (as ph_in_arena finds it), or -1. */
+static long range_of(const ph_heap *h, uint64_t addr)
+{
+	size_t lo = 0, hi = h->narenas;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->arena_lo[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && addr < h->arena_hi[lo - 1] ? (long)lo - 1 : -1;
+}
+
+static inline uint64_t slot_of_addr(const ph_heap *h, const struct ph_blockix *x, long r,
+				    uint64_t addr)
+{
+	uint64_t mask = ~(h->pool_size - 1);
+	return x->slot_base[r] + ((addr & mask) - (h->arena_lo[r] & mask)) / h->pool_size;
+}
+
+bool ph_pool_begin(ph_heap *h, uint64_t pool)
+{
+	struct ph_blockix *x = blockix(h);
+	if (!x || x->slow)
+		return false;
+	if (x->pools.cap == 0)
+		ph_map_reserve(&x->pools, 1024);
+	size_t before = x->pools.len;
+	if (ph_map_put(&x->pools, pool, 1) == PH_MAP_NONE || x->pools.len == before) {
+		blocks_to_map(h);            /* out of memory, or seen before */
+		return false;
+	}
+	return true;
+}
+
+uint32_t ph_add_block(ph_heap *h, uint64_t addr, uint32_t type)
+{
+	struct ph_blockix *x = h->blockix;
+	if (!x || x->slow || x->ready || (x->end != x->begin && x->end != h->nobj)) {
+		blocks_to_map(h);
+		return ph_add_object(h, addr, type, PH_OBJ_ARENA);
+	}
+	if (h->nobj == h->obj_cap && grow_objects(h) < 0)
+		return PH_MAP_NONE;
+	uint32_t id = (uint32_t)h->nobj;
+	if (x->end == x->begin)
+		x->begin = id;
+	h->obj_addr[id] = addr;
+	h->obj_type[id] = type;
+	h->obj_flags[id] = PH_OBJ_ARENA;
+	h->nobj++;
+	x->end = h->nobj;
+	return id;
+}
+
+void ph_index_blocks(ph_heap *h)
+{
+	struct ph_blockix *x = h->blockix;
+	if (!x || x->slow || x->ready)
+		return;
+	ph_map_free(&x->pools);
+	if (x->end == x->begin || !h->ranges_sorted || !h->pool_size) {
+		x->ready = x->end == x->begin;
+		if (!x->ready)
+			blocks_to_map(h);
+		return;
+	}
+	/* slots: every pool-aligned address of each range */
+	uint64_t total = 0;
+	x->slot_base = malloc((h->narenas ? h->narenas : 1) * sizeof *x->slot_base);
+	if (!x->slot_base) {
+		blocks_to_map(h);
+		return;
+	}
+	uint64_t mask = ~(h->pool_size - 1);
+	for (size_t r = 0; r < h->narenas; r++) {
+		x->slot_base[r] = total;
+		if (h->arena_hi[r] > h->arena_lo[r])
+			total += (((h->arena_hi[r] - 1) & mask) - (h->arena_lo[r] & mask)) /
+				 h->pool_size + 1;
+	}
+	/* ranges that are not arenas (a corrupt table) could ask for a huge
+	 * table: then the hash is cheaper */
+	if (total > 4 * (uint64_t)(x->end - x->begin) + (1u << 20)) {
+		blocks_to_map(h);
+		return;
+	}
+	x->nslots = total;
+	x->first = malloc((total ? total : 1) * sizeof *x->first);
+	x->count = calloc(total ? total : 1, sizeof *x->count);
+	if (!x->first || !x->count) {
+		blocks_to_map(h);
+		return;
+	}
+	long r = -1;
+	uint64_t rlo = 1, rhi = 0;
+	for (size_t id = x->begin; id < x->end; id++) {
+		uint64_t a = h->obj_addr[id];
+		if (a < rlo || a >= rhi) {
+			r = range_of(h, a);
+			if (r < 0) {
+				blocks_to_map(h);
+				return;
+			}
+			rlo = h->arena_lo[r];
+			rhi = h->arena_hi[r];
+			/* another range may start inside this one (overlaps) */
+			if ((size_t)r + 1 < h->narenas && h->arena_lo[r + 1] < rhi)
+				rhi = h->arena_lo[r + 1];
+		}
+		uint64_t s = slot_of_addr(h, x, r, a);
+		if (x->count[s] == 0) {
+			x->first[s] = (uint32_t)id;
+			x->count[s] = 1;
+		} else if (x->first[s] + x->count[s] == id && a > h->obj_addr[id - 1]) {
+			x->count[s]++;
+		} else {
+			blocks_to_map(h);
+			return;
+		}
+	}
+	x->ready = true;
+}
+
+uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
+{
+	const struct ph_blockix *x = h->blockix;
+	if (x && x->ready) {
+		long r = range_of(h, addr);
+		if (r >= 0) {
+			uint64_t s = slot_of_addr(h, x, r, addr);
+			uint32_t n = x->count[s];
+			if (n) {
+				const uint64_t *a = h->obj_addr + x->first[s];
+				uint32_t lo = 0, hi = n;
+				while (lo < hi) {
+					uint32_t mid = (lo + hi) / 2;
+					if (a[mid] < addr)
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+				if (lo < n && a[lo] == addr)
+					return x->first[s] + lo;
+			}
+		}
+	}
+	return ph_map_get(&h->obj_map, addr);
+}
+
 uint32_t ph_add_object(ph_heap *h, uint64_t addr, uint32_t type, unsigned flags)
 {
-	uint32_t id = ph_map_get(&h->obj_map, addr);
+	/* block objects not yet indexed are invisible to ph_object_id */
+	if (h->blockix && !h->blockix->ready && h->blockix->end > h->blockix->begin)
+		blocks_to_map(h);
+	uint32_t id = ph_object_id(h, addr);
 	if (id != PH_MAP_NONE) {
 		h->obj_flags[id] |= (uint8_t)flags;
 		return id;

@@ -159,6 +159,8 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 
 	if (!add_objects)
 		return 1;
+	/* first visit of this pool: its objects are new, no lookup needed */
+	bool fresh = ph_pool_begin(h, pool);
 	for (uint32_t bi = 0; bi < carved; bi++) {
 		if (isfree[bi])
 			continue;
@@ -166,7 +168,10 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 		for (uint32_t off = 0; off <= 32 && off < bs; off += 16) {
 			uint32_t ti = ph_object_check(h, b + off, bs - off);
 			if (ti != TYPE_INVALID && ph_object_preheader(h, b + off, ti) == (int)off) {
-				ph_add_object(h, b + off, ti, PH_OBJ_ARENA);
+				if (fresh)
+					ph_add_block(h, b + off, ti);
+				else
+					ph_add_object(h, b + off, ti, PH_OBJ_ARENA);
 				break;
 			}
 		}
@@ -228,6 +233,16 @@ static int walk_table(ph_heap *h, uint64_t table, uint64_t max,
 		memcpy(&a.ntotalpools, e + h->off.ao_ntotalpools, 4);
 		if (!a.address)
 			continue;
+		/* pymalloc's invariants for an arena in use; garbage slots (a
+		 * corrupt table or maxarenas) would otherwise add arena ranges
+		 * that swallow the type objects */
+		if (a.address > UINT64_MAX - h->arena_size || a.pool_address < a.address ||
+		    a.pool_address > a.address + h->arena_size ||
+		    a.ntotalpools > h->arena_size / h->pool_size || a.nfreepools > a.ntotalpools) {
+			ph_warn(h, W_ARENA_TABLE, "arena table slots skipped: invalid arena record "
+				"(first at slot %llu)", (unsigned long long)i);
+			continue;
+		}
 		if (nrecs == cap) {
 			cap = cap ? 2 * cap : 64;
 			arena_rec *n = realloc(recs, cap * sizeof *n);
@@ -347,6 +362,12 @@ int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload)
 		    core_module_symbol(h->pymod, "maxarenas", &sym, NULL) == 0 && rd32(h, sym, &max32)) {
 			h->arenas_found_by = "symtab";
 			rc = table ? walk_table(h, table, max32, progress, payload) : 0;
+			if (!table && max32) {
+				/* slots but no table: the pointer was lost; scan instead */
+				ph_warn(h, W_ARENA_TABLE, "arena table pointer is NULL but maxarenas "
+					"is %u", max32);
+				rc = -1;
+			}
 		} else {
 			h->arenas_found_by = "pool_scan";
 			rc = scan_pools(h, progress, payload);
@@ -377,6 +398,7 @@ int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload)
 		rc = scan_pools(h, progress, payload);
 	}
 	sort_ranges(h);
+	ph_index_blocks(h);
 	for (int i = 0; i < PH_SIZE_CLASSES; i++)
 		h->arenas.pools_total += h->arenas.cls[i].pools;
 	h->arenas.pools_total += h->arenas.pools_empty;

@@ -92,7 +92,8 @@ struct ph_heap {
 	size_t ntypes, types_cap;
 
 	/* objects: dense ids, flat arrays */
-	ph_map obj_map;
+	ph_map obj_map;                  /* address -> id, except pool-walk blocks (heap.c) */
+	struct ph_blockix *blockix;      /* pool-walk blocks: id by pool (heap.c) */
 	uint64_t *obj_addr;
 	uint32_t *obj_type;
 	uint64_t *obj_size;
@@ -189,14 +190,26 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_
 /* Builds the virtual nodes and the roots (end of ph_scan). */
 void ph_build_roots(ph_heap *h);
 /* The object at addr is a live object of any kind found by the scan. */
+uint32_t ph_object_id(const ph_heap *h, uint64_t addr);   /* heap.c */
 static inline uint32_t ph_id_of(const ph_heap *h, uint64_t addr)
 {
-	return ph_map_get(&h->obj_map, addr);
+	return ph_object_id(h, addr);
 }
 
 /* heap.c */
 /* Adds an object (dedup by address); returns its id or PH_MAP_NONE. */
 uint32_t ph_add_object(ph_heap *h, uint64_t addr, uint32_t type, unsigned flags);
+/* The id of the object at addr, or PH_MAP_NONE.  Objects of pymalloc blocks
+ * are not in obj_map: use this, never obj_map, to find an object. */
+uint32_t ph_object_id(const ph_heap *h, uint64_t addr);
+/* The pool walk (obmalloc.c): ph_pool_begin() before a pool's blocks are
+ * added says whether they may go through ph_add_block() (first visit of
+ * the pool: no dedup lookup) or must go through ph_add_object();
+ * ph_index_blocks() after the walk indexes them by pool. */
+bool ph_pool_begin(ph_heap *h, uint64_t pool);
+uint32_t ph_add_block(ph_heap *h, uint64_t addr, uint32_t type);
+void ph_index_blocks(ph_heap *h);
+void ph_blockix_free(ph_heap *h);
 bool ph_in_arena(const ph_heap *h, uint64_t addr);
 /* The pre-header size of the object at addr of type ti (objects.c). */
 int ph_object_preheader(ph_heap *h, uint64_t addr, uint32_t ti);

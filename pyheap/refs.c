@@ -121,22 +121,25 @@ static void array(ph_heap *h, walk *w, uint64_t arr, uint64_t n, uint8_t kind, u
 
 /* ---- dicts ---- */
 
-struct dict_walk { walk *w; bool keys; };
+struct dict_walk { walk *w; bool keys; uint8_t flags; };
 
 static bool dict_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
 {
 	struct dict_walk *d = payload;
 	if (d->keys)
-		emit(h, d->w, k, PH_E_DICT_KEY, 0, PH_NOLABEL);
-	emit(h, d->w, v, PH_E_DICT_VALUE, 0, ph_id_of(h, k));
+		emit(h, d->w, k, PH_E_DICT_KEY, d->flags, PH_NOLABEL);
+	emit(h, d->w, v, PH_E_DICT_VALUE, d->flags, ph_id_of(h, k));
 	return true;
 }
 
 static void walk_dict(ph_heap *h, walk *w, uint64_t dict)
 {
 	/* a split table's keys are held once, by the shared keys object of
-	 * the type (ht_cached_keys); the dict holds only the values */
-	struct dict_walk d = {w, !ph_dict_split(h, dict)};
+	 * the type (ht_cached_keys); the dict holds only the values.  The
+	 * interned-strings dict holds its strings without counting them (their
+	 * refcount leaves those two references out) and without keeping them
+	 * alive: weak edges. */
+	struct dict_walk d = {w, !ph_dict_split(h, dict), dict == h->interned ? PH_EF_WEAK : 0};
 	ph_dict_foreach(h, dict, dict_cb, &d);
 }
 
@@ -178,6 +181,22 @@ static void walk_values(ph_heap *h, walk *w, const ph_type *t, uint64_t values, 
 	ph_keys_foreach(h, ck, values_cb, &vw);
 }
 
+/* tp_dictoffset of the nearest static type on the tp_base chain. */
+static int64_t static_base_dictoffset(ph_heap *h, const ph_type *t)
+{
+	uint64_t ty = t->addr;
+	for (int d = 0; ty && d < 64; d++) {
+		uint32_t ti = ph_type_lookup(h, ty);
+		if (ti == TYPE_INVALID)
+			return 0;
+		if (!(h->types[ti].flags & TPF_HEAPTYPE))
+			return h->types[ti].dictoffset;
+		if (!rdf(h, ty, h->off.tp_base, &ty))
+			return 0;
+	}
+	return 0;
+}
+
 static void walk_instance(ph_heap *h, walk *w, uint64_t addr, const ph_type *t)
 {
 	uint64_t v = 0;
@@ -198,7 +217,9 @@ static void walk_instance(ph_heap *h, walk *w, uint64_t addr, const ph_type *t)
 		}
 		if (dict)
 			emit(h, w, dict, PH_E_FIELD, 0, F_DICT);
-	} else if (t->dictoffset != 0) {
+	} else if (t->dictoffset != 0 && t->dictoffset != static_base_dictoffset(h, t)) {
+		/* (a dict slot inherited from a built-in base, such as a type's
+		 * tp_dict or a function's func_dict, is its family's to walk) */
 		int64_t off = t->dictoffset;
 		if (off < 0) {
 			uint64_t sz = 0;
@@ -447,7 +468,9 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_
 		field(h, &w, addr, h->off.tp_dict, F_DICT);
 		field(h, &w, addr, h->off.tp_bases, F_BASES);
 		field(h, &w, addr, h->off.tp_mro, F_MRO);
-		field(h, &w, addr, h->off.tp_base, F_BASE);
+		/* a static type does not own a reference to its base */
+		if (rdf(h, addr, h->off.tp_base, &v) && v)
+			emit(h, &w, v, PH_E_FIELD, (f & TPF_HEAPTYPE) ? 0 : PH_EF_WEAK, F_BASE);
 		if (f & TPF_HEAPTYPE) {
 			field(h, &w, addr, h->off.ht_name, F_NAME);
 			field(h, &w, addr, h->off.ht_qualname, F_QUALNAME);
@@ -847,7 +870,7 @@ const char *ph_node_name(ph_heap *h, uint32_t node, char *buf, size_t cap)
 
 uint32_t ph_object_find(const ph_heap *h, uint64_t addr)
 {
-	uint32_t id = ph_map_get(&h->obj_map, addr);
+	uint32_t id = ph_object_id(h, addr);
 	return id == PH_MAP_NONE ? PH_NOLABEL : id;
 }
 
@@ -860,10 +883,13 @@ int64_t ph_object_refcnt(ph_heap *h, ph_id id)
 
 int ph_object_immortal(ph_heap *h, ph_id id)
 {
-	if (h->minor < 12)
-		return 0;
 	uint64_t v = 0;
 	rd64(h, h->obj_addr[id], &v);
+	if (h->minor == 11)
+		/* deep-frozen statics start at 999999999 (_PyObject_IMMORTAL_INIT) */
+		return v >= 999999999ull && (h->obj_flags[id] & PH_OBJ_REF);
+	if (h->minor < 12)
+		return 0;
 	return (int32_t)(uint32_t)v < 0;
 }
 

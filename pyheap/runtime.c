@@ -346,6 +346,7 @@ void ph_free(ph_heap *h)
 	free(h->types);
 	ph_map_free(&h->type_map);
 	ph_map_free(&h->obj_map);
+	ph_blockix_free(h);
 	free(h->obj_addr);
 	free(h->obj_type);
 	free(h->obj_size);

@@ -205,9 +205,10 @@ bool ph_str_read(ph_heap *h, uint64_t addr, char *buf, size_t cap)
 	uint8_t chunk[256];
 	uint64_t i = 0;
 	while (i < len && o + 1 < cap) {
-		size_t n = (size_t)(len - i) * kind;
-		if (n > sizeof chunk)
-			n = sizeof chunk / kind * kind;
+		/* bound before multiplying: a corrupt length times kind can wrap
+		 * to 0, and the loop would never advance */
+		size_t n = len - i > sizeof chunk / kind ? sizeof chunk / kind * kind
+							 : (size_t)(len - i) * kind;
 		if (core_read(h->core, data + i * kind, chunk, n) != n)
 			return false;
 		for (size_t j = 0; j < n && o + 1 < cap; j += kind, i++) {

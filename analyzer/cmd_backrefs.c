@@ -1,0 +1,120 @@
+/*
+ * cmd_backrefs.c - `pyheap backrefs`: objgraph's show_backrefs from a core.
+ * Who refers to the targets, and who refers to those, drawn with Graphviz.
+ */
+#include "cmd.h"
+#include "dot.h"
+#include "heapgraph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t cmd_targets(cmd_ctx *ctx, heapgraph *hg, rg_id **out);
+
+typedef struct bctx { cmd_ctx *ctx; heapgraph *hg; } bctx;
+
+static int is_module(rg_id n, void *payload)
+{
+	bctx *b = payload;
+	if (!b->ctx->stop_at_modules || n >= b->hg->nobj)
+		return 0;
+	return strcmp(ph_type_name(b->hg->heap, ph_object_type(b->hg->heap, n)), "module") == 0;
+}
+
+static int hidden(rg_id n, void *payload)
+{
+	bctx *b = payload;
+	if (n >= b->hg->nobj)
+		return 0;
+	const char *t = ph_type_name(b->hg->heap, ph_object_type(b->hg->heap, n));
+	for (size_t i = 0; i < b->ctx->nhide; i++)
+		if (strcmp(t, b->ctx->hide[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int cmd_backrefs(cmd_ctx *ctx)
+{
+	ph_heap *h = ctx->heap;
+	heapgraph hg;
+	char err[512], t[160], v[160], l[200], label[600];
+	if (hg_build(&hg, h, err, sizeof err) < 0) {
+		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+		return EXIT_UNUSABLE;
+	}
+	rg_id *targets, *nodes = NULL;
+	rg_edge *edges = NULL;
+	size_t nn = 0, ne = 0;
+	size_t nt = cmd_targets(ctx, &hg, &targets);
+	size_t max_nodes = ctx->max_nodes > 0 ? (size_t)ctx->max_nodes : 200;
+	unsigned depth = ctx->depth >= 0 ? (unsigned)ctx->depth : 5;
+	rg_dot *d = NULL;
+	int rc = EXIT_UNUSABLE;
+	bctx bc = {ctx, &hg};
+	if (!nt)
+		goto out;
+	if (nt > max_nodes)
+		nt = max_nodes;
+	if (rg_backrefs(hg.g, targets, nt, depth, max_nodes, is_module, hidden, &bc,
+			&nodes, &nn, &edges, &ne) < 0 || rg_dot_new(&d, "backrefs") < 0) {
+		fprintf(stderr, "pyheap: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < nn; i++) {
+		rg_id n = nodes[i];
+		unsigned style = i < nt ? RG_DOT_TARGET : 0;
+		if (hg.root_of[n])
+			style |= RG_DOT_ROOT;
+		if (n < hg.nobj) {
+			hg_node_type(&hg, n, t, sizeof t);
+			if (strcmp(t, "module") == 0)
+				style |= RG_DOT_MODULE;
+			ph_object_repr(h, n, v, sizeof v);
+			snprintf(label, sizeof label, "%s%s%s\n%llu bytes%s%s", t, *v ? "\n" : "", v,
+				 (unsigned long long)ph_object_size(h, n),
+				 hg.root_of[n] ? "\nroot: " : "",
+				 hg.root_of[n] ? hg.roots[hg.root_of[n] - 1].kind : "");
+		} else {
+			snprintf(label, sizeof label, "%s", ph_node_name(h, n, v, sizeof v));
+		}
+		if (rg_dot_node(d, n, label, style) < 0)
+			goto oom;
+	}
+	for (size_t i = 0; i < ne; i++) {
+		uint8_t f = rg_edge_flags(hg.g, edges[i]);
+		if (rg_dot_edge(d, rg_edge_src(hg.g, edges[i]), rg_edge_dst(hg.g, edges[i]),
+				hg_edge_text(&hg, edges[i], l, sizeof l),
+				(f & RG_WEAK ? RG_DOT_DASHED : 0) | (f & RG_CONSERVATIVE ? RG_DOT_DOTTED : 0)) < 0)
+			goto oom;
+	}
+	if (rg_dot_write(d, ctx->out, err, sizeof err) < 0) {
+		fprintf(stderr, "pyheap: %s\n", err);
+		goto out;
+	}
+	if (ctx->json) {
+		json_w w;
+		json_init(&w, stdout);
+		json_obj(&w);
+		json_kstr(&w, "output", ctx->out);
+		json_ku64(&w, "targets", nt);
+		json_ku64(&w, "nodes", nn);
+		json_ku64(&w, "edges", ne);
+		cmd_json_warnings(ctx, &w);
+		json_obj_end(&w);
+		json_end(&w);
+	} else {
+		printf("wrote %s: %zu nodes, %zu edges (%zu target%s)\n", ctx->out, nn, ne, nt,
+		       nt == 1 ? "" : "s");
+	}
+	rc = EXIT_OK;
+	goto out;
+oom:
+	fprintf(stderr, "pyheap: out of memory\n");
+out:
+	rg_dot_free(d);
+	free(targets);
+	free(nodes);
+	free(edges);
+	hg_free(&hg);
+	return rc;
+}

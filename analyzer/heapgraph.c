@@ -1,0 +1,142 @@
+/* heapgraph.c - see heapgraph.h. */
+#include "heapgraph.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct add_ctx { rg_builder *b; int failed; };
+
+static void add_edge(uint32_t src, uint32_t dst, uint8_t kind, uint8_t flags, uint32_t label,
+		     void *payload)
+{
+	struct add_ctx *a = payload;
+	uint8_t rf = (flags & PH_EF_WEAK ? RG_WEAK : 0) |
+		     (flags & PH_EF_CONSERVATIVE ? RG_CONSERVATIVE : 0);
+	if (rg_builder_add(a->b, src, dst, kind, rf, label) < 0)
+		a->failed = 1;
+}
+
+static int add_root(heapgraph *hg, rg_id node, const char *kind, const char *name)
+{
+	if (hg->root_of[node])
+		return 0;
+	hg_root *r = realloc(hg->roots, (hg->nroots + 1) * sizeof *r);
+	if (!r)
+		return -1;
+	hg->roots = r;
+	r = &hg->roots[hg->nroots++];
+	r->node = node;
+	r->kind = kind;
+	snprintf(r->name, sizeof r->name, "%s", name);
+	hg->root_of[node] = (uint32_t)hg->nroots;
+	return 0;
+}
+
+int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
+{
+	memset(hg, 0, sizeof *hg);
+	hg->heap = h;
+	hg->nobj = (uint32_t)ph_object_count(h);
+	hg->nnodes = (uint32_t)ph_node_count(h);
+	rg_builder *b;
+	if (rg_builder_new(&b, hg->nnodes) < 0)
+		goto oom;
+	struct add_ctx a = {b, 0};
+	ph_edges(h, add_edge, &a);
+	if (a.failed) {
+		rg_builder_free(b);
+		goto oom;
+	}
+	if (rg_build(&hg->g, b) < 0)
+		goto oom;
+
+	hg->found = calloc(hg->nnodes, sizeof *hg->found);
+	hg->found_cons = calloc(hg->nnodes, sizeof *hg->found_cons);
+	hg->referrers = calloc(hg->nnodes, sizeof *hg->referrers);
+	hg->root_of = calloc(hg->nnodes, sizeof *hg->root_of);
+	if (!hg->found || !hg->found_cons || !hg->referrers || !hg->root_of)
+		goto oom;
+	uint64_t ne = rg_edge_count(hg->g);
+	for (rg_edge e = 0; e < ne; e++) {
+		rg_id d = rg_edge_dst(hg->g, e);
+		uint8_t f = rg_edge_flags(hg->g, e);
+		hg->referrers[d]++;
+		if (f & RG_WEAK)
+			continue;
+		hg->found[d]++;
+		if (f & RG_CONSERVATIVE)
+			hg->found_cons[d]++;
+	}
+	/* the interpreter's own roots first, then what is held from outside */
+	for (size_t i = 0; i < ph_root_count(h); i++) {
+		const ph_root *r = ph_root_at(h, i);
+		if (add_root(hg, r->node, r->kind, r->name) < 0)
+			goto oom;
+	}
+	for (rg_id id = 0; id < hg->nobj; id++) {
+		int64_t ext = hg_external(hg, id);
+		if (ext > 0) {
+			char name[96];
+			snprintf(name, sizeof name, "%lld reference%s from outside the heap",
+				 (long long)ext, ext == 1 ? "" : "s");
+			if (add_root(hg, id, "external", name) < 0)
+				goto oom;
+		}
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory building the reference graph");
+	hg_free(hg);
+	return -1;
+}
+
+void hg_free(heapgraph *hg)
+{
+	rg_free(hg->g);
+	free(hg->found);
+	free(hg->found_cons);
+	free(hg->referrers);
+	free(hg->roots);
+	free(hg->root_of);
+	memset(hg, 0, sizeof *hg);
+}
+
+int64_t hg_external(heapgraph *hg, rg_id id)
+{
+	if (id >= hg->nobj || ph_object_immortal(hg->heap, id))
+		return 0;
+	return ph_object_refcnt(hg->heap, id) - (int64_t)hg->found[id];
+}
+
+uint64_t hg_node_addr(const heapgraph *hg, rg_id n)
+{
+	return n < hg->nobj ? ph_object_addr(hg->heap, n) : 0;
+}
+
+const char *hg_node_type(heapgraph *hg, rg_id n, char *buf, size_t cap)
+{
+	if (n < hg->nobj)
+		snprintf(buf, cap, "%s", ph_type_name(hg->heap, ph_object_type(hg->heap, n)));
+	else
+		snprintf(buf, cap, "%s", ph_node_kind(hg->heap, n));
+	return buf;
+}
+
+const char *hg_edge_text(heapgraph *hg, rg_edge e, char *buf, size_t cap)
+{
+	return ph_edge_label(hg->heap, rg_edge_src(hg->g, e), rg_edge_kind(hg->g, e),
+			     rg_edge_label(hg->g, e), buf, cap);
+}
+
+int hg_parse_addr(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * heapgraph.h - the reference graph of a scanned heap, for the commands
+ * that need one (refs, path, garbage, show, backrefs).
+ *
+ * Built from pyheap's edges into graph/'s CSR; adds what only the two
+ * together know: the refcount each object's referrers account for, the
+ * objects held from outside (external roots), and the roots by kind.
+ */
+#ifndef PYHEAP_HEAPGRAPH_H
+#define PYHEAP_HEAPGRAPH_H
+
+#include <stdint.h>
+
+#include "graph.h"
+#include "pyheap.h"
+
+typedef struct hg_root {
+	rg_id node;
+	const char *kind;        /* "module", "frame", "interpreter", "external" */
+	char name[96];
+} hg_root;
+
+typedef struct heapgraph {
+	ph_heap *heap;
+	rg_graph *g;
+	uint32_t nobj, nnodes;
+	uint32_t *found;         /* counted (non-weak) references into each node */
+	uint32_t *found_cons;    /* of which conservative */
+	uint32_t *referrers;     /* all incoming edges, weak included */
+	hg_root *roots;
+	size_t nroots;
+	uint32_t *root_of;       /* node -> index into roots + 1, 0 if not a root */
+} heapgraph;
+
+/* Builds the graph; -1 with a message in err. */
+int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen);
+void hg_free(heapgraph *hg);
+
+/* ob_refcnt minus the references found; 0 for immortal objects. */
+int64_t hg_external(heapgraph *hg, rg_id id);
+
+/* Describes a node for output: address, type (or virtual kind) and a label. */
+uint64_t hg_node_addr(const heapgraph *hg, rg_id n);
+const char *hg_node_type(heapgraph *hg, rg_id n, char *buf, size_t cap);
+const char *hg_edge_text(heapgraph *hg, rg_edge e, char *buf, size_t cap);
+
+/* Parses "0x7f..." or a decimal address; -1 when it is not a number. */
+int hg_parse_addr(const char *s, uint64_t *out);
+
+#endif
