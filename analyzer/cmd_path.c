@@ -75,16 +75,36 @@ int cmd_path(cmd_ctx *ctx)
 	size_t nchain = 0;
 	if (!nt || !roots)
 		goto out;
+	/* The interpreter's own roots (modules, frames, its state) explain an
+	 * object better than "something in C holds it": try those first, and
+	 * the external roots only for what they cannot reach. */
+	size_t nown = 0;
 	for (size_t i = 0; i < hg.nroots; i++)
-		roots[i] = hg.roots[i].node;
-	if (rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0) {
-		fprintf(stderr, "pyheap: out of memory\n");
-		goto out;
-	}
+		if (strcmp(hg.roots[i].kind, "external") != 0)
+			roots[nown++] = hg.roots[i].node;
 	rg_id best = targets[0];
-	for (size_t i = 1; i < nt; i++)
-		if (dist[targets[i]] < dist[best])
-			best = targets[i];
+	for (int pass = 0; pass < 2; pass++) {
+		size_t nr = nown;
+		if (pass == 1) {
+			for (size_t i = 0; i < hg.nroots; i++)
+				if (strcmp(hg.roots[i].kind, "external") == 0)
+					roots[nr++] = hg.roots[i].node;
+			free(parent);
+			free(dist);
+			parent = NULL;
+			dist = NULL;
+		}
+		if (rg_bfs(hg.g, roots, nr, NULL, NULL, &parent, &dist) < 0) {
+			fprintf(stderr, "pyheap: out of memory\n");
+			goto out;
+		}
+		best = targets[0];
+		for (size_t i = 1; i < nt; i++)
+			if (dist[targets[i]] < dist[best])
+				best = targets[i];
+		if (dist[best] != UINT32_MAX)
+			break;
+	}
 	if (dist[best] == UINT32_MAX) {
 		/* nothing reaches it: say so, and it is garbage */
 		if (ctx->json) {

@@ -663,13 +663,60 @@ static size_t read_module(const core_t *core, uint64_t a, uint8_t *buf, size_t l
 	return 0;
 }
 
+/*
+ * The segment of the last read.  Reads cluster (a heap walk reads object
+ * after object in the same arena), so most of them need no binary search.
+ * Per thread, and re-checked against the core's bounds on every use.
+ */
+static __thread const core_t *hint_core;
+static __thread size_t hint_seg;
+
+/* A pointer to len bytes at addr when they lie in one segment's file data. */
+static inline const uint8_t *seg_ptr(const core_t *core, uint64_t addr, size_t len)
+{
+	const core_segment *s;
+	uint64_t off;
+	long i;
+
+	if (hint_core == core && hint_seg < core->n_segs) {
+		s = &core->segs[hint_seg];
+		off = addr - s->vaddr;
+		if (addr >= s->vaddr && off < s->filesz && len <= s->filesz - off)
+			return s->data + off;
+	}
+	i = seg_floor(core, addr);
+	if (i < 0)
+		return NULL;
+	s = &core->segs[i];
+	off = addr - s->vaddr;
+	if (off >= s->filesz || len > s->filesz - off)
+		return NULL;
+	hint_core = core;
+	hint_seg = (size_t)i;
+	return s->data + off;
+}
+
 size_t core_read(const core_t *core, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t *out = buf;
 	size_t done = 0;
+	const uint8_t *p;
 
 	if (!core || !buf)
 		return 0;
+	/* the common case, with the common sizes copied inline */
+	p = len ? seg_ptr(core, addr, len) : NULL;
+	if (p) {
+		switch (len) {
+		case 4: memcpy(out, p, 4); break;
+		case 8: memcpy(out, p, 8); break;
+		case 16: memcpy(out, p, 16); break;
+		case 24: memcpy(out, p, 24); break;
+		case 48: memcpy(out, p, 48); break;
+		default: memcpy(out, p, len); break;
+		}
+		return len;
+	}
 	while (done < len) {
 		uint64_t a = addr + done, lim = len - done, n;
 		long i;
@@ -707,21 +754,18 @@ size_t core_read(const core_t *core, uint64_t addr, void *buf, size_t len)
 
 const void *core_ptr(const core_t *core, uint64_t addr, size_t len)
 {
-	const core_segment *s = core_segment_find(core, addr);
-	uint64_t off;
-
-	if (!s)
-		return NULL;
-	off = addr - s->vaddr;
-	if (off >= s->filesz || len > s->filesz - off)
-		return NULL;
-	return s->data + off;
+	return core ? seg_ptr(core, addr, len) : NULL;
 }
 
 int core_read_u64(const core_t *core, uint64_t addr, uint64_t *out)
 {
 	uint64_t v;
+	const uint8_t *p = core ? seg_ptr(core, addr, 8) : NULL;
 
+	if (p) {
+		memcpy(out, p, 8);
+		return 0;
+	}
 	if (core_read(core, addr, &v, 8) != 8)
 		return -1;
 	*out = v;

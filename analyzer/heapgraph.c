@@ -75,6 +75,17 @@ int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
 		if (add_root(hg, r->node, r->kind, r->name) < 0)
 			goto oom;
 	}
+	/* Immortal objects and static types live as long as the interpreter:
+	 * they belong to it, like its own state. */
+	for (rg_id id = 0; id < hg->nobj; id++) {
+		if (ph_object_immortal(h, id)) {
+			if (add_root(hg, id, "interpreter", "immortal object") < 0)
+				goto oom;
+		} else if (ph_object_static_type(h, id)) {
+			if (add_root(hg, id, "interpreter", "static type") < 0)
+				goto oom;
+		}
+	}
 	for (rg_id id = 0; id < hg->nobj; id++) {
 		int64_t ext = hg_external(hg, id);
 		if (ext > 0) {

@@ -155,6 +155,12 @@ static bool keys_layout(ph_heap *h, uint64_t keys, dict_layout *L)
 	if (L->nentries > L->dk_size)
 		return false;
 	L->entries = keys + (uint64_t)h->off.dk_indices + L->index_bytes;
+	/* the keys object is one allocation: a corrupt size whose last entry
+	 * is unreadable would have every walk read megabytes of other data */
+	uint8_t last;
+	if (L->nentries && core_read(h->core, L->entries + L->nentries * L->esize - 1,
+				     &last, 1) != 1)
+		return false;
 	return true;
 }
 

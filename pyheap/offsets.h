@@ -208,6 +208,12 @@
 	X(gen_qualname,          "PyGenObject", "gi_qualname") \
 	X(gen_iframe,            "PyGenObject", "gi_iframe") \
 	X(gen_frame_state,       "PyGenObject", "gi_frame_state") \
+	/* 3.12+: static builtin types keep their __dict__ in the interpreter */ \
+	X(is_types_builtins,     "_is", "types.builtins.initialized|types.builtins") \
+	X(sbs12_size,            "static_builtin_state", "") \
+	X(sbs12_tp_dict,         "static_builtin_state", "tp_dict") \
+	X(sbs13_size,            "managed_static_type_state", "") \
+	X(sbs13_tp_dict,         "managed_static_type_state", "tp_dict") \
 	/* interned strings: 3.12 in the runtime, 3.13 per interpreter */ \
 	X(rt_interned,           "pyruntimestate", "cached_objects.interned_strings") \
 	X(is_interned,           "_is", "cached_objects.interned_strings") \

@@ -154,6 +154,8 @@ const ph_root *ph_root_at(const ph_heap *h, size_t i);
 /* ob_refcnt as stored; immortal objects (3.12+) say so. */
 int64_t ph_object_refcnt(ph_heap *h, ph_id id);
 int ph_object_immortal(ph_heap *h, ph_id id);
+/* A type object that is not a heap type (it lives in a binary's data). */
+int ph_object_static_type(ph_heap *h, ph_id id);
 /* The id of the object at addr, or PH_NOLABEL. */
 uint32_t ph_object_find(const ph_heap *h, uint64_t addr);
 /* A short value for display: 'abc...', 42, b'..', len=3. */

@@ -483,6 +483,16 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_
 				ph_keys_foreach(h, ck, cached_key_cb, &w);
 		} else if (!(f & TPF_STATIC_BUILTIN) || h->minor < 12) {
 			field(h, &w, addr, h->off.tp_subclasses, F_SUBCLASSES);
+		} else if (h->ninterps && h->off.is_types_builtins >= 0) {
+			/* 3.12+: tp_subclasses holds index + 1 into the (main)
+			 * interpreter's table, which keeps the type's __dict__ */
+			int64_t esz = h->minor == 12 ? h->off.sbs12_size : h->off.sbs13_size;
+			int64_t dof = h->minor == 12 ? h->off.sbs12_tp_dict : h->off.sbs13_tp_dict;
+			uint64_t ix = 0;
+			if (esz > 0 && dof >= 0 && rdf(h, addr, h->off.tp_subclasses, &ix) &&
+			    ix >= 1 && ix <= 1024)
+				field(h, &w, h->interps[0] + (uint64_t)h->off.is_types_builtins +
+				      (ix - 1) * (uint64_t)esz, dof, F_DICT);
 		}
 		break;
 	}
@@ -891,6 +901,14 @@ int ph_object_immortal(ph_heap *h, ph_id id)
 	if (h->minor < 12)
 		return 0;
 	return (int32_t)(uint32_t)v < 0;
+}
+
+int ph_object_static_type(ph_heap *h, ph_id id)
+{
+	uint64_t f = 0;
+	if (h->types[h->obj_type[id]].kind != K_TYPE)
+		return 0;
+	return rdf(h, h->obj_addr[id], h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE);
 }
 
 /* ---- text ---- */
