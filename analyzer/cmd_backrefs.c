@@ -45,7 +45,7 @@ int cmd_backrefs(cmd_ctx *ctx)
 	rg_id *targets, *nodes = NULL;
 	rg_edge *edges = NULL;
 	size_t nn = 0, ne = 0;
-	size_t nt = cmd_targets(ctx, &hg, &targets);
+	size_t nt = cmd_targets(ctx, &hg, &targets), ncand = nt;
 	size_t max_nodes = ctx->max_nodes > 0 ? (size_t)ctx->max_nodes : 200;
 	unsigned depth = ctx->depth >= 0 ? (unsigned)ctx->depth : 5;
 	rg_dot *d = NULL;
@@ -53,8 +53,10 @@ int cmd_backrefs(cmd_ctx *ctx)
 	bctx bc = {ctx, &hg};
 	if (!nt)
 		goto out;
-	if (nt > max_nodes)
-		nt = max_nodes;
+	/* many targets would fill the graph with themselves: draw a sample,
+	 * leaving three quarters of the nodes for their referrers */
+	if (nt > (max_nodes + 3) / 4)
+		nt = (max_nodes + 3) / 4;
 	if (rg_backrefs(hg.g, targets, nt, depth, max_nodes, is_module, hidden, &bc,
 			&nodes, &nn, &edges, &ne) < 0 || rg_dot_new(&d, "backrefs") < 0) {
 		fprintf(stderr, "pyheap: out of memory\n");
@@ -97,14 +99,18 @@ int cmd_backrefs(cmd_ctx *ctx)
 		json_obj(&w);
 		json_kstr(&w, "output", ctx->out);
 		json_ku64(&w, "targets", nt);
+		json_ku64(&w, "candidates", ncand);
 		json_ku64(&w, "nodes", nn);
 		json_ku64(&w, "edges", ne);
 		cmd_json_warnings(ctx, &w);
 		json_obj_end(&w);
 		json_end(&w);
 	} else {
-		printf("wrote %s: %zu nodes, %zu edges (%zu target%s)\n", ctx->out, nn, ne, nt,
+		printf("wrote %s: %zu nodes, %zu edges (%zu target%s", ctx->out, nn, ne, nt,
 		       nt == 1 ? "" : "s");
+		if (ncand > nt)
+			printf(" of %zu; --max-nodes draws more", ncand);
+		printf(")\n");
 	}
 	rc = EXIT_OK;
 	goto out;
