@@ -82,5 +82,6 @@ int cmd_path(cmd_ctx *ctx);
 int cmd_garbage(cmd_ctx *ctx);
 int cmd_show(cmd_ctx *ctx);
 int cmd_backrefs(cmd_ctx *ctx);
+int cmd_top(cmd_ctx *ctx);
 
 #endif

@@ -28,6 +28,8 @@ static const cmd_def commands[] = {
 	 "objects alive but unreachable from any root (cyclic garbage)"},
 	{"show", cmd_show, 0, 2, "CORE ADDR",
 	 "one object: type, refcount, size, value, referents and referrers"},
+	{"top", cmd_top, OPT_TOP, 1, "[--top N] CORE",
+	 "what retains the most memory (dominator tree), by object and by type"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
 	 "[--hide TYPE] [--stop-at-modules] CORE",

@@ -13,8 +13,10 @@
  * the same layout: the edges into node i are rin_edge[rin_idx[i] ..
  * rin_idx[i+1]).  Every walk is iterative.
  *
- * Sizes: 20 million nodes and 50 million edges take about 13 bytes an edge
- * and 8 a node forward; reverse edges add 4 bytes an edge and 4 a node.
+ * Sizes: 14 bytes an edge (source, destination, label, kind, flags) and 8 a
+ * node forward; reverse edges add 8 bytes an edge and 8 a node (edge
+ * numbers are 64-bit).  20 million nodes and 50 million edges: about 1.3 GiB
+ * with reverse edges.
  *
  * Ownership: rg_build() consumes the builder (freed, success or not) and
  * gives the caller an rg_graph, freed with rg_free().  Arrays returned
@@ -85,16 +87,19 @@ int rg_bfs(const rg_graph *g, const rg_id *roots, size_t nroots, rg_skip_fn skip
 	   void *payload, rg_edge **parent_edge, uint32_t **dist);
 
 /* The chain of edges from a root to target after rg_bfs: *count edges,
- * root-most first, in *out (caller frees).  -1 when target was not
- * reached. */
+ * root-most first, in *out (caller frees).  A root and an unreached node
+ * both give 0 edges: tell them apart with rg_bfs's dist.  -1 when target is
+ * out of range, the parent chain is broken, or memory ran out. */
 int rg_path(const rg_graph *g, const rg_edge *parent_edge, rg_id target,
 	    rg_edge **out, size_t *count);
 
 /* Dominator tree from a virtual root holding every root, over non-weak
- * edges (Cooper, Harvey & Kennedy, "A Simple, Fast Dominance Algorithm",
- * 2001, iterated to a fixpoint in reverse postorder; iterative DFS).
- * idom[i] is i's immediate dominator, RG_NONE when the virtual root is, or
- * when i is unreachable (then reachable[i]... see rg_bfs).  Caller frees. */
+ * edges (Lengauer & Tarjan, "A Fast Algorithm for Finding Dominators in a
+ * Flowgraph", 1979, the simple version, with an iterative DFS; Cooper-
+ * Harvey-Kennedy goes quadratic on long lists whose items a dict also
+ * holds, a shape Python heaps have).  idom[i] is i's immediate dominator;
+ * RG_NONE when that is the virtual root, and for unreachable nodes (tell
+ * them apart with rg_bfs's dist on the same roots).  Caller frees. */
 int rg_dominators(const rg_graph *g, const rg_id *roots, size_t nroots, rg_id **idom);
 
 /* Retained size of every node: its own size plus all nodes it dominates.

@@ -90,6 +90,7 @@ struct ph_heap {
 	ph_map type_map;
 	ph_type *types;
 	size_t ntypes, types_cap;
+	int naming_depth;                /* types.c: bounds type_name recursion */
 
 	/* objects: dense ids, flat arrays */
 	ph_map obj_map;                  /* address -> id, except pool-walk blocks (heap.c) */

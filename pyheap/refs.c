@@ -808,7 +808,8 @@ static void vnode_edges(ph_heap *h, uint32_t node, struct emit_ctx *e)
 		field(h, &w, v->addr, h->off.is_builtins, F_BUILTINS);
 		field(h, &w, v->addr, h->off.is_modules, F_SYS_MODULES);
 		if (v->aux == 0 && h->interned)
-			emit(h, &w, h->interned, PH_E_FIELD, PH_EF_WEAK, F_INTERNED);
+			/* the runtime owns the dict; the dict does not own its strings */
+			emit(h, &w, h->interned, PH_E_FIELD, 0, F_INTERNED);
 	} else if (strcmp(v->kind, "thread") == 0) {
 		if (h->minor <= 10) {
 			uint64_t f = thread_frame(h, v->addr);

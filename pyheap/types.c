@@ -177,7 +177,12 @@ static uint32_t validate(ph_heap *h, uint64_t t, int depth)
 	 * the slot first */
 	idx = (uint32_t)h->ntypes++;
 	ph_map_put(&h->type_map, t, idx);
-	char *name = type_name(h, t, flags);
+	/* Naming a heap type reads its __module__, which validates more types
+	 * (the str's), which are named in turn: a crafted chain of fake types
+	 * could recurse without end.  Past a few levels, no module. */
+	h->naming_depth++;
+	char *name = type_name(h, t, h->naming_depth > 4 ? flags & ~TPF_HEAPTYPE : flags);
+	h->naming_depth--;
 	h->types[idx].name = name;
 	return idx;
 }

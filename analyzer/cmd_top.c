@@ -1,0 +1,214 @@
+/*
+ * cmd_top.c - `pyheap top`: what retains the most memory.
+ *
+ * The dominator tree of the reference graph, from a virtual root holding
+ * every root, gives each object its retained size: its own bytes plus
+ * everything only reachable through it.  A type's retained size counts each
+ * object of that type that has no ancestor of the same type in the tree, so
+ * nested objects of one type are not counted twice.
+ */
+#include "cmd.h"
+#include "heapgraph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ret { rg_id id; uint64_t bytes; } ret;
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const ret *x = a, *y = b;
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : (x->id > y->id) - (x->id < y->id);
+}
+
+typedef struct trow { uint32_t type; uint64_t count, retained; } trow;
+
+static int by_retained_desc(const void *a, const void *b)
+{
+	const trow *x = a, *y = b;
+	return x->retained < y->retained ? 1 : x->retained > y->retained ? -1 : 0;
+}
+
+/* Sums, per type, the retained size of objects with no same-type
+ * ancestor in the dominator tree: an iterative walk over the tree that
+ * keeps, per type, how many of its objects are on the current path. */
+static int type_retained(heapgraph *hg, const rg_id *idom, const uint64_t *retained, trow *rows)
+{
+	uint32_t n = hg->nnodes;
+	uint32_t *first = calloc((size_t)n + 1, sizeof *first), *kids = malloc((n ? n : 1) * sizeof *kids);
+	uint32_t *onpath = calloc(ph_type_count(hg->heap) + 1, sizeof *onpath);
+	rg_id *stack = malloc(((size_t)n + 1) * sizeof *stack);
+	uint8_t *state = calloc(n ? n : 1, 1);
+	if (!first || !kids || !onpath || !stack || !state) {
+		free(first); free(kids); free(onpath); free(stack); free(state);
+		return -1;
+	}
+	/* children lists in CSR: count, prefix sums, fill */
+	for (uint32_t i = 0; i < n; i++)
+		if (idom[i] != RG_NONE)
+			first[idom[i] + 1]++;
+	for (uint32_t i = 0; i < n; i++)
+		first[i + 1] += first[i];
+	uint32_t *fill = malloc(((size_t)n + 1) * sizeof *fill);
+	if (!fill) {
+		free(first); free(kids); free(onpath); free(stack); free(state);
+		return -1;
+	}
+	memcpy(fill, first, ((size_t)n + 1) * sizeof *fill);
+	for (uint32_t i = 0; i < n; i++)
+		if (idom[i] != RG_NONE)
+			kids[fill[idom[i]]++] = i;
+	free(fill);
+	/* tops of the tree: nodes whose idom is the virtual root */
+	for (uint32_t top = 0; top < n; top++) {
+		if (idom[top] != RG_NONE || state[top])
+			continue;
+		size_t sp = 0;
+		stack[sp++] = top;
+		while (sp) {
+			rg_id v = stack[sp - 1];
+			uint32_t t = v < hg->nobj ? ph_object_type(hg->heap, v) : UINT32_MAX;
+			if (!state[v]) {
+				state[v] = 1;
+				if (t != UINT32_MAX) {
+					if (onpath[t] == 0) {
+						rows[t].retained += retained[v];
+						rows[t].count++;
+					}
+					onpath[t]++;
+				}
+				for (uint32_t k = first[v]; k < first[v + 1]; k++)
+					if (!state[kids[k]])
+						stack[sp++] = kids[k];
+			} else {
+				sp--;
+				if (state[v] == 1 && t != UINT32_MAX)
+					onpath[t]--;
+				state[v] = 2;
+			}
+		}
+	}
+	free(first); free(kids); free(onpath); free(stack); free(state);
+	return 0;
+}
+
+int cmd_top(cmd_ctx *ctx)
+{
+	ph_heap *h = ctx->heap;
+	heapgraph hg;
+	char err[256], t[160], v[160], l[200], b1[32];
+	if (hg_build(&hg, h, err, sizeof err) < 0) {
+		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+		return EXIT_UNUSABLE;
+	}
+	int rc = EXIT_UNUSABLE;
+	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots), *idom = NULL;
+	uint64_t *sizes = calloc(hg.nnodes ? hg.nnodes : 1, sizeof *sizes), *retained = NULL;
+	ret *rs = malloc((hg.nobj ? hg.nobj : 1) * sizeof *rs);
+	trow *rows = calloc(ph_type_count(h) + 1, sizeof *rows);
+	rg_edge *parent = NULL, *chain = NULL;
+	uint32_t *dist = NULL;
+	if (!roots || !sizes || !rs || !rows)
+		goto oom;
+	for (size_t i = 0; i < hg.nroots; i++)
+		roots[i] = hg.roots[i].node;
+	for (rg_id i = 0; i < hg.nobj; i++)
+		sizes[i] = ph_object_size(h, i);
+	if (rg_dominators(hg.g, roots, hg.nroots, &idom) < 0 ||
+	    rg_retained(hg.g, idom, sizes, &retained) < 0 ||
+	    rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0)
+		goto oom;
+	for (rg_id i = 0; i < hg.nobj; i++)
+		rs[i] = (ret){i, retained[i]};
+	qsort(rs, hg.nobj, sizeof *rs, by_bytes_desc);
+	for (size_t i = 0; i < ph_type_count(h); i++)
+		rows[i].type = (uint32_t)i;
+	if (type_retained(&hg, idom, retained, rows) < 0)
+		goto oom;
+	size_t nt = ph_type_count(h);
+	qsort(rows, nt, sizeof *rows, by_retained_desc);
+	size_t top = ctx->top < 0 ? 20 : ctx->top == 0 ? hg.nobj : (size_t)ctx->top;
+	if (top > hg.nobj)
+		top = hg.nobj;
+	size_t ttop = ctx->top == 0 ? nt : top < nt ? top : nt;
+	json_w w;
+	if (ctx->json) {
+		json_init(&w, stdout);
+		json_obj(&w);
+		json_ku64(&w, "total_size", ph_total_size(h));
+		json_key(&w, "objects");
+		json_arr(&w);
+	} else {
+		printf("biggest retainers (total heap %s):\n\n", cmd_bytes(b1, sizeof b1, ph_total_size(h)));
+	}
+	for (size_t i = 0; i < top; i++) {
+		rg_id id = rs[i].id;
+		size_t nchain = 0;
+		free(chain);
+		chain = NULL;
+		rg_path(hg.g, parent, id, &chain, &nchain);
+		rg_id root = nchain ? rg_edge_src(hg.g, chain[0]) : id;
+		const hg_root *r = hg.root_of[root] ? &hg.roots[hg.root_of[root] - 1] : NULL;
+		if (ctx->json) {
+			json_obj(&w);
+			json_khex(&w, "addr", ph_object_addr(h, id));
+			json_kstr(&w, "type", hg_node_type(&hg, id, t, sizeof t));
+			json_ku64(&w, "size", sizes[id]);
+			json_ku64(&w, "retained", rs[i].bytes);
+			json_kstr(&w, "value", ph_object_repr(h, id, v, sizeof v));
+			json_key(&w, "root");
+			json_obj(&w);
+			json_kstr(&w, "kind", r ? r->kind : "none");
+			json_kstr(&w, "name", r ? r->name : "");
+			json_obj_end(&w);
+			json_key(&w, "chain");
+			json_arr(&w);
+			for (size_t k = 0; k < nchain; k++)
+				json_str(&w, hg_edge_text(&hg, chain[k], l, sizeof l));
+			json_arr_end(&w);
+			json_obj_end(&w);
+		} else {
+			printf("%12s  %s 0x%llx %s\n", cmd_bytes(b1, sizeof b1, rs[i].bytes),
+			       hg_node_type(&hg, id, t, sizeof t), (unsigned long long)ph_object_addr(h, id),
+			       ph_object_repr(h, id, v, sizeof v));
+			printf("%12s  held by %s root %s: ", "", r ? r->kind : "no", r ? r->name : "");
+			if (nchain == 0)
+				printf("(itself)");
+			for (size_t k = 0; k < nchain; k++)
+				printf("%s%s", k ? " " : "", hg_edge_text(&hg, chain[k], l, sizeof l));
+			printf("\n");
+		}
+	}
+	if (ctx->json) {
+		json_arr_end(&w);
+		json_key(&w, "types");
+		json_arr(&w);
+		for (size_t i = 0; i < ttop; i++) {
+			if (!rows[i].count)
+				break;
+			json_obj(&w);
+			json_kstr(&w, "type", ph_type_name(h, rows[i].type));
+			json_ku64(&w, "count", rows[i].count);
+			json_ku64(&w, "retained", rows[i].retained);
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		cmd_json_warnings(ctx, &w);
+		json_obj_end(&w);
+		json_end(&w);
+	} else {
+		printf("\nretained size by type (objects not inside another of their type):\n\n");
+		for (size_t i = 0; i < ttop && rows[i].count; i++)
+			printf("%12s  %10llu  %s\n", cmd_bytes(b1, sizeof b1, rows[i].retained),
+			       (unsigned long long)rows[i].count, ph_type_name(h, rows[i].type));
+	}
+	rc = EXIT_OK;
+	goto out;
+oom:
+	fprintf(stderr, "pyheap: out of memory\n");
+out:
+	free(roots); free(idom); free(sizes); free(retained); free(rs); free(rows);
+	free(parent); free(dist); free(chain);
+	hg_free(&hg);
+	return rc;
+}
