@@ -61,7 +61,8 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libpyheap.a
 
 # Tests find the binary, the sources and the scratch dir through the environment.
 TEST_ENV := PYHEAP=$(abspath $(BUILD)/pyheap) PYHEAP_SRC=$(CURDIR) \
-	    PYHEAP_TMP=$(abspath $(BUILD))/tmp PYHEAP_TOOLS=$(abspath $(BUILD))/tools
+	    PYHEAP_TMP=$(abspath $(BUILD))/tmp PYHEAP_TOOLS=$(abspath $(BUILD))/tools \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
 check-unit: $(BUILD)/pyheap $(TEST_BIN) $(TOOL_BIN)
 	@mkdir -p $(BUILD)/tmp

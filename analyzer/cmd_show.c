@@ -54,7 +54,10 @@ int cmd_show(cmd_ctx *ctx)
 			rg_id d = rg_edge_dst(hg.g, x);
 			json_obj(&w);
 			json_kstr(&w, "edge", hg_edge_text(&hg, x, l, sizeof l));
-			json_khex(&w, "addr", hg_node_addr(&hg, d));
+			if (d < hg.nobj)
+				json_khex(&w, "addr", hg_node_addr(&hg, d));
+			else
+				json_kstr(&w, "addr", "");
 			json_kstr(&w, "type", hg_node_type(&hg, d, t, sizeof t));
 			json_kbool(&w, "weak", rg_edge_flags(hg.g, x) & RG_WEAK);
 			json_obj_end(&w);
@@ -67,7 +70,10 @@ int cmd_show(cmd_ctx *ctx)
 			rg_id s = rg_edge_src(hg.g, in[i]);
 			json_obj(&w);
 			json_kstr(&w, "edge", hg_edge_text(&hg, in[i], l, sizeof l));
-			json_khex(&w, "addr", hg_node_addr(&hg, s));
+			if (s < hg.nobj)
+				json_khex(&w, "addr", hg_node_addr(&hg, s));
+			else
+				json_kstr(&w, "addr", "");
 			json_kstr(&w, "type", hg_node_type(&hg, s, t, sizeof t));
 			if (s >= hg.nobj)
 				json_kstr(&w, "name", ph_node_name(h, s, v, sizeof v));

@@ -13,7 +13,8 @@ static void add_edge(uint32_t src, uint32_t dst, uint8_t kind, uint8_t flags, ui
 {
 	struct add_ctx *a = payload;
 	uint8_t rf = (flags & PH_EF_WEAK ? RG_WEAK : 0) |
-		     (flags & PH_EF_CONSERVATIVE ? RG_CONSERVATIVE : 0);
+		     (flags & PH_EF_CONSERVATIVE ? RG_CONSERVATIVE : 0) |
+		     (flags & PH_EF_UNCOUNTED ? RG_UNCOUNTED : 0);
 	if (rg_builder_add(a->b, src, dst, kind, rf, label) < 0)
 		a->failed = 1;
 }
@@ -63,7 +64,7 @@ int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
 		rg_id d = rg_edge_dst(hg->g, e);
 		uint8_t f = rg_edge_flags(hg->g, e);
 		hg->referrers[d]++;
-		if (f & RG_WEAK)
+		if (f & (RG_WEAK | RG_UNCOUNTED))
 			continue;
 		hg->found[d]++;
 		if (f & RG_CONSERVATIVE)

@@ -36,6 +36,7 @@ typedef uint32_t rg_id;
 enum {
 	RG_WEAK = 1,          /* does not keep its target alive (weakref) */
 	RG_CONSERVATIVE = 2,  /* found by scanning an unknown object's words */
+	RG_UNCOUNTED = 4,     /* for the caller only: the graph ignores it */
 };
 
 typedef struct rg_builder rg_builder;

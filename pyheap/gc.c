@@ -37,12 +37,16 @@ static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound, bool count)
 			break;
 		}
 		uint64_t obj = p + GC_HEAD_SIZE;
-		uint32_t ti = ph_object_check(h, obj, 0);
+		/* most were found in their blocks, checked already (with their
+		 * block size: more strictly than here) */
+		uint32_t id = ph_object_id(h, obj);
+		uint32_t ti = id != PH_MAP_NONE ? h->obj_type[id] : ph_object_check(h, obj, 0);
 		if (ti == TYPE_INVALID) {
 			ph_warn(h, W_GC_OBJECT, "GC list entries skipped: invalid object "
 				"(first at 0x%llx)", (unsigned long long)obj);
 		} else {
-			uint32_t id = ph_add_object(h, obj, ti, 0);
+			if (id == PH_MAP_NONE)
+				id = ph_add_object(h, obj, ti, 0);
 			if (id != PH_MAP_NONE) {
 				if (h->obj_flags[id] & PH_OBJ_GC) {
 					ph_warn(h, W_GC_LIST, "GC lists cut short: an object is on a list "

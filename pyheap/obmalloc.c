@@ -40,6 +40,7 @@ static int add_range(ph_heap *h, uint64_t lo, uint64_t hi)
 	}
 	h->arena_lo[h->narenas] = lo;
 	h->arena_hi[h->narenas++] = hi;
+	h->tcache_on = false;            /* ph_in_arena's answers may change */
 	return 0;
 }
 
@@ -66,19 +67,41 @@ static void sort_ranges(ph_heap *h)
 	}
 	free(pairs);
 	h->ranges_sorted = true;
+	memset(h->tcache_key, 0, sizeof h->tcache_key);
+	h->tcache_on = true;
 }
 
 bool ph_in_arena(const ph_heap *h, uint64_t addr)
 {
-	size_t lo = 0, hi = h->narenas;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (h->arena_lo[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	/* the last range starting at or below addr; branch-free, since this
+	 * runs for every reference and every candidate type pointer */
+	size_t n = h->narenas;
+	if (n == 0)
+		return false;
+	const uint64_t *b = h->arena_lo;
+	while (n > 1) {
+		size_t half = n / 2;
+		b = b[half] <= addr ? b + half : b;
+		n -= half;
 	}
-	return lo > 0 && addr < h->arena_hi[lo - 1];
+	return *b <= addr && addr < h->arena_hi[b - h->arena_lo];
+}
+
+/* A GC object's head holds two links (or zeros while untracked): user-space
+ * addresses, 8-aligned once the flag bits are masked.  A data block that
+ * happens to start with a type pointer at the right place (a 3.11 values
+ * array whose second value is a class, say) fails this. */
+static bool gc_head_plausible(const ph_heap *h, uint64_t obj)
+{
+	uint64_t w[2];
+	if (core_read(h->core, obj - GC_HEAD_SIZE, w, sizeof w) != sizeof w)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		uint64_t p = w[i] & ~3ull;
+		if (p >= (1ull << 47) || (p & 7))
+			return false;
+	}
+	return true;
 }
 
 /* Per pool: validate the header, mark free blocks, find objects in the rest.
@@ -119,6 +142,10 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 		return -1;
 	}
 
+	/* the whole pool, mapped, when it lies in one segment (it nearly
+	 * always does): free-list links without a read call each, and
+	 * prefetching ahead of the block checks */
+	const uint8_t *hp = core_ptr(h->core, pool, (size_t)h->pool_size);
 	uint8_t isfree[MAX_BLOCKS_IN_POOL];
 	memset(isfree, 0, nb);
 	uint32_t nfree = 0;
@@ -142,7 +169,9 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 		}
 		isfree[bi] = 1;
 		nfree++;
-		if (!rd64(h, p, &p))
+		if (hp)                        /* the link lies inside the pool */
+			memcpy(&p, hp + off, 8);
+		else if (!rd64(h, p, &p))
 			break;
 	}
 	if (carved - nfree != count)
@@ -163,12 +192,15 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 	/* first visit of this pool: its objects are new, no lookup needed */
 	bool fresh = ph_pool_begin(h, pool);
 	for (uint32_t bi = 0; bi < carved; bi++) {
+		if (hp && bi + 8 < carved)
+			__builtin_prefetch(hp + POOL_OVERHEAD + (size_t)(bi + 8) * bs);
 		if (isfree[bi])
 			continue;
 		uint64_t b = pool + POOL_OVERHEAD + (uint64_t)bi * bs;
 		for (uint32_t off = 0; off <= 32 && off < bs; off += 16) {
 			uint32_t ti = ph_object_check(h, b + off, bs - off);
-			if (ti != TYPE_INVALID && ph_object_preheader(h, b + off, ti) == (int)off) {
+			if (ti != TYPE_INVALID && ph_object_preheader(h, b + off, ti) == (int)off &&
+			    (off == 0 || gc_head_plausible(h, b + off))) {
 				if (fresh)
 					ph_add_block(h, b + off, ti);
 				else
@@ -332,6 +364,7 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 				h->arenas.arenas++;
 				r = (uint32_t)h->narenas - 1;
 			} else {
+				h->tcache_on = false;
 				if (pool < h->arena_lo[r])
 					h->arena_lo[r] = pool;
 				if (pool + h->pool_size > h->arena_hi[r])

@@ -118,6 +118,10 @@
 	X(func_closure,          "PyFunctionObject", "func_closure") \
 	X(func_dict,             "PyFunctionObject", "func_dict") \
 	X(func_module,           "PyFunctionObject", "func_module") \
+	X(func_builtins,         "PyFunctionObject", "func_builtins") \
+	X(func_doc,              "PyFunctionObject", "func_doc") \
+	X(func_annotations,      "PyFunctionObject", "func_annotations") \
+	X(func_typeparams,       "PyFunctionObject", "func_typeparams") \
 	/* more containers and callables, for the reference graph */ \
 	X(cell_ref,              "PyCellObject", "ob_ref") \
 	X(meth_func,             "PyMethodObject", "im_func") \
@@ -155,6 +159,8 @@
 	X(lru_maxsize,           "lru_cache_object", "maxsize") \
 	X(lru_dict,              "lru_cache_object", "dict") \
 	X(lru_kwd_mark,          "lru_cache_object", "kwd_mark") \
+	X(lru_cache_info_type,   "lru_cache_object", "cache_info_type") \
+	X(lru_elem_type,         "lru_cache_object", "lru_list_elem_type") \
 	X(deque_leftblock,       "dequeobject", "leftblock") \
 	X(deque_leftindex,       "dequeobject", "leftindex") \
 	X(deque_maxlen,          "dequeobject", "maxlen") \

@@ -54,6 +54,7 @@ typedef struct ph_type {
 	int64_t basicsize, itemsize, dictoffset;
 	uint64_t members;        /* tp_members (heap types: slot descriptors) */
 	enum ph_kind kind;
+	uint64_t kind_base;      /* the type on the tp_base chain that gave the kind */
 	int preheader;           /* bytes before the PyObject */
 	char *name;              /* "module.qualname", or bare for builtins */
 } ph_type;
@@ -88,6 +89,11 @@ struct ph_heap {
 
 	/* types: addr -> index into types[], PH_MAP_NONE-1 (INVALID) for rejects */
 	ph_map type_map;
+	/* valid types by address, in front of type_map (types.c) */
+#define PH_TCACHE 256
+	uint64_t tcache_key[PH_TCACHE];
+	uint32_t tcache_val[PH_TCACHE];
+	bool tcache_on;
 	ph_type *types;
 	size_t ntypes, types_cap;
 	int naming_depth;                /* types.c: bounds type_name recursion */

@@ -124,6 +124,7 @@ enum ph_edge_kind {
 enum {
 	PH_EF_WEAK = 1,         /* keeps nothing alive and adds no refcount */
 	PH_EF_CONSERVATIVE = 2, /* a guess: any word that points at an object */
+	PH_EF_UNCOUNTED = 4,    /* keeps alive, but adds no refcount (static data) */
 };
 
 typedef void (*ph_edge_fn)(uint32_t src, uint32_t dst, uint8_t kind, uint8_t flags,

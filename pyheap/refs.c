@@ -38,7 +38,8 @@ enum {
 	F_TB_NEXT, F_TB_FRAME, F_ARGS, F_NOTES, F_TRACEBACK, F_CONTEXT, F_CAUSE,
 	F_WR_OBJECT, F_WR_CALLBACK, F_MAPPING, F_OBJCLASS, F_KEYWORDS, F_WRAPPED,
 	F_CACHE, F_KWD_MARK, F_DEFAULT_FACTORY, F_LRU_KEY, F_LRU_RESULT, F_LRU_NEXT,
-	F_LRU_PREV, F_SYS, F_BUILTINS, F_SYS_MODULES, F_INTERNED, F_NFIELDS
+	F_LRU_PREV, F_SYS, F_BUILTINS, F_SYS_MODULES, F_INTERNED, F_ANNOTATIONS,
+	F_TYPEPARAMS, F_CACHE_INFO_TYPE, F_ELEM_TYPE, F_NFIELDS
 };
 
 static const char *const field_names[F_NFIELDS] = {
@@ -71,6 +72,8 @@ static const char *const field_names[F_NFIELDS] = {
 	[F_LRU_KEY] = "<key>", [F_LRU_RESULT] = "<result>", [F_LRU_NEXT] = "<next>",
 	[F_LRU_PREV] = "<prev>", [F_SYS] = "sys.__dict__", [F_BUILTINS] = "builtins",
 	[F_SYS_MODULES] = "sys.modules", [F_INTERNED] = "<interned strings>",
+	[F_ANNOTATIONS] = "__annotations__", [F_TYPEPARAMS] = "__type_params__",
+	[F_CACHE_INFO_TYPE] = "<cache_info_type>", [F_ELEM_TYPE] = "<lru_list_elem_type>",
 };
 
 const char *ph_field_name(uint32_t f)
@@ -121,14 +124,15 @@ static void array(ph_heap *h, walk *w, uint64_t arr, uint64_t n, uint8_t kind, u
 
 /* ---- dicts ---- */
 
-struct dict_walk { walk *w; bool keys; uint8_t flags; };
+struct dict_walk { walk *w; bool keys, values; uint8_t flags; };
 
 static bool dict_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
 {
 	struct dict_walk *d = payload;
 	if (d->keys)
 		emit(h, d->w, k, PH_E_DICT_KEY, d->flags, PH_NOLABEL);
-	emit(h, d->w, v, PH_E_DICT_VALUE, d->flags, ph_id_of(h, k));
+	if (d->values)
+		emit(h, d->w, v, PH_E_DICT_VALUE, d->flags, ph_id_of(h, k));
 	return true;
 }
 
@@ -139,7 +143,18 @@ static void walk_dict(ph_heap *h, walk *w, uint64_t dict)
 	 * interned-strings dict holds its strings without counting them (their
 	 * refcount leaves those two references out) and without keeping them
 	 * alive: weak edges. */
-	struct dict_walk d = {w, !ph_dict_split(h, dict), dict == h->interned ? PH_EF_WEAK : 0};
+	bool split = ph_dict_split(h, dict), values = true;
+	if (split && h->minor >= 13) {
+		/* 3.13: values embedded in an object belong to the object */
+		uint64_t mv = 0;
+		uint8_t embedded = 0;
+		if (rdf(h, dict, h->off.dict_ma_values, &mv) &&
+		    core_read(h->core, mv + 2, &embedded, 1) == 1 && embedded)
+			values = false;
+	}
+	if (!values)
+		return;
+	struct dict_walk d = {w, !split, values, dict == h->interned ? PH_EF_WEAK : 0};
 	ph_dict_foreach(h, dict, dict_cb, &d);
 }
 
@@ -197,6 +212,17 @@ static int64_t static_base_dictoffset(ph_heap *h, const ph_type *t)
 	return 0;
 }
 
+/* The dict slot a built-in family already walks: that of the type that
+ * gave the family (a type's tp_dict, a function's func_dict...). */
+static int64_t family_dictoffset(ph_heap *h, const ph_type *t)
+{
+	if (t->kind != K_OTHER && t->kind_base) {
+		uint32_t ti = ph_type_lookup(h, t->kind_base);
+		return ti == TYPE_INVALID ? 0 : h->types[ti].dictoffset;
+	}
+	return static_base_dictoffset(h, t);
+}
+
 static void walk_instance(ph_heap *h, walk *w, uint64_t addr, const ph_type *t)
 {
 	uint64_t v = 0;
@@ -210,14 +236,16 @@ static void walk_instance(ph_heap *h, walk *w, uint64_t addr, const ph_type *t)
 			uint64_t values = 0;
 			if (rd64(h, addr - 32, &values) && values)
 				walk_values(h, w, t, values, 0);
-		} else if (h->minor >= 13 && (t->flags & TPF_INLINE_VALUES) && !dict) {
+		} else if (h->minor >= 13 && (t->flags & TPF_INLINE_VALUES)) {
+			/* the object owns its inline values, even once a dict has
+			 * been made that shares them (the dict skips them) */
 			uint8_t hdr[4];
 			if (core_read(h->core, addr + 16, hdr, 4) == 4 && hdr[3])
 				walk_values(h, w, t, addr + 24, hdr[0]);
 		}
 		if (dict)
 			emit(h, w, dict, PH_E_FIELD, 0, F_DICT);
-	} else if (t->dictoffset != 0 && t->dictoffset != static_base_dictoffset(h, t)) {
+	} else if (t->dictoffset != 0 && t->dictoffset != family_dictoffset(h, t)) {
 		/* (a dict slot inherited from a built-in base, such as a type's
 		 * tp_dict or a function's func_dict, is its family's to walk) */
 		int64_t off = t->dictoffset;
@@ -232,11 +260,14 @@ static void walk_instance(ph_heap *h, walk *w, uint64_t addr, const ph_type *t)
 		if (off > 0 && rd64(h, addr + (uint64_t)off, &v) && v)
 			emit(h, w, v, PH_E_FIELD, 0, F_DICT);
 	}
-	/* __slots__: each heap type on the tp_base chain lists its own */
+	/* __slots__: each heap type on the tp_base chain lists its own, up to
+	 * the built-in type that gave the family (a C heap type's members are
+	 * its own fields, walked above) */
 	uint64_t ty = t->addr;
 	for (uint32_t d = 0; ty && d < 64; d++) {
 		uint32_t ti = ph_type_lookup(h, ty);
-		if (ti == TYPE_INVALID || !(h->types[ti].flags & TPF_HEAPTYPE))
+		if (ti == TYPE_INVALID || !(h->types[ti].flags & TPF_HEAPTYPE) ||
+		    (t->kind != K_OTHER && ty == t->kind_base))
 			break;
 		uint64_t m = h->types[ti].members;
 		for (uint32_t i = 0; m && i < MAX_SLOTS; i++, m += 40) {
@@ -506,7 +537,9 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_
 			{h->off.func_name, F_NAME}, {h->off.func_qualname, F_QUALNAME},
 			{h->off.func_defaults, F_DEFAULTS}, {h->off.func_kwdefaults, F_KWDEFAULTS},
 			{h->off.func_closure, F_CLOSURE}, {h->off.func_dict, F_DICT},
-			{h->off.func_module, F_MODULE},
+			{h->off.func_module, F_MODULE}, {h->off.func_builtins, F_BUILTINS},
+			{h->off.func_doc, F_DOC}, {h->off.func_annotations, F_ANNOTATIONS},
+			{h->off.func_typeparams, F_TYPEPARAMS},
 		};
 		for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
 			field(h, &w, addr, fs[i].off, fs[i].f);
@@ -585,6 +618,8 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_
 		field(h, &w, addr, h->off.lru_cache, F_CACHE);
 		field(h, &w, addr, h->off.lru_dict, F_DICT);
 		field(h, &w, addr, h->off.lru_kwd_mark, F_KWD_MARK);
+		field(h, &w, addr, h->off.lru_cache_info_type, F_CACHE_INFO_TYPE);
+		field(h, &w, addr, h->off.lru_elem_type, F_ELEM_TYPE);
 		break;
 	case K_LRU_ELEM:
 		/* {prev, next, hash, key, result}: the links are borrowed */
@@ -786,7 +821,7 @@ void ph_build_roots(ph_heap *h)
 
 /* ---- edges as the graph sees them ---- */
 
-struct emit_ctx { ph_edge_fn fn; void *payload; uint32_t src; uint64_t n; };
+struct emit_ctx { ph_edge_fn fn; void *payload; uint32_t src; uint64_t n; uint8_t extra; };
 
 static void to_node(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags, uint32_t label,
 		    void *payload)
@@ -795,7 +830,7 @@ static void to_node(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags, ui
 	uint32_t dst = ph_id_of(h, target);
 	if (dst == PH_MAP_NONE)
 		return;
-	e->fn(e->src, dst, kind, flags, label, e->payload);
+	e->fn(e->src, dst, kind, flags | e->extra, label, e->payload);
 	e->n++;
 }
 
@@ -835,14 +870,19 @@ static void vnode_edges(ph_heap *h, uint32_t node, struct emit_ctx *e)
 			emit(h, &w, v->addr - (uint64_t)h->off.gen_iframe, PH_E_FIELD, 0, F_GI_FRAME);
 		else if (owner == 2)
 			emit(h, &w, v->addr - (uint64_t)h->off.frame_data, PH_E_FIELD, 0, F_FRAME_OBJ);
-		else
+		else if (owner == 0 || h->minor == 11)
 			walk_iframe(h, &w, v->addr);
+		/* 3.12+ owner 3: an entry frame on the C stack; it borrows its
+		 * code and leaves its function slot uninitialised */
 	}
 }
 
 uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload)
 {
-	struct emit_ctx e = {fn, payload, node, 0};
+	struct emit_ctx e = {fn, payload, node, 0, 0};
+	/* 3.11's deep-frozen statics point at each other without counting */
+	if (node < h->nobj && h->minor == 11 && ph_object_immortal(h, node))
+		e.extra = PH_EF_UNCOUNTED;
 	if (node < h->nobj)
 		ph_object_edges_raw(h, h->obj_addr[node], &h->types[h->obj_type[node]], to_node, &e);
 	else if (node < h->nobj + h->nvnodes)

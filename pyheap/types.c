@@ -36,9 +36,13 @@ static const struct { const char *name; enum ph_kind kind; } named_kinds[] = {
 	{"weakproxy", K_WEAKPROXY}, {"weakcallableproxy", K_WEAKPROXY},
 };
 
-static enum ph_kind kind_of(ph_heap *h, uint64_t t)
+/* The family of type t, and in *base the type on its tp_base chain that
+ * decided it (t itself for a built-in type). */
+static enum ph_kind kind_of(ph_heap *h, uint64_t t, uint64_t *base)
 {
+	*base = 0;
 	for (int d = 0; t && d < BASE_DEPTH; d++) {
+		*base = t;
 		for (int k = 1; k < K_NKINDS; k++)
 			if (h->kind_types[k] == t)
 				return (enum ph_kind)k;
@@ -47,17 +51,18 @@ static enum ph_kind kind_of(ph_heap *h, uint64_t t)
 		uint64_t np, flags = 0;
 		char name[64];
 		rdf(h, t, h->off.tp_flags, &flags);
-		if (!(flags & TPF_HEAPTYPE) || h->minor >= 12) {
-			/* static here; heap types from PyType_FromSpec on 3.12+ */
-			if (rdf(h, t, h->off.tp_name, &np) &&
-			    core_read_str(h->core, np, name, sizeof name) == 0)
-				for (size_t i = 0; i < sizeof named_kinds / sizeof named_kinds[0]; i++)
-					if (strcmp(name, named_kinds[i].name) == 0)
-						return named_kinds[i].kind;
-		}
+		/* C types are static, or heap types from PyType_FromSpec whose
+		 * tp_name is dotted; a class statement's tp_name never is */
+		if (rdf(h, t, h->off.tp_name, &np) &&
+		    core_read_str(h->core, np, name, sizeof name) == 0 &&
+		    (!(flags & TPF_HEAPTYPE) || strchr(name, '.')))
+			for (size_t i = 0; i < sizeof named_kinds / sizeof named_kinds[0]; i++)
+				if (strcmp(name, named_kinds[i].name) == 0)
+					return named_kinds[i].kind;
 		if (!rdf(h, t, h->off.tp_base, &t))
 			break;
 	}
+	*base = 0;
 	return K_OTHER;
 }
 
@@ -114,7 +119,19 @@ static uint32_t validate(ph_heap *h, uint64_t t, int depth);
 
 uint32_t ph_type_lookup(ph_heap *h, uint64_t t)
 {
-	return validate(h, t, 0);
+	/* A few types fill most pools: a direct-mapped cache of valid types
+	 * answers before the arena test and the hash.  It is filled only
+	 * while the arena ranges are sorted and stable (obmalloc.c turns it
+	 * off whenever they change), so its answers are validate()'s. */
+	size_t slot = (size_t)(t >> 3) & (PH_TCACHE - 1);
+	if (h->tcache_on && t && h->tcache_key[slot] == t)
+		return h->tcache_val[slot];
+	uint32_t ti = validate(h, t, 0);
+	if (h->tcache_on && ti != TYPE_INVALID) {
+		h->tcache_key[slot] = t;
+		h->tcache_val[slot] = ti;
+	}
+	return ti;
 }
 
 static uint32_t reject(ph_heap *h, uint64_t t)
@@ -171,7 +188,7 @@ static uint32_t validate(ph_heap *h, uint64_t t, int depth)
 	uint64_t v = 0;
 	ty->dictoffset = rdf(h, t, h->off.tp_dictoffset, &v) ? (int64_t)v : 0;
 	rdf(h, t, h->off.tp_members, &ty->members);
-	ty->kind = kind_of(h, t);
+	ty->kind = kind_of(h, t, &ty->kind_base);
 	ty->preheader = preheader_of(h, flags);
 	/* the name may look types up (the str type of the qualname), so claim
 	 * the slot first */

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """mkcore.py - make a core of a known CPython heap.
 
-    mkcore.py INTERPRETER OUTDIR
+    mkcore.py INTERPRETER OUTDIR [BUILDER]
 
-Starts INTERPRETER heapbuild.py OUTDIR, waits until the process has stopped
-itself (state 'T' in /proc/PID/stat, at most 120 s), dumps it with
-`gcore -o OUTDIR/core PID`, renames the result to OUTDIR/core, then SIGKILLs
-and reaps the process.  OUTDIR then holds core, truth.json, mallocstats.txt.
+Starts INTERPRETER BUILDER OUTDIR (BUILDER: a script in this directory,
+default heapbuild.py; graphbuild.py for the reference-graph tests), waits
+until the process has stopped itself (state 'T' in /proc/PID/stat, at most
+120 s), dumps it with `gcore -o OUTDIR/core PID`, renames the result to
+OUTDIR/core, then SIGKILLs and reaps the process.  OUTDIR then holds core
+and what the builder wrote (heapbuild.py: truth.json, mallocstats.txt;
+graphbuild.py: graphtruth.json), and its output in OUTDIR/<builder>.log
+(heapbuild.log, graphbuild.log).
 
 Exit status: 0 done; 77 skipped (no interpreter, no gcore, ptrace forbidden),
 with a loud "SKIP:" line; 1 anything else.
@@ -47,10 +51,15 @@ def proc_state(pid):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.stderr.write('usage: mkcore.py INTERPRETER OUTDIR\n')
+    if len(sys.argv) not in (3, 4):
+        sys.stderr.write('usage: mkcore.py INTERPRETER OUTDIR [BUILDER]\n')
         return 2
     interp, outdir = sys.argv[1], os.path.abspath(sys.argv[2])
+    builder = os.path.join(HERE, sys.argv[3] if len(sys.argv) == 4 else 'heapbuild.py')
+    if not os.path.isfile(builder):
+        fail('builder %s not found' % builder)
+    logname = os.path.splitext(os.path.basename(builder))[0] + '.log'
+    what = os.path.basename(builder)
     if not os.access(interp, os.X_OK):
         skip('interpreter %s not found' % interp)
     gcore = shutil.which('gcore')
@@ -65,17 +74,17 @@ def main():
 
     os.makedirs(outdir, exist_ok=True)
     for name in os.listdir(outdir):         # stale results from an earlier run
-        if name in ('core', 'truth.json', 'mallocstats.txt', 'ready', 'ready.tmp',
-                    'heapbuild.log') or name.startswith('core.'):
+        if name in ('core', 'truth.json', 'graphtruth.json', 'mallocstats.txt', 'ready',
+                    'ready.tmp', logname) or name.startswith('core.'):
             os.unlink(os.path.join(outdir, name))
 
     t0 = time.monotonic()
-    log = open(os.path.join(outdir, 'heapbuild.log'), 'wb')
+    log = open(os.path.join(outdir, logname), 'wb')
     env = dict(os.environ)
     for k in ('PYTHONMALLOC', 'PYTHONDEVMODE', 'PYTHONTRACEMALLOC', 'PYTHONHOME',
               'PYTHONPATH', 'PYTHONSTARTUP'):
         env.pop(k, None)
-    proc = subprocess.Popen([interp, os.path.join(HERE, 'heapbuild.py'), outdir],
+    proc = subprocess.Popen([interp, builder, outdir],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
     try:
         deadline = t0 + STOP_TIMEOUT
@@ -85,11 +94,11 @@ def main():
                 break
             if proc.poll() is not None or st in (None, 'Z', 'X'):
                 log.close()
-                with open(os.path.join(outdir, 'heapbuild.log'), 'rb') as f:
+                with open(os.path.join(outdir, logname), 'rb') as f:
                     sys.stdout.write(f.read().decode(errors='replace'))
-                fail('heapbuild exited with status %s before stopping' % proc.returncode)
+                fail('%s exited with status %s before stopping' % (what, proc.returncode))
             if time.monotonic() > deadline:
-                fail('heapbuild did not stop within %d s' % STOP_TIMEOUT)
+                fail('%s did not stop within %d s' % (what, STOP_TIMEOUT))
             time.sleep(0.05)
         t_stop = time.monotonic()
         if not os.path.exists(os.path.join(outdir, 'ready')):

@@ -1,0 +1,198 @@
+/* check_graphcli.c - the reference-graph commands (show, path, refs, garbage,
+ * backrefs) on real cores of every interpreter.
+ *
+ * For each interpreter (pyenv 3.8 - 3.13 and Debian's stripped python3.11):
+ *   tests/integration/mkcore.py INTERP OUTDIR graphbuild.py  builds a heap of
+ *       known references (module cache, attribute chain, closure, cycles left
+ *       with the GC disabled, Py_IncRef'd orphans, a thread's local, one
+ *       object of each kind with its gc.get_referents()), records
+ *       graphtruth.json, stops itself, is dumped with gcore;
+ *   tests/integration/graphcheck.py OUTDIR $PYHEAP  runs the commands on the
+ *       core, prints a PASS/FAIL table of every check and must exit 0.
+ * Results live in $PYHEAP_TMP/graph/<label>/; the core is deleted when the
+ * test passes and kept for debugging when it fails.
+ *
+ * Missing interpreters, a missing gcore and forbidden ptrace are skipped
+ * loudly (SKIP: on stderr); Check has no skip state, so those tests pass.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define SYS_PYTHON "/usr/bin/python3"	/* runs the drivers; always present */
+#define EXIT_SKIP  77
+
+struct interp {
+	const char *label;	/* directory name under $PYHEAP_TMP/integ */
+	const char *version;	/* pyenv version, NULL: path is absolute */
+	const char *path;	/* bin/python3.X under the pyenv version, or absolute */
+	const char *what;	/* for the SKIP line */
+};
+
+static const struct interp interps[] = {
+	{ "pyenv-3.8.18",  "3.8.18",  "bin/python3.8",  "python3.8 (pyenv 3.8.18)" },
+	{ "pyenv-3.9.18",  "3.9.18",  "bin/python3.9",  "python3.9 (pyenv 3.9.18)" },
+	{ "pyenv-3.10.13", "3.10.13", "bin/python3.10", "python3.10 (pyenv 3.10.13)" },
+	{ "pyenv-3.11.7",  "3.11.7",  "bin/python3.11", "python3.11 (pyenv 3.11.7)" },
+	{ "pyenv-3.12.1",  "3.12.1",  "bin/python3.12", "python3.12 (pyenv 3.12.1)" },
+	{ "pyenv-3.13.0",  "3.13.0",  "bin/python3.13", "python3.13 (pyenv 3.13.0)" },
+	{ "debian-3.11-stripped", NULL, "/usr/bin/python3.11",
+	  "python3.11 (Debian, stripped)" },
+};
+#define N_INTERP ((int)(sizeof interps / sizeof interps[0]))
+
+static char pyenv_root[4096];
+
+/* snprintf that refuses to truncate (paths here are built from env vars). */
+__attribute__((format(printf, 3, 4)))
+static void fmt(char *buf, size_t size, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(buf, size, f, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "check_graphcli: path too long: %s...\n", buf);
+		abort();
+	}
+}
+
+/* $PYENV_ROOT, else `pyenv root`, else /root/.pyenv. */
+static void find_pyenv_root(void)
+{
+	const char *e = getenv("PYENV_ROOT");
+	if (e && *e) {
+		fmt(pyenv_root, sizeof pyenv_root, "%s", e);
+		return;
+	}
+	fmt(pyenv_root, sizeof pyenv_root, "/root/.pyenv");
+	FILE *p = popen("pyenv root 2>/dev/null || /root/.pyenv/bin/pyenv root 2>/dev/null", "r");
+	if (!p)
+		return;
+	char buf[sizeof pyenv_root];
+	if (fgets(buf, sizeof buf, p)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[0] == '/')
+			fmt(pyenv_root, sizeof pyenv_root, "%s", buf);
+	}
+	pclose(p);
+}
+
+/* Run argv (output to our stdout, where Check's log shows it).  Returns the
+ * exit status, or 128 + signal, or -1 when it could not be started. */
+static int run(char *const argv[])
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	fmt(buf, sizeof buf, "%s", path);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char dir[4096];
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		fmt(dir, sizeof dir, "%.*s/%s", (int)n, path, prog);
+		if (n && access(dir, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
+	return 0;
+}
+
+START_TEST(test_graph)
+{
+	const struct interp *ip = &interps[_i];
+	char interp[8192], outdir[4096], script[2][4096], core[4096];
+	const char *src = TU_SRC();
+
+	if (ip->version)
+		fmt(interp, sizeof interp, "%s/versions/%s/%s", pyenv_root, ip->version, ip->path);
+	else
+		fmt(interp, sizeof interp, "%s", ip->path);
+	if (access(interp, X_OK) != 0) {
+		TU_SKIP("%s not found at %s", ip->what, interp);
+		return;
+	}
+	if (!in_path("gcore")) {
+		TU_SKIP("%s: gcore not found in PATH (install gdb)", ip->label);
+		return;
+	}
+	fmt(outdir, sizeof outdir, "%s/graph/%s", TU_TMP(), ip->label);
+	ck_assert_msg(mkdir_p(outdir) == 0, "cannot create %s: %s", outdir, strerror(errno));
+	fmt(script[0], sizeof script[0], "%s/tests/integration/mkcore.py", src);
+	fmt(script[1], sizeof script[1], "%s/tests/integration/graphcheck.py", src);
+	fmt(core, sizeof core, "%s/core", outdir);
+
+	printf("=== %s: %s\n", ip->label, interp);
+	char *mk[] = { SYS_PYTHON, script[0], interp, outdir, "graphbuild.py", NULL };
+	int rc = run(mk);
+	if (rc == EXIT_SKIP) {
+		TU_SKIP("%s: mkcore skipped (see above)", ip->label);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: mkcore.py %s %s graphbuild.py exited %d",
+		      ip->label, interp, outdir, rc);
+
+	char *chk[] = { SYS_PYTHON, script[1], outdir, (char *)TU_PYHEAP(), NULL };
+	rc = run(chk);
+	ck_assert_msg(rc == 0, "%s: pyheap's reference graph disagrees with the interpreter "
+		      "(graphcheck.py exit %d, table above); core kept in %s", ip->label, rc, outdir);
+	unlink(core);
+}
+END_TEST
+
+int main(void)
+{
+	find_pyenv_root();
+	Suite *s = suite_create("graphcli");
+	for (int i = 0; i < N_INTERP; i++) {
+		TCase *tc = tcase_create(interps[i].label);
+		tcase_set_timeout(tc, 180);
+		tcase_add_loop_test(tc, test_graph, i, i + 1);
+		suite_add_tcase(s, tc);
+	}
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
