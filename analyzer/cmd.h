@@ -30,6 +30,7 @@ enum {
 	OPT_TARGET = 1 << 2,  /* --type T, --addr A */
 	OPT_OUT = 1 << 3,     /* -o FILE */
 	OPT_BACKREFS = 1 << 4, /* --depth, --max-nodes, --hide, --stop-at-modules */
+	OPT_SELFLOAD = 1 << 5, /* not an option: the command opens its files itself */
 };
 
 typedef struct cmd_ctx {
@@ -41,6 +42,7 @@ typedef struct cmd_ctx {
 	long top;             /* -1 = command default */
 	const char *type;     /* --type */
 	const char *addr;     /* --addr, or show's second argument */
+	const char *file2;    /* diff's second file */
 	const char *out;      /* -o */
 	long depth, max_nodes;
 	const char *hide[32];
@@ -62,6 +64,9 @@ typedef struct cmd_def {
 /* Opens and scans ctx->core_path; prints the error and returns an exit
  * code on failure, 0 on success. */
 int cmd_load(cmd_ctx *ctx);
+/* Opens and scans one core into *core and *heap (the caller frees both);
+ * prints the error and returns an exit code on failure, 0 on success. */
+int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap);
 /* Prints warnings to stderr (unless quiet) and turns "had warnings" into
  * EXIT_PARTIAL; otherwise returns rc unchanged. */
 int cmd_finish(cmd_ctx *ctx, int rc);
@@ -83,5 +88,6 @@ int cmd_garbage(cmd_ctx *ctx);
 int cmd_show(cmd_ctx *ctx);
 int cmd_backrefs(cmd_ctx *ctx);
 int cmd_top(cmd_ctx *ctx);
+int cmd_diff(cmd_ctx *ctx);
 
 #endif

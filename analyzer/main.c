@@ -30,6 +30,9 @@ static const cmd_def commands[] = {
 	 "one object: type, refcount, size, value, referents and referrers"},
 	{"top", cmd_top, OPT_TOP, 1, "[--top N] CORE",
 	 "what retains the most memory (dominator tree), by object and by type"},
+	{"diff", cmd_diff, OPT_SELFLOAD | OPT_SORT | OPT_TOP, 2,
+	 "[--sort size|count] [--top N] OLD NEW",
+	 "type growth between two dumps (cores, or `types --json` snapshots)"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
 	 "[--hide TYPE] [--stop-at-modules] CORE",
@@ -144,21 +147,26 @@ static void show_progress(const char *phase, uint64_t done, uint64_t total, void
 
 int cmd_load(cmd_ctx *ctx)
 {
+	return cmd_open_core(ctx, ctx->core_path, &ctx->core, &ctx->heap);
+}
+
+int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
+{
 	char err[512];
-	if (core_open(&ctx->core, ctx->core_path, &ctx->copts, err, sizeof err) < 0) {
+	if (core_open(core, path, &ctx->copts, err, sizeof err) < 0) {
 		fprintf(stderr, "pyheap: %s\n", err);
 		return EXIT_UNUSABLE;
 	}
 	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan};
-	if (ph_open(&ctx->heap, ctx->core, &o, err, sizeof err) < 0) {
+	if (ph_open(heap, *core, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "pyheap: %s\n", err);
 		return EXIT_UNUSABLE;
 	}
 	struct stat st;
 	progress p = {0};
-	p.on = !ctx->no_progress && isatty(2) && stat(ctx->core_path, &st) == 0 &&
+	p.on = !ctx->no_progress && isatty(2) && stat(path, &st) == 0 &&
 	       st.st_size > (256ll << 20);
-	int rc = ph_scan(ctx->heap, p.on ? show_progress : NULL, &p, err, sizeof err);
+	int rc = ph_scan(*heap, p.on ? show_progress : NULL, &p, err, sizeof err);
 	if (p.on)
 		fprintf(stderr, "\r%40s\r", "");
 	if (rc < 0) {
@@ -365,11 +373,14 @@ int main(int argc, char **argv)
 	}
 	if ((int)seen != 1 + cmd->nargs) {
 		fprintf(stderr, "pyheap: %s takes %s\n", cmd->name,
-			cmd->nargs == 1 ? "exactly one core file" : "a core file and an address");
+			cmd->nargs == 1 ? "exactly one core file" :
+			cmd->opts & OPT_SELFLOAD ? "two files" : "a core file and an address");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
 	}
-	if (cmd->nargs == 2)
+	if (cmd->nargs == 2 && (cmd->opts & OPT_SELFLOAD))
+		ctx.file2 = argv[2];
+	else if (cmd->nargs == 2)
 		ctx.addr = argv[2];
 	if ((cmd->opts & OPT_TARGET) && !ctx.type == !ctx.addr) {
 		fprintf(stderr, "pyheap: %s needs one of --type or --addr\n", cmd->name);
@@ -390,7 +401,7 @@ int main(int argc, char **argv)
 	if (!ctx.sort)
 		ctx.sort = "size";
 
-	int rc = cmd_load(&ctx);
+	int rc = (cmd->opts & OPT_SELFLOAD) ? 0 : cmd_load(&ctx);
 	if (rc == 0)
 		rc = cmd_finish(&ctx, cmd->run(&ctx));
 	ph_free(ctx.heap);

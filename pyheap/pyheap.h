@@ -159,6 +159,9 @@ int ph_object_immortal(ph_heap *h, ph_id id);
 int ph_object_static_type(ph_heap *h, ph_id id);
 /* The id of the object at addr, or PH_NOLABEL. */
 uint32_t ph_object_find(const ph_heap *h, uint64_t addr);
+/* The number of items of a container (tuple, list, deque, dict, set); -1
+ * for other objects. */
+int64_t ph_object_len(ph_heap *h, ph_id id);
 /* A short value for display: 'abc...', 42, b'..', len=3. */
 const char *ph_object_repr(ph_heap *h, ph_id id, char *buf, size_t cap);
 

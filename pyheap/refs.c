@@ -952,6 +952,21 @@ int ph_object_static_type(ph_heap *h, ph_id id)
 	return rdf(h, h->obj_addr[id], h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE);
 }
 
+int64_t ph_object_len(ph_heap *h, ph_id id)
+{
+	uint64_t a = h->obj_addr[id], n = 0;
+	switch (h->types[h->obj_type[id]].kind) {
+	case K_TUPLE: case K_LIST: case K_DEQUE:
+		return rd64(h, a + 16, &n) && n < (1ull << 40) ? (int64_t)n : -1;
+	case K_DICT: case K_DEFDICT: case K_ODICT:
+		return rdf(h, a, h->off.dict_ma_used, &n) && n < (1ull << 40) ? (int64_t)n : -1;
+	case K_SET: case K_FROZENSET:
+		return rdf(h, a, h->off.set_used, &n) && n < (1ull << 40) ? (int64_t)n : -1;
+	default:
+		return -1;
+	}
+}
+
 /* ---- text ---- */
 
 /* Appends a Python-ish repr of a str, cut to a few dozen characters. */
