@@ -31,6 +31,7 @@ enum {
 	OPT_OUT = 1 << 3,     /* -o FILE */
 	OPT_BACKREFS = 1 << 4, /* --depth, --max-nodes, --hide, --stop-at-modules */
 	OPT_SELFLOAD = 1 << 5, /* not an option: the command opens its files itself */
+	OPT_BASELINE = 1 << 6, /* --baseline FILE */
 };
 
 typedef struct cmd_ctx {
@@ -43,6 +44,7 @@ typedef struct cmd_ctx {
 	const char *type;     /* --type */
 	const char *addr;     /* --addr, or show's second argument */
 	const char *file2;    /* diff's second file */
+	const char *baseline; /* suspects --baseline */
 	const char *out;      /* -o */
 	long depth, max_nodes;
 	const char *hide[32];
@@ -88,6 +90,20 @@ int cmd_garbage(cmd_ctx *ctx);
 int cmd_show(cmd_ctx *ctx);
 int cmd_backrefs(cmd_ctx *ctx);
 int cmd_top(cmd_ctx *ctx);
+int cmd_suspects(cmd_ctx *ctx);
+
+/* Containers at the same address, of the same type, in two dumps of one
+ * process that gained items: biggest growth first, at most GROWN_MAX. */
+#define GROWN_MAX 10
+typedef struct cmd_grown { ph_id id; int64_t old_len, new_len; } cmd_grown;
+size_t cmd_find_grown(ph_heap *old, ph_heap *cur, cmd_grown *out);
+/* Type growth from an earlier dump at path (a core or a `types --json`
+ * snapshot) to cur: the biggest size growths, at most max, into rows.
+ * When path is a core, *old_core and *old_heap get it (the caller frees
+ * them).  Returns the row count, or -1 (message printed). */
+typedef struct cmd_typegrowth { char name[128]; int64_t count_delta, size_delta; uint64_t new_count; } cmd_typegrowth;
+int cmd_growth(cmd_ctx *ctx, const char *path, ph_heap *cur, core_t **old_core,
+	       ph_heap **old_heap, cmd_typegrowth *rows, size_t max);
 int cmd_diff(cmd_ctx *ctx);
 
 #endif

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #define MAX_SNAPSHOT (256u << 20)   /* a types snapshot is small; refuse huge files */
-#define GROWN_MAX 10                /* containers reported */
 
 typedef struct trow {
 	char *name;
@@ -177,22 +176,20 @@ static int by_growth(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-typedef struct grown { ph_id id; int64_t old_len, new_len; } grown;
+typedef cmd_grown grown;
 
-/* Containers at the same address in both cores that grew, biggest growth
- * first, at most GROWN_MAX. */
-static size_t find_grown(side *o, side *n, grown *out)
+size_t cmd_find_grown(ph_heap *oh, ph_heap *nh, cmd_grown *out)
 {
 	size_t k = 0;
-	for (size_t id = 0; id < ph_object_count(n->heap); id++) {
-		int64_t nl = ph_object_len(n->heap, (ph_id)id);
+	for (size_t id = 0; id < ph_object_count(nh); id++) {
+		int64_t nl = ph_object_len(nh, (ph_id)id);
 		if (nl <= 0)
 			continue;
-		uint32_t oid = ph_object_find(o->heap, ph_object_addr(n->heap, (ph_id)id));
-		if (oid == PH_NOLABEL || strcmp(ph_type_name(o->heap, ph_object_type(o->heap, oid)),
-						ph_type_name(n->heap, ph_object_type(n->heap, (ph_id)id))) != 0)
+		uint32_t oid = ph_object_find(oh, ph_object_addr(nh, (ph_id)id));
+		if (oid == PH_NOLABEL || strcmp(ph_type_name(oh, ph_object_type(oh, oid)),
+						ph_type_name(nh, ph_object_type(nh, (ph_id)id))) != 0)
 			continue;
-		int64_t ol = ph_object_len(o->heap, oid);
+		int64_t ol = ph_object_len(oh, oid);
 		if (ol < 0 || nl <= ol)
 			continue;
 		grown g = {(ph_id)id, ol, nl};
@@ -233,7 +230,7 @@ int cmd_diff(cmd_ctx *ctx)
 	sort_by_count = strcmp(ctx->sort, "count") == 0;
 	qsort(t.rows, t.n, sizeof *t.rows, by_growth);
 	grown g[GROWN_MAX];
-	size_t ng = s[0].heap && s[1].heap ? find_grown(&s[0], &s[1], g) : 0;
+	size_t ng = s[0].heap && s[1].heap ? cmd_find_grown(s[0].heap, s[1].heap, g) : 0;
 	heapgraph hg = {0};
 	int have_graph = ng && hg_build(&hg, s[1].heap, (char[128]){0}, 128) == 0;
 	rg_edge *parent = NULL;
@@ -388,4 +385,40 @@ out:
 		}
 	}
 	return rc;
+}
+
+int cmd_growth(cmd_ctx *ctx, const char *path, ph_heap *cur, core_t **old_core,
+	       ph_heap **old_heap, cmd_typegrowth *rows, size_t max)
+{
+	side o = {.path = path}, n = {.heap = cur};
+	table t = {0};
+	int r = looks_json(path) ? load_json(&o) : cmd_open_core(ctx, path, &o.core, &o.heap);
+	size_t k = 0;
+	*old_core = o.core;
+	*old_heap = o.heap;
+	if (r) {
+		jr_free(&o.doc);
+		return -1;
+	}
+	if (add_side(&t, &o, 0) || add_side(&t, &n, 1)) {
+		fprintf(stderr, "pyheap: out of memory\n");
+		k = (size_t)-1;
+	} else {
+		sort_by_count = 0;
+		qsort(t.rows, t.n, sizeof *t.rows, by_growth);
+		for (size_t i = 0; i < t.n && k < max; i++) {
+			if (t.rows[i].ns <= t.rows[i].os)
+				break;
+			snprintf(rows[k].name, sizeof rows[k].name, "%s", t.rows[i].name);
+			rows[k].count_delta = (int64_t)(t.rows[i].nc - t.rows[i].oc);
+			rows[k].size_delta = (int64_t)(t.rows[i].ns - t.rows[i].os);
+			rows[k].new_count = t.rows[i].nc;
+			k++;
+		}
+	}
+	for (size_t i = 0; i < t.n; i++)
+		free(t.rows[i].name);
+	free(t.rows);
+	jr_free(&o.doc);
+	return (int)k;
 }

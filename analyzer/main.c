@@ -30,6 +30,8 @@ static const cmd_def commands[] = {
 	 "one object: type, refcount, size, value, referents and referrers"},
 	{"top", cmd_top, OPT_TOP, 1, "[--top N] CORE",
 	 "what retains the most memory (dominator tree), by object and by type"},
+	{"suspects", cmd_suspects, OPT_BASELINE, 1, "[--baseline OLD] CORE",
+	 "what most likely leaks, the evidence, and who holds it"},
 	{"diff", cmd_diff, OPT_SELFLOAD | OPT_SORT | OPT_TOP, 2,
 	 "[--sort size|count] [--top N] OLD NEW",
 	 "type growth between two dumps (cores, or `types --json` snapshots)"},
@@ -73,6 +75,8 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 			   "  --addr ADDR        the object at ADDR\n");
 	if (c->opts & OPT_OUT)
 		fprintf(f, "  -o FILE            output file; its extension picks the format\n");
+	if (c->opts & OPT_BASELINE)
+		fprintf(f, "  --baseline OLD     an earlier core or `types --json` snapshot: report growth\n");
 	if (c->opts & OPT_BACKREFS)
 		fprintf(f, "  --depth N          referrers at most N references away (default 5)\n"
 			   "  --max-nodes N      at most N nodes (default 200)\n"
@@ -227,7 +231,7 @@ int cmd_finish(cmd_ctx *ctx, int rc)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
+       O_POOLSCAN, O_BASELINE, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
 
 /* A non-negative number option; -1 when it is not one. */
 static long number(const char *s)
@@ -257,6 +261,7 @@ int main(int argc, char **argv)
 		{"max-nodes", required_argument, 0, O_MAXNODES},
 		{"hide", required_argument, 0, O_HIDE},
 		{"stop-at-modules", no_argument, 0, O_STOPMOD},
+		{"baseline", required_argument, 0, O_BASELINE},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
@@ -313,6 +318,7 @@ int main(int argc, char **argv)
 			used |= OPT_BACKREFS;
 			break;
 		case O_STOPMOD: ctx.stop_at_modules = 1; used |= OPT_BACKREFS; break;
+		case O_BASELINE: ctx.baseline = optarg; used |= OPT_BASELINE; break;
 		case O_TOP: {
 			char *end;
 			errno = 0;
@@ -367,7 +373,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pyheap: %s does not take %s\n", cmd->name,
 			used & ~cmd->opts & OPT_SORT ? "--sort" : used & ~cmd->opts & OPT_TOP ? "--top" :
 			used & ~cmd->opts & OPT_TARGET ? "--type/--addr" :
-			used & ~cmd->opts & OPT_OUT ? "-o" : "--depth/--max-nodes/--hide/--stop-at-modules");
+			used & ~cmd->opts & OPT_OUT ? "-o" : used & ~cmd->opts & OPT_BASELINE ? "--baseline" :
+			"--depth/--max-nodes/--hide/--stop-at-modules");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
 	}

@@ -231,6 +231,19 @@ static void prefault(ph_heap *h, uint64_t lo, uint64_t hi)
 #endif
 }
 
+/* Remembers a nearly empty arena (at most PH_PINNED_MAX of them). */
+static void note_pinned(ph_heap *h, uint64_t base)
+{
+	if (h->npinned < PH_PINNED_MAX)
+		h->pinned[h->npinned++] = base;
+}
+
+size_t ph_pinned_arenas(const ph_heap *h, const uint64_t **bases)
+{
+	*bases = h->pinned;
+	return h->npinned;
+}
+
 static void walk_arena(ph_heap *h, const arena_rec *a)
 {
 	uint64_t first = (a->address + h->pool_size - 1) & ~(h->pool_size - 1);
@@ -252,6 +265,7 @@ static void walk_arena(ph_heap *h, const arena_rec *a)
 	if (used > 0 && used * 10 <= npools) {
 		h->arenas.nearly_empty_arenas++;
 		h->arenas.nearly_empty_bytes += h->arena_size;
+		note_pinned(h, a->address);
 	}
 }
 
@@ -392,6 +406,7 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 		if (used[r] > 0 && used[r] * 10 <= npools) {
 			h->arenas.nearly_empty_arenas++;
 			h->arenas.nearly_empty_bytes += h->arena_size;
+			note_pinned(h, h->arena_lo[r]);
 		}
 	free(used);
 	ph_map_free(&seen);

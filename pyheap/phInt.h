@@ -125,6 +125,8 @@ struct ph_heap {
 	uint64_t exc_base;               /* BaseException */
 	ph_gc_state gc;
 	ph_arena_stats arenas;
+	uint64_t pinned[PH_PINNED_MAX];  /* nearly empty arenas' base addresses */
+	size_t npinned;
 
 	uint64_t warn_count[W_NKINDS];
 	char *warn_text[W_NKINDS];

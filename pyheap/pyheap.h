@@ -180,6 +180,13 @@ typedef struct ph_arena_stats {
 	uint64_t nearly_empty_bytes;   /* arena bytes those keep resident */
 } ph_arena_stats;
 const ph_arena_stats *ph_arenas(const ph_heap *h);
+/* The base addresses of the nearly empty arenas (the first PH_PINNED_MAX);
+ * each spans arena_size bytes.  Borrowed. */
+#define PH_PINNED_MAX 64
+size_t ph_pinned_arenas(const ph_heap *h, const uint64_t **bases);
+/* Whether an lru_cache wrapper is unbounded (maxsize=None); -1 when id is
+ * not an lru_cache wrapper.  *cache gets its cache dict's id (PH_NOLABEL if none). */
+int ph_lru_unbounded(ph_heap *h, ph_id id, uint32_t *cache);
 
 /* ---- warnings: counted by kind, with one example each ---- */
 

@@ -952,6 +952,18 @@ int ph_object_static_type(ph_heap *h, ph_id id)
 	return rdf(h, h->obj_addr[id], h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE);
 }
 
+int ph_lru_unbounded(ph_heap *h, ph_id id, uint32_t *cache)
+{
+	uint64_t a = h->obj_addr[id], max = 0, c = 0;
+	*cache = PH_NOLABEL;
+	if (h->types[h->obj_type[id]].kind != K_LRU)
+		return -1;
+	if (rdf(h, a, h->off.lru_cache, &c) && c)
+		*cache = ph_object_find(h, c);
+	/* maxsize=None is stored as -1 */
+	return rdf(h, a, h->off.lru_maxsize, &max) && (int64_t)max < 0;
+}
+
 int64_t ph_object_len(ph_heap *h, ph_id id)
 {
 	uint64_t a = h->obj_addr[id], n = 0;
@@ -1085,6 +1097,14 @@ const char *ph_object_repr(ph_heap *h, ph_id id, char *buf, size_t cap)
 		break;
 	case K_CODE:
 		code_name(h, a, buf, cap);
+		break;
+	case K_LRU:
+		/* the function it caches */
+		if (rdf(h, a, h->off.lru_func, &n) && n) {
+			uint64_t q = 0;
+			if (rdf(h, n, h->off.func_qualname, &q) && q)
+				str_repr(h, q, buf, cap);
+		}
 		break;
 	case K_TYPE:
 	{
