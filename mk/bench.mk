@@ -4,7 +4,8 @@
 #                                     write BENCHMARKS.md
 #   make bench BENCH_SIZES=1M,5M      fewer sizes
 #   make bench BENCH_RUNS=9           runs per measurement (median; default 5)
-#   make bench BENCH_BASELINE=F.json  add a before/after table against F
+#   make bench BENCH_BASELINE=F.json  the before/after table against F (default:
+#                                     bench/baseline.json, pyheap at 5777e30)
 #                                     (one written by BENCH_SAVE=F.json)
 #
 # The cores (build/bench/SIZE/core, with live.json: what the live interpreter
@@ -19,7 +20,7 @@ BENCH_INTERP   ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11.*/bin/pyth
 BENCH_SIZES    ?= 1M,5M,20M
 BENCH_RUNS     ?= 5
 BENCH_OUT      ?= BENCHMARKS.md
-BENCH_BASELINE ?=
+BENCH_BASELINE ?= $(wildcard bench/baseline.json)
 BENCH_SAVE     ?= build/bench/results.json
 BENCH_NOTES    ?= bench/notes.txt
 

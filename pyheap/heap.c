@@ -93,6 +93,8 @@ struct ph_blockix {
 	uint32_t *first, *count; /* per slot */
 	uint64_t nslots;
 	unsigned pool_shift;     /* log2(pool_size) */
+	uint32_t *pfirst;        /* walk time: per fresh pool, the id of its first object */
+	size_t np, pcap;
 };
 
 void ph_blockix_free(ph_heap *h)
@@ -101,6 +103,7 @@ void ph_blockix_free(ph_heap *h)
 	if (!x)
 		return;
 	ph_map_free(&x->pools);
+	free(x->pfirst);
 	free(x->slot_base);
 	free(x->first);
 	free(x->count);
@@ -164,6 +167,17 @@ bool ph_pool_begin(ph_heap *h, uint64_t pool)
 		blocks_to_map(h);            /* out of memory, or seen before */
 		return false;
 	}
+	if (x->np == x->pcap) {
+		size_t cap = x->pcap ? 2 * x->pcap : 4096;
+		uint32_t *n = realloc(x->pfirst, cap * sizeof *n);
+		if (!n) {
+			blocks_to_map(h);
+			return false;
+		}
+		x->pfirst = n;
+		x->pcap = cap;
+	}
+	x->pfirst[x->np++] = (uint32_t)h->nobj;
 	return true;
 }
 
@@ -229,34 +243,40 @@ void ph_index_blocks(ph_heap *h)
 		blocks_to_map(h);
 		return;
 	}
-	long r = -1;
-	uint64_t rlo = 1, rhi = 0;
-	for (size_t id = x->begin; id < x->end; id++) {
-		uint64_t a = h->obj_addr[id];
-		if (a < rlo || a >= rhi) {
-			r = range_of(h, a);
-			if (r < 0) {
-				blocks_to_map(h);
-				return;
-			}
-			rlo = h->arena_lo[r];
-			rhi = h->arena_hi[r];
-			/* another range may start inside this one (overlaps) */
-			if ((size_t)r + 1 < h->narenas && h->arena_lo[r + 1] < rhi)
-				rhi = h->arena_lo[r + 1];
-		}
-		uint64_t s = slot_of_addr(h, x, r, a);
-		if (x->count[s] == 0) {
-			x->first[s] = (uint32_t)id;
-			x->count[s] = 1;
-		} else if (x->first[s] + x->count[s] == id && a > h->obj_addr[id - 1]) {
-			x->count[s]++;
-		} else {
+	/* pool by pool: its objects are the ids from its first to the next
+	 * pool's first, appended in block (address) order.  The first and the
+	 * last must fall in the same range and slot as ph_object_id will look
+	 * them up (then so does every one between); anything else, and the
+	 * hash answers. */
+	if (x->np == 0 || x->pfirst[0] != x->begin) {
+		blocks_to_map(h);
+		return;
+	}
+	for (size_t i = 0; i < x->np; i++) {
+		size_t f = x->pfirst[i];
+		size_t e = i + 1 < x->np ? x->pfirst[i + 1] : x->end;
+		if (e < f || e > x->end) {
 			blocks_to_map(h);
 			return;
 		}
+		if (e == f)
+			continue;
+		uint64_t a0 = h->obj_addr[f], a1 = h->obj_addr[e - 1];
+		long r = range_of(h, a0);
+		if (r < 0 || range_of(h, a1) != r || a1 < a0 ||
+		    slot_of_addr(h, x, r, a1) != slot_of_addr(h, x, r, a0) ||
+		    x->count[slot_of_addr(h, x, r, a0)] != 0) {
+			blocks_to_map(h);
+			return;
+		}
+		uint64_t s = slot_of_addr(h, x, r, a0);
+		x->first[s] = (uint32_t)f;
+		x->count[s] = (uint32_t)(e - f);
 	}
 	x->ready = true;
+	free(x->pfirst);
+	x->pfirst = NULL;
+	x->np = x->pcap = 0;
 }
 
 uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
