@@ -222,6 +222,8 @@ static int run_pyheap(const char *name, const char *cmd, const char *core, const
 
 /* Writes the variant and runs both commands.  want: NULL = any outcome;
  * else the warnings must be there and stderr must hold `want`. */
+static int graph_cmds;   /* check_variant also runs refs, garbage, top, suspects, path */
+
 static void check_variant(const char *name, const char *want)
 {
 	char dir[4200], path[4300];
@@ -245,8 +247,21 @@ static void check_variant(const char *name, const char *want)
 				      name, cmd, want, err_text);
 		}
 	}
+	/* the reference-graph commands on the variants that stress it */
+	for (int c = 0; graph_cmds && c < 5; c++) {
+		static const char *const cmds[] = {"refs", "garbage", "top", "suspects", "path"};
+		run_pyheap(name, cmds[c], path, c == 4 ? "--type=dict" : NULL);
+	}
 	ck_assert_msg(dir_entries(dir) == 1, "%s: pyheap wrote next to the core", name);
 	unlink(path);
+}
+
+/* check_variant with every command, not only the scans. */
+static void check_variant_graph(const char *name)
+{
+	graph_cmds = 1;
+	check_variant(name, NULL);
+	graph_cmds = 0;
 }
 
 static int have_core(void)
@@ -317,7 +332,7 @@ START_TEST(bit_flips)
 			}
 		}
 		snprintf(name, sizeof name, "bit flips (%u, seed %zu)", counts[k], k + 1);
-		check_variant(name, NULL);
+		check_variant_graph(name);
 	}
 }
 END_TEST
@@ -436,7 +451,7 @@ START_TEST(gc_lists)
 	check_variant("GC list self link", "GC lists cut short");
 	fresh();
 	put64(node, first + 8);            /* into the middle of a GC head */
-	check_variant("GC list misaligned link", NULL);
+	check_variant_graph("GC list misaligned link");
 	/* prev links garbage everywhere we know: must not matter */
 	fresh();
 	for (size_t i = 0; i < K.ngc; i++)
@@ -468,11 +483,11 @@ START_TEST(type_objects)
 	check_variant("type tp_base self loop", NULL);
 	fresh();
 	put64(K.type_c + (uint64_t)K.tp_base, K.type_d);
-	check_variant("type tp_base loop C<->D", NULL);
+	check_variant_graph("type tp_base loop C<->D");
 	fresh();
 	put64(K.type_c + 8, K.type_d);     /* ob_type: metaclass loop */
 	put64(K.type_d + 8, K.type_c);
-	check_variant("type metaclass loop", NULL);
+	check_variant_graph("type metaclass loop");
 	fresh();
 	put64(K.type_c + 8, K.type_c);     /* its own metaclass */
 	check_variant("type is its own metaclass", NULL);
@@ -522,7 +537,7 @@ START_TEST(dict_keys)
 	fresh();
 	for (size_t i = 0; i < K.ndicts; i++)
 		put64(K.dicts[i] + (uint64_t)K.ma_keys, K.dicts[i]);   /* keys = the dict */
-	check_variant("dict keys pointing at the dict", NULL);
+	check_variant_graph("dict keys pointing at the dict");
 }
 END_TEST
 
