@@ -23,11 +23,16 @@ static int add_root(heapgraph *hg, rg_id node, const char *kind, const char *nam
 {
 	if (hg->root_of[node])
 		return 0;
-	hg_root *r = realloc(hg->roots, (hg->nroots + 1) * sizeof *r);
-	if (!r)
-		return -1;
-	hg->roots = r;
-	r = &hg->roots[hg->nroots++];
+	if (hg->nroots == hg->roots_cap) {
+		/* doubling: tens of thousands of external roots are normal */
+		size_t cap = hg->roots_cap ? 2 * hg->roots_cap : 64;
+		hg_root *n = realloc(hg->roots, cap * sizeof *n);
+		if (!n)
+			return -1;
+		hg->roots = n;
+		hg->roots_cap = cap;
+	}
+	hg_root *r = &hg->roots[hg->nroots++];
 	r->node = node;
 	r->kind = kind;
 	snprintf(r->name, sizeof r->name, "%s", name);

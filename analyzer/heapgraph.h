@@ -28,7 +28,7 @@ typedef struct heapgraph {
 	uint32_t *found_cons;    /* of which conservative */
 	uint32_t *referrers;     /* all incoming edges, weak included */
 	hg_root *roots;
-	size_t nroots;
+	size_t nroots, roots_cap;
 	uint32_t *root_of;       /* node -> index into roots + 1, 0 if not a root */
 } heapgraph;
 

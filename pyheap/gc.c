@@ -120,10 +120,14 @@ void ph_walk_threads(ph_heap *h)
 					(unsigned long long)h->interps[i]);
 				break;
 			}
-			ph_thread *n = realloc(h->threads, (h->nthreads + 1) * sizeof *n);
-			if (!n)
-				return;
-			h->threads = n;
+			if (h->nthreads == h->threads_cap) {
+				size_t cap = h->threads_cap ? 2 * h->threads_cap : 8;
+				ph_thread *n = realloc(h->threads, cap * sizeof *n);
+				if (!n)
+					return;
+				h->threads = n;
+				h->threads_cap = cap;
+			}
 			ph_thread *t = &h->threads[h->nthreads++];
 			*t = (ph_thread){.tstate = ts, .interp_id = (int64_t)id};
 			rdf(h, ts, h->off.ts_thread_id, &t->thread_id);

@@ -114,13 +114,13 @@ struct ph_heap {
 	bool ranges_sorted;              /* ph_in_arena() may be used */
 
 	ph_thread *threads;
-	size_t nthreads;
+	size_t nthreads, threads_cap;
 
 	/* reference graph: virtual nodes after the objects, and the roots */
 	ph_vnode *vnodes;
-	size_t nvnodes;
+	size_t nvnodes, vnodes_cap;
 	ph_root *roots;
-	size_t nroots;
+	size_t nroots, roots_cap;
 	uint64_t interned;               /* the interned-strings dict, 0 if unknown */
 	uint64_t exc_base;               /* BaseException */
 	ph_gc_state gc;

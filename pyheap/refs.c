@@ -662,11 +662,15 @@ size_t ph_object_referents(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_f
 
 static ph_vnode *add_vnode(ph_heap *h, const char *kind, uint64_t addr, uint64_t aux)
 {
-	ph_vnode *n = realloc(h->vnodes, (h->nvnodes + 1) * sizeof *n);
-	if (!n)
-		return NULL;
-	h->vnodes = n;
-	n = &h->vnodes[h->nvnodes++];
+	if (h->nvnodes == h->vnodes_cap) {
+		size_t cap = h->vnodes_cap ? 2 * h->vnodes_cap : 16;
+		ph_vnode *v = realloc(h->vnodes, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		h->vnodes = v;
+		h->vnodes_cap = cap;
+	}
+	ph_vnode *n = &h->vnodes[h->nvnodes++];
 	memset(n, 0, sizeof *n);
 	n->kind = kind;
 	n->addr = addr;
@@ -676,11 +680,15 @@ static ph_vnode *add_vnode(ph_heap *h, const char *kind, uint64_t addr, uint64_t
 
 static ph_root *add_root(ph_heap *h, uint32_t node, const char *kind)
 {
-	ph_root *r = realloc(h->roots, (h->nroots + 1) * sizeof *r);
-	if (!r)
-		return NULL;
-	h->roots = r;
-	r = &h->roots[h->nroots++];
+	if (h->nroots == h->roots_cap) {
+		size_t cap = h->roots_cap ? 2 * h->roots_cap : 64;
+		ph_root *n = realloc(h->roots, cap * sizeof *n);
+		if (!n)
+			return NULL;
+		h->roots = n;
+		h->roots_cap = cap;
+	}
+	ph_root *r = &h->roots[h->nroots++];
 	memset(r, 0, sizeof *r);
 	r->node = node;
 	r->kind = kind;
