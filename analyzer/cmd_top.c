@@ -118,18 +118,34 @@ int cmd_top(cmd_ctx *ctx)
 	    rg_retained(hg.g, idom, sizes, &retained) < 0 ||
 	    rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0)
 		goto oom;
-	for (rg_id i = 0; i < hg.nobj; i++)
-		rs[i] = (ret){i, retained[i]};
-	qsort(rs, hg.nobj, sizeof *rs, by_bytes_desc);
+	size_t top = ctx->top < 0 ? 20 : ctx->top == 0 ? hg.nobj : (size_t)ctx->top;
+	if (top > hg.nobj)
+		top = hg.nobj;
+	if (top <= 4096 && top < hg.nobj) {
+		/* the biggest few: a sorted window, not a sort of every object */
+		size_t k = 0;
+		for (rg_id i = 0; i < hg.nobj; i++) {
+			ret x = {i, retained[i]};
+			if (k == top && by_bytes_desc(&x, &rs[k - 1]) >= 0)
+				continue;
+			size_t pos = k < top ? k++ : top - 1;
+			while (pos > 0 && by_bytes_desc(&x, &rs[pos - 1]) < 0) {
+				rs[pos] = rs[pos - 1];
+				pos--;
+			}
+			rs[pos] = x;
+		}
+	} else {
+		for (rg_id i = 0; i < hg.nobj; i++)
+			rs[i] = (ret){i, retained[i]};
+		qsort(rs, hg.nobj, sizeof *rs, by_bytes_desc);
+	}
 	for (size_t i = 0; i < ph_type_count(h); i++)
 		rows[i].type = (uint32_t)i;
 	if (type_retained(&hg, idom, retained, rows) < 0)
 		goto oom;
 	size_t nt = ph_type_count(h);
 	qsort(rows, nt, sizeof *rows, by_retained_desc);
-	size_t top = ctx->top < 0 ? 20 : ctx->top == 0 ? hg.nobj : (size_t)ctx->top;
-	if (top > hg.nobj)
-		top = hg.nobj;
 	size_t ttop = ctx->top == 0 ? nt : top < nt ? top : nt;
 	json_w w;
 	if (ctx->json) {
