@@ -223,7 +223,7 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 	h->micro = -1;
 	h->arenas_found_by = "none";
 
-	/* libpython first: when it is mapped, the executable is only a stub */
+	/* libpython first: when it is mapped, the executable is only a launcher */
 	core_module_t *cands[3] = {core_module_find(core, "libpython3."), core_module_exe(core), NULL};
 	for (size_t i = 0; cands[i] && !h->runtime; i++)
 		if (find_runtime_in(h, cands[i]) == 0)
