@@ -249,7 +249,7 @@ int cmd_diff(cmd_ctx *ctx)
 	size_t changed = 0;
 	for (size_t i = 0; i < t.n; i++)
 		changed += t.rows[i].oc != t.rows[i].nc || t.rows[i].os != t.rows[i].ns;
-	char n1[32], n2[32], n3[32], l[200], v[160], tn[160];
+	char n1[32], n2[32], n3[32], v[160];
 	if (ctx->json) {
 		json_w w;
 		json_init(&w, stdout);
@@ -299,24 +299,8 @@ int cmd_diff(cmd_ctx *ctx)
 			json_ki64(&w, "new_len", g[i].new_len);
 			json_ki64(&w, "len_delta", g[i].new_len - g[i].old_len);
 			json_ku64(&w, "size", ph_object_size(s[1].heap, id));
-			if (have_graph) {
-				rg_edge *chain = NULL;
-				size_t nc = 0;
-				rg_path(hg.g, parent, id, &chain, &nc);
-				rg_id root = nc ? rg_edge_src(hg.g, chain[0]) : id;
-				const hg_root *r = hg.root_of[root] ? &hg.roots[hg.root_of[root] - 1] : NULL;
-				json_key(&w, "root");
-				json_obj(&w);
-				json_kstr(&w, "kind", r ? r->kind : "none");
-				json_kstr(&w, "name", r ? r->name : "");
-				json_obj_end(&w);
-				json_key(&w, "chain");
-				json_arr(&w);
-				for (size_t k = 0; k < nc; k++)
-					json_str(&w, hg_edge_text(&hg, chain[k], l, sizeof l));
-				json_arr_end(&w);
-				free(chain);
-			}
+			if (have_graph)
+				hg_chain_json(&hg, parent, id, &w);
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
@@ -351,19 +335,8 @@ int cmd_diff(cmd_ctx *ctx)
 				       (unsigned long long)ph_object_addr(s[1].heap, id),
 				       (long long)g[i].old_len, (long long)g[i].new_len,
 				       ph_object_repr(s[1].heap, id, v, sizeof v));
-				if (!have_graph)
-					continue;
-				rg_edge *chain = NULL;
-				size_t nc = 0;
-				rg_path(hg.g, parent, id, &chain, &nc);
-				rg_id root = nc ? rg_edge_src(hg.g, chain[0]) : id;
-				const hg_root *r = hg.root_of[root] ? &hg.roots[hg.root_of[root] - 1] : NULL;
-				printf("   %11s held by %s root %s:", "", r ? r->kind : "no", r ? r->name : "");
-				for (size_t k = 0; k < nc; k++)
-					printf(" %s", hg_edge_text(&hg, chain[k], l, sizeof l));
-				printf("\n");
-				free(chain);
-				(void)tn;
+				if (have_graph)
+					hg_chain_print(&hg, parent, id, "               ");
 			}
 		}
 	}

@@ -59,40 +59,10 @@ static int by_bytes(const void *a, const void *b)
 /* The chain that holds id: root and labels, as text or JSON. */
 static void chain(report *r, rg_id id, json_w *w)
 {
-	rg_edge *c = NULL;
-	size_t nc = 0;
-	char l[200];
-	if (id == RG_NONE || r->dist[id] == UINT32_MAX) {
-		if (w) {
-			json_key(w, "root");
-			json_obj(w);
-			json_kstr(w, "kind", "none");
-			json_kstr(w, "name", "");
-			json_obj_end(w);
-		}
-		return;
-	}
-	rg_path(r->hg.g, r->parent, id, &c, &nc);
-	rg_id root = nc ? rg_edge_src(r->hg.g, c[0]) : id;
-	const hg_root *rt = r->hg.root_of[root] ? &r->hg.roots[r->hg.root_of[root] - 1] : NULL;
-	if (w) {
-		json_key(w, "root");
-		json_obj(w);
-		json_kstr(w, "kind", rt ? rt->kind : "none");
-		json_kstr(w, "name", rt ? rt->name : "");
-		json_obj_end(w);
-		json_key(w, "chain");
-		json_arr(w);
-		for (size_t k = 0; k < nc; k++)
-			json_str(w, hg_edge_text(&r->hg, c[k], l, sizeof l));
-		json_arr_end(w);
-	} else {
-		printf("     held by %s root %s:", rt ? rt->kind : "no", rt ? rt->name : "");
-		for (size_t k = 0; k < nc; k++)
-			printf(" %s", hg_edge_text(&r->hg, c[k], l, sizeof l));
-		printf("%s\n", nc ? "" : " (itself)");
-	}
-	free(c);
+	if (w)
+		hg_chain_json(&r->hg, r->parent, id, w);
+	else
+		hg_chain_print(&r->hg, r->parent, id, "     ");
 }
 
 /* A module's globals, or a dict the interpreter holds itself (sys,

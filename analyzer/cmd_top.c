@@ -96,7 +96,7 @@ int cmd_top(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
 	heapgraph hg;
-	char err[256], t[160], v[160], l[200], b1[32];
+	char err[256], t[160], v[160], b1[32];
 	if (hg_build(&hg, h, err, sizeof err) < 0) {
 		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
 		return EXIT_UNUSABLE;
@@ -106,7 +106,7 @@ int cmd_top(cmd_ctx *ctx)
 	uint64_t *sizes = calloc(hg.nnodes ? hg.nnodes : 1, sizeof *sizes), *retained = NULL;
 	ret *rs = malloc((hg.nobj ? hg.nobj : 1) * sizeof *rs);
 	trow *rows = calloc(ph_type_count(h) + 1, sizeof *rows);
-	rg_edge *parent = NULL, *chain = NULL;
+	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
 	if (!roots || !sizes || !rs || !rows)
 		goto oom;
@@ -159,12 +159,6 @@ int cmd_top(cmd_ctx *ctx)
 	}
 	for (size_t i = 0; i < top; i++) {
 		rg_id id = rs[i].id;
-		size_t nchain = 0;
-		free(chain);
-		chain = NULL;
-		rg_path(hg.g, parent, id, &chain, &nchain);
-		rg_id root = nchain ? rg_edge_src(hg.g, chain[0]) : id;
-		const hg_root *r = hg.root_of[root] ? &hg.roots[hg.root_of[root] - 1] : NULL;
 		if (ctx->json) {
 			json_obj(&w);
 			json_khex(&w, "addr", ph_object_addr(h, id));
@@ -172,27 +166,13 @@ int cmd_top(cmd_ctx *ctx)
 			json_ku64(&w, "size", sizes[id]);
 			json_ku64(&w, "retained", rs[i].bytes);
 			json_kstr(&w, "value", ph_object_repr(h, id, v, sizeof v));
-			json_key(&w, "root");
-			json_obj(&w);
-			json_kstr(&w, "kind", r ? r->kind : "none");
-			json_kstr(&w, "name", r ? r->name : "");
-			json_obj_end(&w);
-			json_key(&w, "chain");
-			json_arr(&w);
-			for (size_t k = 0; k < nchain; k++)
-				json_str(&w, hg_edge_text(&hg, chain[k], l, sizeof l));
-			json_arr_end(&w);
+			hg_chain_json(&hg, parent, id, &w);
 			json_obj_end(&w);
 		} else {
 			printf("%12s  %s 0x%llx %s\n", cmd_bytes(b1, sizeof b1, rs[i].bytes),
 			       hg_node_type(&hg, id, t, sizeof t), (unsigned long long)ph_object_addr(h, id),
 			       ph_object_repr(h, id, v, sizeof v));
-			printf("%12s  held by %s root %s: ", "", r ? r->kind : "no", r ? r->name : "");
-			if (nchain == 0)
-				printf("(itself)");
-			for (size_t k = 0; k < nchain; k++)
-				printf("%s%s", k ? " " : "", hg_edge_text(&hg, chain[k], l, sizeof l));
-			printf("\n");
+			hg_chain_print(&hg, parent, id, "              ");
 		}
 	}
 	if (ctx->json) {
@@ -224,7 +204,7 @@ oom:
 	fprintf(stderr, "pyheap: out of memory\n");
 out:
 	free(roots); free(idom); free(sizes); free(retained); free(rs); free(rows);
-	free(parent); free(dist); free(chain);
+	free(parent); free(dist);
 	hg_free(&hg);
 	return rc;
 }

@@ -157,3 +157,53 @@ int hg_parse_addr(const char *s, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+/* The chain after rg_bfs; returns its length, *root the node it starts at
+ * (id itself when id is a root or unreached).  *out belongs to the caller. */
+static size_t chain_of(heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge **out, rg_id *root)
+{
+	size_t n = 0;
+	*out = NULL;
+	rg_path(hg->g, parent, id, out, &n);
+	*root = n ? rg_edge_src(hg->g, (*out)[0]) : id;
+	return n;
+}
+
+static const hg_root *root_at(const heapgraph *hg, rg_id n)
+{
+	return hg->root_of[n] ? &hg->roots[hg->root_of[n] - 1] : NULL;
+}
+
+void hg_chain_json(heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w)
+{
+	rg_edge *c;
+	rg_id root;
+	char l[200];
+	size_t n = chain_of(hg, parent, id, &c, &root);
+	const hg_root *r = root_at(hg, root);
+	json_key(w, "root");
+	json_obj(w);
+	json_kstr(w, "kind", r ? r->kind : "none");
+	json_kstr(w, "name", r ? r->name : "");
+	json_obj_end(w);
+	json_key(w, "chain");
+	json_arr(w);
+	for (size_t k = 0; k < n; k++)
+		json_str(w, hg_edge_text(hg, c[k], l, sizeof l));
+	json_arr_end(w);
+	free(c);
+}
+
+void hg_chain_print(heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent)
+{
+	rg_edge *c;
+	rg_id root;
+	char l[200];
+	size_t n = chain_of(hg, parent, id, &c, &root);
+	const hg_root *r = root_at(hg, root);
+	printf("%sheld by %s root %s:", indent, r ? r->kind : "no", r ? r->name : "");
+	for (size_t k = 0; k < n; k++)
+		printf(" %s", hg_edge_text(hg, c[k], l, sizeof l));
+	printf("%s\n", n ? "" : " (itself)");
+	free(c);
+}

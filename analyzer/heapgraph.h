@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "graph.h"
+#include "json.h"
 #include "pyheap.h"
 
 typedef struct hg_root {
@@ -43,6 +44,12 @@ int64_t hg_external(heapgraph *hg, rg_id id);
 uint64_t hg_node_addr(const heapgraph *hg, rg_id n);
 const char *hg_node_type(heapgraph *hg, rg_id n, char *buf, size_t cap);
 const char *hg_edge_text(heapgraph *hg, rg_edge e, char *buf, size_t cap);
+
+/* The root and the chain of labels that hold id, after rg_bfs gave
+ * parent: as "root" and "chain" members of the current JSON object, or as
+ * one text line "<indent>held by KIND root NAME: labels...". */
+void hg_chain_json(heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w);
+void hg_chain_print(heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent);
 
 /* Parses "0x7f..." or a decimal address; -1 when it is not a number. */
 int hg_parse_addr(const char *s, uint64_t *out);
