@@ -53,6 +53,24 @@ static inline int tu_run(char *const argv[], const char *out, const char *err)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Why this machine cannot take cores with gcore, or NULL when it can: then
+ * a failed gcore is a test failure, not a reason to skip. */
+static inline const char *tu_no_cores(void)
+{
+	char buf[16] = "";
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+	if (f) {
+		if (!fgets(buf, sizeof buf, f))
+			buf[0] = 0;
+		fclose(f);
+		if (buf[0] == '3')
+			return "ptrace is disabled (kernel.yama.ptrace_scope = 3)";
+	}
+	if (system("command -v gcore >/dev/null 2>&1") != 0)
+		return "gcore is not installed (package gdb)";
+	return NULL;
+}
+
 /* Reads a whole (small) file into buf; returns buf ("" on error). */
 static inline char *tu_slurp(const char *path, char *buf, size_t cap)
 {
