@@ -31,26 +31,6 @@
 #define SYS_PYTHON "/usr/bin/python3"	/* runs the drivers; always present */
 #define EXIT_SKIP  77
 
-struct interp {
-	const char *label;	/* directory name under $PYHEAP_TMP/integ */
-	const char *version;	/* pyenv version, NULL: path is absolute */
-	const char *path;	/* bin/python3.X under the pyenv version, or absolute */
-	const char *what;	/* for the SKIP line */
-};
-
-static const struct interp interps[] = {
-	{ "pyenv-3.8.18",  "3.8.18",  "bin/python3.8",  "python3.8 (pyenv 3.8.18)" },
-	{ "pyenv-3.9.18",  "3.9.18",  "bin/python3.9",  "python3.9 (pyenv 3.9.18)" },
-	{ "pyenv-3.10.13", "3.10.13", "bin/python3.10", "python3.10 (pyenv 3.10.13)" },
-	{ "pyenv-3.11.7",  "3.11.7",  "bin/python3.11", "python3.11 (pyenv 3.11.7)" },
-	{ "pyenv-3.12.1",  "3.12.1",  "bin/python3.12", "python3.12 (pyenv 3.12.1)" },
-	{ "pyenv-3.13.0",  "3.13.0",  "bin/python3.13", "python3.13 (pyenv 3.13.0)" },
-	{ "debian-3.11-stripped", NULL, "/usr/bin/python3.11",
-	  "python3.11 (Debian, stripped)" },
-};
-#define N_INTERP ((int)(sizeof interps / sizeof interps[0]))
-
-static char pyenv_root[4096];
 
 /* snprintf that refuses to truncate (paths here are built from env vars). */
 __attribute__((format(printf, 3, 4)))
@@ -66,26 +46,6 @@ static void fmt(char *buf, size_t size, const char *f, ...)
 	}
 }
 
-/* $PYENV_ROOT, else `pyenv root`, else /root/.pyenv. */
-static void find_pyenv_root(void)
-{
-	const char *e = getenv("PYENV_ROOT");
-	if (e && *e) {
-		fmt(pyenv_root, sizeof pyenv_root, "%s", e);
-		return;
-	}
-	fmt(pyenv_root, sizeof pyenv_root, "/root/.pyenv");
-	FILE *p = popen("pyenv root 2>/dev/null || /root/.pyenv/bin/pyenv root 2>/dev/null", "r");
-	if (!p)
-		return;
-	char buf[sizeof pyenv_root];
-	if (fgets(buf, sizeof buf, p)) {
-		buf[strcspn(buf, "\n")] = '\0';
-		if (buf[0] == '/')
-			fmt(pyenv_root, sizeof pyenv_root, "%s", buf);
-	}
-	pclose(p);
-}
 
 /* Run argv (output to our stdout, where Check's log shows it).  Returns the
  * exit status, or 128 + signal, or -1 when it could not be started. */
@@ -140,14 +100,11 @@ static int in_path(const char *prog)
 
 START_TEST(test_graph)
 {
-	const struct interp *ip = &interps[_i];
+	const tu_interp *ip = &tu_interps[_i];
 	char interp[8192], outdir[4096], script[2][4096], core[4096];
 	const char *src = TU_SRC();
 
-	if (ip->version)
-		fmt(interp, sizeof interp, "%s/versions/%s/%s", pyenv_root, ip->version, ip->path);
-	else
-		fmt(interp, sizeof interp, "%s", ip->path);
+	tu_interp_path(ip, interp, sizeof interp);
 	if (access(interp, X_OK) != 0) {
 		TU_SKIP("%s not found at %s", ip->what, interp);
 		return;
@@ -182,10 +139,9 @@ END_TEST
 
 int main(void)
 {
-	find_pyenv_root();
 	Suite *s = suite_create("graphcli");
-	for (int i = 0; i < N_INTERP; i++) {
-		TCase *tc = tcase_create(interps[i].label);
+	for (int i = 0; i < TU_NINTERP; i++) {
+		TCase *tc = tcase_create(tu_interps[i].label);
 		tcase_set_timeout(tc, 180);
 		tcase_add_loop_test(tc, test_graph, i, i + 1);
 		suite_add_tcase(s, tc);

@@ -12,7 +12,6 @@
 
 #include "testutil.h"
 
-static const char *const versions[] = {"3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0", NULL};
 
 static void run_one(const char *label, const char *py)
 {
@@ -41,21 +40,10 @@ static void run_one(const char *label, const char *py)
 	ck_assert_msg(rc == 0, "%s: leakcheck exited %d", label, rc);
 }
 
-START_TEST(pyenv)
+START_TEST(leak)
 {
-	char py[4096], label[64], minor[16];
-	const char *root = tu_env("PYENV_ROOT", "/root/.pyenv");
-	const char *v = versions[_i];
-	snprintf(minor, sizeof minor, "%.*s", (int)(strrchr(v, '.') - v), v);
-	snprintf(py, sizeof py, "%s/versions/%s/bin/python%s", root, v, minor);
-	snprintf(label, sizeof label, "pyenv-%s", v);
-	run_one(label, py);
-}
-END_TEST
-
-START_TEST(debian)
-{
-	run_one("debian-3.11-stripped", "/usr/bin/python3.11");
+	char py[4096];
+	run_one(tu_interps[_i].label, tu_interp_path(&tu_interps[_i], py, sizeof py));
 }
 END_TEST
 
@@ -68,8 +56,7 @@ int main(void)
 	Suite *s = suite_create("leak");
 	TCase *tc = tcase_create("leak");
 	tcase_set_timeout(tc, 300);
-	tcase_add_loop_test(tc, pyenv, 0, 6);
-	tcase_add_test(tc, debian);
+	tcase_add_loop_test(tc, leak, 0, TU_NINTERP);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

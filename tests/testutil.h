@@ -83,3 +83,56 @@ static inline char *tu_slurp(const char *path, char *buf, size_t cap)
 	buf[n] = 0;
 	return buf;
 }
+
+/* ---- the interpreters the real-core suites run ---- */
+
+typedef struct tu_interp {
+	const char *label;	/* directory name under $PYHEAP_TMP/<suite> */
+	const char *version;	/* pyenv version, NULL: path is absolute */
+	const char *path;	/* bin/python3.X under the pyenv version, or absolute */
+	const char *what;	/* for the SKIP line */
+} tu_interp;
+
+static const tu_interp tu_interps[] = {
+	{ "pyenv-3.8.18",  "3.8.18",  "bin/python3.8",  "python3.8 (pyenv 3.8.18)" },
+	{ "pyenv-3.9.18",  "3.9.18",  "bin/python3.9",  "python3.9 (pyenv 3.9.18)" },
+	{ "pyenv-3.10.13", "3.10.13", "bin/python3.10", "python3.10 (pyenv 3.10.13)" },
+	{ "pyenv-3.11.7",  "3.11.7",  "bin/python3.11", "python3.11 (pyenv 3.11.7)" },
+	{ "pyenv-3.12.1",  "3.12.1",  "bin/python3.12", "python3.12 (pyenv 3.12.1)" },
+	{ "pyenv-3.13.0",  "3.13.0",  "bin/python3.13", "python3.13 (pyenv 3.13.0)" },
+	{ "debian-3.11-stripped", NULL, "/usr/bin/python3.11",
+	  "python3.11 (Debian, stripped)" },
+};
+#define TU_NINTERP ((int)(sizeof tu_interps / sizeof tu_interps[0]))
+
+/* $PYENV_ROOT, else `pyenv root`, else /root/.pyenv (asked once). */
+static inline const char *tu_pyenv_root(void)
+{
+	static char root[2048];
+	if (*root)
+		return root;
+	const char *e = getenv("PYENV_ROOT");
+	snprintf(root, sizeof root, "%s", e && *e ? e : "/root/.pyenv");
+	if (e && *e)
+		return root;
+	FILE *p = popen("pyenv root 2>/dev/null || /root/.pyenv/bin/pyenv root 2>/dev/null", "r");
+	char buf[sizeof root];
+	if (p && fgets(buf, sizeof buf, p)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[0] == '/')
+			snprintf(root, sizeof root, "%s", buf);
+	}
+	if (p)
+		pclose(p);
+	return root;
+}
+
+/* The interpreter's executable path into buf; returns buf. */
+static inline const char *tu_interp_path(const tu_interp *ip, char *buf, size_t cap)
+{
+	if (ip->version)
+		snprintf(buf, cap, "%s/versions/%s/%s", tu_pyenv_root(), ip->version, ip->path);
+	else
+		snprintf(buf, cap, "%s", ip->path);
+	return buf;
+}
