@@ -81,6 +81,15 @@ const char *cmd_num(char *buf, size_t cap, unsigned long long v);
 /* 1234567 -> "1.2 MiB" into buf. */
 const char *cmd_bytes(char *buf, size_t cap, unsigned long long v);
 
+/* Live objects by type, those with sel[id] set (all when sel is NULL): one
+ * row per type name, sorted by size (or by count), ties by name.  *out
+ * belongs to the caller (free() it even on failure); returns the row count
+ * or -1 when out of memory.  cmd_json_type_rows writes them as the "types"
+ * list of `types --json` (under key). */
+typedef struct cmd_trow { uint32_t type; uint64_t count, size; } cmd_trow;
+long cmd_type_rows(ph_heap *h, const uint8_t *sel, int by_count, cmd_trow **out);
+void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const cmd_trow *rows, size_t n);
+
 int cmd_info(cmd_ctx *ctx);
 int cmd_types(cmd_ctx *ctx);
 int cmd_arenas(cmd_ctx *ctx);

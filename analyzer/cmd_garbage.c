@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct grow { uint32_t type; uint64_t count, size; } grow;
-
-static const ph_heap *sort_heap;
-
-static int by_size_desc(const void *a, const void *b)
-{
-	const grow *x = a, *y = b;
-	if (x->size != y->size)
-		return x->size < y->size ? 1 : -1;
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return strcmp(ph_type_name(sort_heap, x->type), ph_type_name(sort_heap, y->type));
-}
-
 int cmd_garbage(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
@@ -33,45 +19,37 @@ int cmd_garbage(cmd_ctx *ctx)
 		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
 		return EXIT_UNUSABLE;
 	}
-	size_t nt = ph_type_count(h);
-	grow *rows = calloc(nt ? nt : 1, sizeof *rows);
 	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots);
+	uint8_t *sel = calloc(hg.nobj ? hg.nobj : 1, 1);
 	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
-	if (!rows || !roots) {
-		free(rows);
-		free(roots);
-		hg_free(&hg);
-		fprintf(stderr, "pyheap: out of memory\n");
-		return EXIT_UNUSABLE;
-	}
-	for (size_t i = 0; i < hg.nroots; i++)
-		roots[i] = hg.roots[i].node;
-	if (rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0) {
-		free(rows);
-		free(roots);
-		hg_free(&hg);
-		fprintf(stderr, "pyheap: out of memory\n");
-		return EXIT_UNUSABLE;
-	}
+	cmd_trow *rows = NULL;
+	long nr = -1;
 	uint64_t count = 0, size = 0;
-	for (size_t i = 0; i < nt; i++)
-		rows[i].type = (uint32_t)i;
-	for (rg_id id = 0; id < hg.nobj; id++) {
-		if (dist[id] != UINT32_MAX)
-			continue;
-		grow *r = &rows[ph_object_type(h, id)];
-		r->count++;
-		r->size += ph_object_size(h, id);
-		count++;
-		size += ph_object_size(h, id);
+	if (roots && sel) {
+		for (size_t i = 0; i < hg.nroots; i++)
+			roots[i] = hg.roots[i].node;
+		if (rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) == 0) {
+			for (rg_id id = 0; id < hg.nobj; id++)
+				if (dist[id] == UINT32_MAX) {
+					sel[id] = 1;
+					count++;
+					size += ph_object_size(h, id);
+				}
+			nr = cmd_type_rows(h, sel, 0, &rows);
+		}
 	}
-	size_t n = 0;
-	for (size_t i = 0; i < nt; i++)
-		if (rows[i].count)
-			rows[n++] = rows[i];
-	sort_heap = h;
-	qsort(rows, n, sizeof *rows, by_size_desc);
+	if (nr < 0) {
+		free(rows);
+		free(roots);
+		free(sel);
+		free(parent);
+		free(dist);
+		hg_free(&hg);
+		fprintf(stderr, "pyheap: out of memory\n");
+		return EXIT_UNUSABLE;
+	}
+	size_t n = (size_t)nr;
 	size_t top = ctx->top < 0 ? (ctx->json ? 0 : 30) : (size_t)ctx->top;
 	size_t shown = top == 0 || top > n ? n : top;
 	const ph_gc_state *g = ph_gc(h);
@@ -79,16 +57,7 @@ int cmd_garbage(cmd_ctx *ctx)
 		json_w w;
 		json_init(&w, stdout);
 		json_obj(&w);
-		json_key(&w, "types");
-		json_arr(&w);
-		for (size_t i = 0; i < shown; i++) {
-			json_obj(&w);
-			json_kstr(&w, "type", ph_type_name(h, rows[i].type));
-			json_ku64(&w, "count", rows[i].count);
-			json_ku64(&w, "size", rows[i].size);
-			json_obj_end(&w);
-		}
-		json_arr_end(&w);
+		cmd_json_type_rows(&w, "types", h, rows, shown);
 		json_ku64(&w, "objects", count);
 		json_ku64(&w, "size", size);
 		json_kbool(&w, "gc_enabled", g->enabled);
@@ -109,6 +78,7 @@ int cmd_garbage(cmd_ctx *ctx)
 	}
 	free(rows);
 	free(roots);
+	free(sel);
 	free(parent);
 	free(dist);
 	hg_free(&hg);

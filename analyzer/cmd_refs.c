@@ -12,14 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct trow { uint32_t type; uint64_t count, size; } trow;
-
-static int by_size_desc(const void *a, const void *b)
-{
-	const trow *x = a, *y = b;
-	return x->size < y->size ? 1 : x->size > y->size ? -1 :
-	       x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
+#define OVER_LISTED 1000   /* overcounted objects listed by --json */
 
 typedef struct ext { rg_id id; int64_t refs; } ext;
 
@@ -38,13 +31,16 @@ int cmd_refs(cmd_ctx *ctx)
 		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
 		return EXIT_UNUSABLE;
 	}
-	size_t nt = ph_type_count(h);
-	trow *orph = calloc(nt ? nt : 1, sizeof *orph);
 	ext *exts = malloc((hg.nobj ? hg.nobj : 1) * sizeof *exts);
-	if (!orph || !exts) {
+	uint8_t *sel = calloc(hg.nobj ? hg.nobj : 1, 1);   /* orphans */
+	rg_id *overs = malloc(OVER_LISTED * sizeof *overs);
+	size_t nover = 0;
+	cmd_trow *orph = NULL;
+	if (!exts || !sel || !overs) {
 		fprintf(stderr, "pyheap: out of memory\n");
-		free(orph);
 		free(exts);
+		free(sel);
+		free(overs);
 		hg_free(&hg);
 		return EXIT_UNUSABLE;
 	}
@@ -60,13 +56,11 @@ int cmd_refs(cmd_ctx *ctx)
 		int64_t precise = (int64_t)(hg.found[id] - hg.found_cons[id]);
 		int64_t d = rc - (int64_t)hg.found[id];
 		if (precise > rc) {
+			/* listed in the report: there should be none */
+			if (nover < OVER_LISTED)
+				overs[nover++] = id;
 			over++;
-			if (getenv("PYHEAP_DEBUG_OVER"))
-				fprintf(stderr, "over 0x%llx %s rc %lld found %u\n",
-					(unsigned long long)ph_object_addr(h, id),
-					ph_type_name(h, ph_object_type(h, id)), (long long)rc, hg.found[id]);
-		}
-		else if (d < 0)
+		} else if (d < 0)
 			over_cons++;             /* only guessed references make it exceed */
 		if (d == 0)
 			explained++;
@@ -75,23 +69,20 @@ int cmd_refs(cmd_ctx *ctx)
 			external_refs += (uint64_t)d;
 			exts[nexts++] = (ext){id, d};
 		}
-		/* a root of the interpreter's own (a module) is no orphan */
-		int own_root = hg.root_of[id] &&
-			       strcmp(hg.roots[hg.root_of[id] - 1].kind, "external") != 0;
-		if (rc > 0 && hg.referrers[id] == 0 && !own_root) {
-			trow *r = &orph[ph_object_type(h, id)];
+		if (hg_orphan(&hg, id)) {
+			sel[id] = 1;
 			orphans++;
 			orphan_size += ph_object_size(h, id);
-			r->type = ph_object_type(h, id);
-			r->count++;
-			r->size += ph_object_size(h, id);
 		}
 	}
-	size_t norph = 0;
-	for (size_t i = 0; i < nt; i++)
-		if (orph[i].count)
-			orph[norph++] = orph[i];
-	qsort(orph, norph, sizeof *orph, by_size_desc);
+	long nr = cmd_type_rows(h, sel, 0, &orph);
+	if (nr < 0) {
+		fprintf(stderr, "pyheap: out of memory\n");
+		free(orph); free(exts); free(sel); free(overs);
+		hg_free(&hg);
+		return EXIT_UNUSABLE;
+	}
+	size_t norph = (size_t)nr;
 	qsort(exts, nexts, sizeof *exts, by_refs_desc);
 	size_t top = ctx->top < 0 ? (ctx->json ? 0 : 20) : (size_t)ctx->top;
 	size_t show_o = top == 0 || top > norph ? norph : top;
@@ -114,13 +105,16 @@ int cmd_refs(cmd_ctx *ctx)
 		json_ku64(&w, "overcounted_conservative", over_cons);
 		json_ku64(&w, "orphan_count", orphans);
 		json_ku64(&w, "orphan_size", orphan_size);
-		json_key(&w, "orphans");
+		cmd_json_type_rows(&w, "orphans", h, orph, show_o);
+		json_key(&w, "overcounted_objects");
 		json_arr(&w);
-		for (size_t i = 0; i < show_o; i++) {
+		for (size_t i = 0; i < nover; i++) {
+			rg_id id = overs[i];
 			json_obj(&w);
-			json_kstr(&w, "type", ph_type_name(h, orph[i].type));
-			json_ku64(&w, "count", orph[i].count);
-			json_ku64(&w, "size", orph[i].size);
+			json_khex(&w, "addr", ph_object_addr(h, id));
+			json_kstr(&w, "type", ph_type_name(h, ph_object_type(h, id)));
+			json_ki64(&w, "refcount", ph_object_refcnt(h, id));
+			json_ku64(&w, "found", hg.found[id]);
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
@@ -170,6 +164,8 @@ int cmd_refs(cmd_ctx *ctx)
 	}
 	free(orph);
 	free(exts);
+	free(sel);
+	free(overs);
 	hg_free(&hg);
 	return EXIT_OK;
 }

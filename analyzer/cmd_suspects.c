@@ -80,35 +80,20 @@ static int plumbing(report *r, rg_id id)
 	       strcmp(hg_edge_text(&r->hg, e, l, sizeof l), "__dict__") == 0;
 }
 
-static int by_count_desc(const void *a, const void *b)
+/* "300 __main__.Orphan, 12 dict, ..." for the objects marked in sel, the
+ * types holding the most bytes first. */
+static void describe_types(ph_heap *h, const uint8_t *sel, char *out, size_t cap)
 {
-	const uint64_t *x = a, *y = b;    /* {count, bytes, type} */
-	return x[1] < y[1] ? 1 : x[1] > y[1] ? -1 : 0;
-}
-
-/* "300 __main__.Orphan, 12 dict, ..." for a set of objects marked in sel. */
-static void describe_types(ph_heap *h, const uint8_t *sel, uint32_t nobj, char *out, size_t cap)
-{
-	size_t nt = ph_type_count(h);
-	uint64_t *t = calloc(nt ? 3 * nt : 3, sizeof *t);
-	out[0] = 0;
-	if (!t)
-		return;
-	for (uint32_t i = 0; i < nt; i++)
-		t[3 * i + 2] = i;
-	for (uint32_t id = 0; id < nobj; id++)
-		if (sel[id]) {
-			uint32_t ty = ph_object_type(h, id);
-			t[3 * ty]++;
-			t[3 * ty + 1] += ph_object_size(h, id);
-		}
-	qsort(t, nt, 3 * sizeof *t, by_count_desc);
+	cmd_trow *rows;
+	long n = cmd_type_rows(h, sel, 0, &rows);
 	size_t o = 0;
-	char n[32];
-	for (size_t i = 0; i < nt && i < EXAMPLES && t[3 * i]; i++)
+	char num[32];
+	out[0] = 0;
+	for (long i = 0; i < n && i < EXAMPLES; i++)
 		o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s %s", i ? ", " : "",
-				      cmd_num(n, sizeof n, t[3 * i]), ph_type_name(h, (uint32_t)t[3 * i + 2]));
-	free(t);
+				      cmd_num(num, sizeof num, rows[i].count),
+				      ph_type_name(h, rows[i].type));
+	free(rows);
 }
 
 int cmd_suspects(cmd_ctx *ctx)
@@ -220,7 +205,7 @@ int cmd_suspects(cmd_ctx *ctx)
 		}
 	if (gcount) {
 		char types[200];
-		describe_types(h, sel, hg->nobj, types, sizeof types);
+		describe_types(h, sel, types, sizeof types);
 		/* garbage is expected between collections; with the collector off
 		 * it only grows */
 		suspect *s = add(r, "garbage", gc->known && !gc->enabled ? gbytes * 4 : gbytes, RG_NONE);
@@ -235,10 +220,7 @@ int cmd_suspects(cmd_ctx *ctx)
 	uint64_t ocount = 0, obytes = 0;
 	memset(sel, 0, hg->nobj);
 	for (rg_id id = 0; id < hg->nobj; id++) {
-		int own_root = hg->root_of[id] &&
-			       strcmp(hg->roots[hg->root_of[id] - 1].kind, "external") != 0;
-		if (!ph_object_immortal(h, id) && ph_object_refcnt(h, id) > 0 &&
-		    hg->referrers[id] == 0 && !own_root) {
+		if (hg_orphan(hg, id)) {
 			sel[id] = 1;
 			ocount++;
 			obytes += r->retained[id];
@@ -246,7 +228,7 @@ int cmd_suspects(cmd_ctx *ctx)
 	}
 	if (ocount) {
 		char types[200];
-		describe_types(h, sel, hg->nobj, types, sizeof types);
+		describe_types(h, sel, types, sizeof types);
 		suspect *s = add(r, "orphans", obytes, RG_NONE);
 		if (s)
 			snprintf(s->summary, sizeof s->summary,
@@ -271,7 +253,7 @@ int cmd_suspects(cmd_ctx *ctx)
 				}
 		}
 		char types[200];
-		describe_types(h, sel, hg->nobj, types, sizeof types);
+		describe_types(h, sel, types, sizeof types);
 		suspect *s = add(r, "pinned_arenas", as->nearly_empty_bytes, RG_NONE);
 		if (s)
 			snprintf(s->summary, sizeof s->summary,

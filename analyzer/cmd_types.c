@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct row {
-	uint32_t type;
-	uint64_t count, size;
-} row;
+typedef cmd_trow row;
 
 /* qsort has no payload: the heap whose names break ties. */
 static const ph_heap *sort_heap;
@@ -43,34 +40,31 @@ static int by_count(const void *a, const void *b)
 	return by_name(x, y);
 }
 
-int cmd_types(cmd_ctx *ctx)
+long cmd_type_rows(ph_heap *h, const uint8_t *sel, int by_count_first, cmd_trow **out)
 {
-	ph_heap *h = ctx->heap;
 	size_t nt = ph_type_count(h);
 	row *rows = calloc(nt ? nt : 1, sizeof *rows);
-	if (!rows) {
-		fprintf(stderr, "pyheap: out of memory\n");
-		return EXIT_UNUSABLE;
-	}
-	/* Types with the same name (a class defined twice, or one type seen
-	 * through two interpreters) are one row, as Python would print them. */
+	*out = rows;
+	if (!rows)
+		return -1;
 	for (size_t i = 0; i < nt; i++)
 		rows[i].type = (uint32_t)i;
-	uint64_t total_count = 0, total_size = 0;
 	for (size_t id = 0; id < ph_object_count(h); id++) {
+		if (sel && !sel[id])
+			continue;
 		row *r = &rows[ph_object_type(h, (ph_id)id)];
 		r->count++;
 		r->size += ph_object_size(h, (ph_id)id);
 	}
-	/* merge rows of one name: sort by name, then fold neighbours */
+	/* Types with the same name (a class defined twice, or one type seen
+	 * through two interpreters) are one row, as Python would print them:
+	 * sort by name, then fold neighbours. */
 	sort_heap = h;
 	qsort(rows, nt, sizeof *rows, by_name_q);
 	size_t n = 0;
 	for (size_t i = 0; i < nt; i++) {
 		if (!rows[i].count)
 			continue;
-		total_count += rows[i].count;
-		total_size += rows[i].size;
 		if (n > 0 && by_name(&rows[n - 1], &rows[i]) == 0) {
 			rows[n - 1].count += rows[i].count;
 			rows[n - 1].size += rows[i].size;
@@ -78,7 +72,40 @@ int cmd_types(cmd_ctx *ctx)
 			rows[n++] = rows[i];
 		}
 	}
-	qsort(rows, n, sizeof *rows, strcmp(ctx->sort, "count") == 0 ? by_count : by_size);
+	qsort(rows, n, sizeof *rows, by_count_first ? by_count : by_size);
+	return (long)n;
+}
+
+void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const cmd_trow *rows, size_t n)
+{
+	json_key(w, key);
+	json_arr(w);
+	for (size_t i = 0; i < n; i++) {
+		json_obj(w);
+		json_kstr(w, "type", ph_type_name(h, rows[i].type));
+		json_ku64(w, "count", rows[i].count);
+		json_ku64(w, "size", rows[i].size);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+int cmd_types(cmd_ctx *ctx)
+{
+	ph_heap *h = ctx->heap;
+	row *rows;
+	long nr = cmd_type_rows(h, NULL, strcmp(ctx->sort, "count") == 0, &rows);
+	if (nr < 0) {
+		fprintf(stderr, "pyheap: out of memory\n");
+		free(rows);
+		return EXIT_UNUSABLE;
+	}
+	size_t n = (size_t)nr;
+	uint64_t total_count = 0, total_size = 0;
+	for (size_t i = 0; i < n; i++) {
+		total_count += rows[i].count;
+		total_size += rows[i].size;
+	}
 
 	size_t top = ctx->top < 0 ? (ctx->json ? 0 : 30) : (size_t)ctx->top;
 	size_t shown = top == 0 || top > n ? n : top;
@@ -86,16 +113,7 @@ int cmd_types(cmd_ctx *ctx)
 		json_w w;
 		json_init(&w, stdout);
 		json_obj(&w);
-		json_key(&w, "types");
-		json_arr(&w);
-		for (size_t i = 0; i < shown; i++) {
-			json_obj(&w);
-			json_kstr(&w, "type", ph_type_name(h, rows[i].type));
-			json_ku64(&w, "count", rows[i].count);
-			json_ku64(&w, "size", rows[i].size);
-			json_obj_end(&w);
-		}
-		json_arr_end(&w);
+		cmd_json_type_rows(&w, "types", h, rows, shown);
 		json_ku64(&w, "total_count", total_count);
 		json_ku64(&w, "total_size", total_size);
 		json_ku64(&w, "type_count", n);

@@ -127,6 +127,14 @@ int64_t hg_external(heapgraph *hg, rg_id id)
 	return ph_object_refcnt(hg->heap, id) - (int64_t)hg->found[id];
 }
 
+int hg_orphan(heapgraph *hg, rg_id id)
+{
+	if (id >= hg->nobj || hg->referrers[id] || ph_object_immortal(hg->heap, id) ||
+	    ph_object_refcnt(hg->heap, id) <= 0)
+		return 0;
+	return !hg->root_of[id] || strcmp(hg->roots[hg->root_of[id] - 1].kind, "external") == 0;
+}
+
 uint64_t hg_node_addr(const heapgraph *hg, rg_id n)
 {
 	return n < hg->nobj ? ph_object_addr(hg->heap, n) : 0;

@@ -40,6 +40,10 @@ void hg_free(heapgraph *hg);
 /* ob_refcnt minus the references found; 0 for immortal objects. */
 int64_t hg_external(heapgraph *hg, rg_id id);
 
+/* An orphan: a refcount, no referrer at all, and not a root of the
+ * interpreter's own (a module); what a missing Py_DECREF leaves. */
+int hg_orphan(heapgraph *hg, rg_id id);
+
 /* Describes a node for output: address, type (or virtual kind) and a label. */
 uint64_t hg_node_addr(const heapgraph *hg, rg_id n);
 const char *hg_node_type(heapgraph *hg, rg_id n, char *buf, size_t cap);

@@ -30,19 +30,6 @@
 #define EXIT_SKIP  77
 
 
-/* snprintf that refuses to truncate (paths here are built from env vars). */
-__attribute__((format(printf, 3, 4)))
-static void fmt(char *buf, size_t size, const char *f, ...)
-{
-	va_list ap;
-	va_start(ap, f);
-	int n = vsnprintf(buf, size, f, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "check_integration: path too long: %s...\n", buf);
-		abort();
-	}
-}
 
 
 /* Run argv; stdout goes to `out` (a file, truncated) when non-NULL.  `skew`,
@@ -74,36 +61,7 @@ static int run(char *const argv[], const char *out, const char *skew)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	fmt(buf, sizeof buf, "%s", path);
-	for (char *s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
 
-static int in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char dir[4096];
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		fmt(dir, sizeof dir, "%.*s/%s", (int)n, path, prog);
-		if (n && access(dir, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
 
 static void show_file(const char *path)
 {
@@ -130,16 +88,16 @@ START_TEST(test_interpreter)
 		TU_SKIP("%s not found at %s", ip->what, interp);
 		return;
 	}
-	if (!in_path("gcore")) {
+	if (!tu_in_path("gcore")) {
 		TU_SKIP("%s: gcore not found in PATH (install gdb)", ip->label);
 		return;
 	}
-	fmt(outdir, sizeof outdir, "%s/integ/%s", TU_TMP(), ip->label);
-	ck_assert_msg(mkdir_p(outdir) == 0, "cannot create %s: %s", outdir, strerror(errno));
-	fmt(script[0], sizeof script[0], "%s/tests/integration/mkcore.py", src);
-	fmt(script[1], sizeof script[1], "%s/tests/integration/compare.py", src);
-	fmt(script[2], sizeof script[2], "%s/tests/integration/fakepyheap.py", src);
-	fmt(core, sizeof core, "%s/core", outdir);
+	tu_fmt(outdir, sizeof outdir, "%s/integ/%s", TU_TMP(), ip->label);
+	ck_assert_msg(tu_mkdir_p(outdir) == 0, "cannot create %s: %s", outdir, strerror(errno));
+	tu_fmt(script[0], sizeof script[0], "%s/tests/integration/mkcore.py", src);
+	tu_fmt(script[1], sizeof script[1], "%s/tests/integration/compare.py", src);
+	tu_fmt(script[2], sizeof script[2], "%s/tests/integration/fakepyheap.py", src);
+	tu_fmt(core, sizeof core, "%s/core", outdir);
 
 	printf("=== %s: %s\n", ip->label, interp);
 	char *mk[] = { SYS_PYTHON, script[0], interp, outdir, NULL };
@@ -152,13 +110,13 @@ START_TEST(test_interpreter)
 
 	/* The comparator must pass on the truth and fail on a 2% miscount. */
 	char *fake[] = { SYS_PYTHON, script[1], outdir, script[2], NULL };
-	fmt(log, sizeof log, "%s/selftest-pass.log", outdir);
+	tu_fmt(log, sizeof log, "%s/selftest-pass.log", outdir);
 	rc = run(fake, log, NULL);
 	if (rc != 0)
 		show_file(log);
 	ck_assert_msg(rc == 0, "%s: compare.py fails on the truth itself (exit %d, %s)",
 		      ip->label, rc, log);
-	fmt(log, sizeof log, "%s/selftest-fail.log", outdir);
+	tu_fmt(log, sizeof log, "%s/selftest-fail.log", outdir);
 	rc = run(fake, log, "count:float:1.02");
 	if (rc != 1)
 		show_file(log);

@@ -20,7 +20,6 @@ static inline const char *tu_env(const char *name, const char *fallback)
 #define TU_SKIP(...) do { fprintf(stderr, "SKIP: "); fprintf(stderr, __VA_ARGS__); \
 			   fprintf(stderr, "\n"); } while (0)
 
-#endif
 
 #include <fcntl.h>
 #include <string.h>
@@ -136,3 +135,58 @@ static inline const char *tu_interp_path(const tu_interp *ip, char *buf, size_t 
 		snprintf(buf, cap, "%s", ip->path);
 	return buf;
 }
+
+/* ---- small helpers of the real-core suites ---- */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+/* snprintf that refuses to truncate (paths here are built from env vars). */
+__attribute__((format(printf, 3, 4)))
+static inline void tu_fmt(char *buf, size_t size, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(buf, size, f, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "testutil: path too long: %s...\n", buf);
+		abort();
+	}
+}
+
+/* mkdir -p. */
+static inline int tu_mkdir_p(const char *path)
+{
+	char buf[4096];
+	tu_fmt(buf, sizeof buf, "%s", path);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Whether prog is an executable on $PATH. */
+static inline int tu_in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char dir[4096];
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		tu_fmt(dir, sizeof dir, "%.*s/%s", (int)n, path, prog);
+		if (n && access(dir, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
+	return 0;
+}
+
+#endif

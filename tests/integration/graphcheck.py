@@ -17,8 +17,8 @@ Checks:
             the closure's Marker: chain has __closure__ then cell_contents;
             the worker thread's local `blob`: root kind frame, last edge
             f_locals['blob']
-  refs      overcounted == 0 (when not, the objects are listed, found with
-            PYHEAP_DEBUG_OVER=1, with their referrers from `show`);
+  refs      overcounted == 0 (when not, the objects are listed, from
+            refs --json's overcounted_objects, with their referrers from `show`);
             orphans has __main__.Orphan with count exactly N_ORPHAN; every
             Orphan is reported external with 1 reference and no referrer
   garbage   __main__.CycleNode count exactly 2 * N_CYCLE; gc_enabled false
@@ -58,11 +58,11 @@ class PyheapError(Exception):
     pass
 
 
-def run(pyheap, args, env=None):
+def run(pyheap, args):
     cmd = [pyheap] + args
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=CMD_TIMEOUT, env=env)
+                           stderr=subprocess.PIPE, timeout=CMD_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise PyheapError('%s: timed out after %d s' % (' '.join(args[:2]), CMD_TIMEOUT))
     if p.returncode not in (0, 3):
@@ -193,18 +193,12 @@ def check_paths(pyheap, core, truth):
 
 
 def describe_over(pyheap, core):
-    """The overcounted objects (PYHEAP_DEBUG_OVER=1 lists them on stderr),
-    each with its referrers as `show` gives them."""
-    env = dict(os.environ, PYHEAP_DEBUG_OVER='1')
-    p = run(pyheap, ['refs', core, '--json'], env=env)
-    lines = [l for l in p.stderr.decode(errors='replace').splitlines() if l.startswith('over ')]
+    """The overcounted objects (refs --json lists them), each with its
+    referrers as `show` gives them."""
+    overs = run_json(pyheap, ['refs', core]).get('overcounted_objects', [])
     out = []
-    for l in lines[:MAX_OVER_SHOWN]:
-        m = re.match(r'over (0x[0-9a-f]+) (.*) rc (-?\d+) found (\d+)', l)
-        if not m:
-            out.append(l)
-            continue
-        a = m.group(1)
+    for o in overs[:MAX_OVER_SHOWN]:
+        a = o['addr']
         try:
             d = run_json(pyheap, ['show', core, a])
             rr = [(r.get('type'), r.get('addr') or r.get('name', ''), r.get('edge'))
@@ -222,9 +216,9 @@ def describe_over(pyheap, core):
         except PyheapError as e:
             refs, val = str(e), ''
         out.append('%s %s %s refcount %s, found %s; %s' % (
-            m.group(2), a, val, m.group(3), m.group(4), refs))
-    if len(lines) > MAX_OVER_SHOWN:
-        out.append('... and %d more' % (len(lines) - MAX_OVER_SHOWN))
+            o['type'], a, val, o['refcount'], o['found'], refs))
+    if len(overs) > MAX_OVER_SHOWN:
+        out.append('... and %d more' % (len(overs) - MAX_OVER_SHOWN))
     return out
 
 
