@@ -18,9 +18,9 @@ CHECK_PKG := check
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Ianalyzer -Ipyheap -Igraph
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP -Ianalyzer -Ipyheap -Igraph
 CFLAGS   += $(shell $(PKG_CONFIG) --cflags $(PKGS))
-LDLIBS   += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lz -lm
+LDLIBS   += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lz -lm -pthread
 
 ifneq ($(SANITIZER),)
 CFLAGS  += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1

@@ -53,7 +53,7 @@ int cmd_refs(cmd_ctx *ctx)
 			continue;
 		}
 		int64_t rc = ph_object_refcnt(h, id);
-		int64_t precise = (int64_t)(hg.found[id] - hg.found_cons[id]);
+		int64_t precise = (int64_t)(hg.found[id] - hg_found_cons(&hg, id));
 		int64_t d = rc - (int64_t)hg.found[id];
 		if (precise > rc) {
 			/* listed in the report: there should be none */

@@ -49,16 +49,11 @@ static int type_retained(heapgraph *hg, const rg_id *idom, const uint64_t *retai
 			first[idom[i] + 1]++;
 	for (uint32_t i = 0; i < n; i++)
 		first[i + 1] += first[i];
-	uint32_t *fill = malloc(((size_t)n + 1) * sizeof *fill);
-	if (!fill) {
-		free(first); free(kids); free(onpath); free(stack); free(state);
-		return -1;
-	}
+	uint32_t *fill = stack;          /* (free until the walk below) */
 	memcpy(fill, first, ((size_t)n + 1) * sizeof *fill);
 	for (uint32_t i = 0; i < n; i++)
 		if (idom[i] != RG_NONE)
 			kids[fill[idom[i]]++] = i;
-	free(fill);
 	/* tops of the tree: nodes whose idom is the virtual root */
 	for (uint32_t top = 0; top < n; top++) {
 		if (idom[top] != RG_NONE || state[top])
@@ -103,7 +98,7 @@ int cmd_top(cmd_ctx *ctx)
 	}
 	int rc = EXIT_UNUSABLE;
 	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots), *idom = NULL;
-	uint64_t *sizes = calloc(hg.nnodes ? hg.nnodes : 1, sizeof *sizes), *retained = NULL;
+	uint64_t *sizes = rg_zalloc(hg.nnodes, sizeof *sizes), *retained = NULL;
 	ret *rs = malloc((hg.nobj ? hg.nobj : 1) * sizeof *rs);
 	trow *rows = calloc(ph_type_count(h) + 1, sizeof *rows);
 	rg_edge *parent = NULL;

@@ -47,9 +47,12 @@ long cmd_type_rows(ph_heap *h, const uint8_t *sel, int by_count_first, cmd_trow 
 	*out = rows;
 	if (!rows)
 		return -1;
-	for (size_t i = 0; i < nt; i++)
+	for (size_t i = 0; i < nt; i++) {
 		rows[i].type = (uint32_t)i;
-	for (size_t id = 0; id < ph_object_count(h); id++) {
+		if (!sel)
+			ph_type_totals(h, (uint32_t)i, &rows[i].count, &rows[i].size);
+	}
+	for (size_t id = 0; sel && id < ph_object_count(h); id++) {
 		if (sel && !sel[id])
 			continue;
 		row *r = &rows[ph_object_type(h, (ph_id)id)];

@@ -49,6 +49,10 @@ int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
 	rg_builder *b;
 	if (rg_builder_new(&b, hg->nnodes) < 0)
 		goto oom;
+	if (rg_builder_reserve(b, ph_edge_estimate(h)) < 0) {
+		rg_builder_free(b);
+		goto oom;
+	}
 	struct add_ctx a = {b, 0};
 	ph_edges(h, add_edge, &a);
 	if (a.failed) {
@@ -58,22 +62,26 @@ int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
 	if (rg_build(&hg->g, b) < 0)
 		goto oom;
 
-	hg->found = calloc(hg->nnodes, sizeof *hg->found);
-	hg->found_cons = calloc(hg->nnodes, sizeof *hg->found_cons);
-	hg->referrers = calloc(hg->nnodes, sizeof *hg->referrers);
-	hg->root_of = calloc(hg->nnodes, sizeof *hg->root_of);
-	if (!hg->found || !hg->found_cons || !hg->referrers || !hg->root_of)
+	hg->found = rg_zalloc(hg->nnodes, sizeof *hg->found);
+	hg->referred = rg_zalloc(((uint64_t)hg->nnodes + 63) / 64, sizeof *hg->referred);
+	hg->root_of = rg_zalloc(hg->nnodes, sizeof *hg->root_of);
+	if (!hg->found || !hg->referred || !hg->root_of)
 		goto oom;
 	uint64_t ne = rg_edge_count(hg->g);
 	for (rg_edge e = 0; e < ne; e++) {
 		rg_id d = rg_edge_dst(hg->g, e);
 		uint8_t f = rg_edge_flags(hg->g, e);
-		hg->referrers[d]++;
+		hg->referred[d / 64] |= 1ull << (d % 64);
 		if (f & (RG_WEAK | RG_UNCOUNTED))
 			continue;
 		hg->found[d]++;
-		if (f & RG_CONSERVATIVE)
+		if (f & RG_CONSERVATIVE) {
+			/* (rare: only objects of C types pyheap cannot decode) */
+			if (!hg->found_cons &&
+			    !(hg->found_cons = rg_zalloc(hg->nnodes, sizeof *hg->found_cons)))
+				goto oom;
 			hg->found_cons[d]++;
+		}
 	}
 	/* the interpreter's own roots first, then what is held from outside */
 	for (size_t i = 0; i < ph_root_count(h); i++) {
@@ -114,7 +122,7 @@ void hg_free(heapgraph *hg)
 	rg_free(hg->g);
 	free(hg->found);
 	free(hg->found_cons);
-	free(hg->referrers);
+	free(hg->referred);
 	free(hg->roots);
 	free(hg->root_of);
 	memset(hg, 0, sizeof *hg);
@@ -129,7 +137,8 @@ int64_t hg_external(heapgraph *hg, rg_id id)
 
 int hg_orphan(heapgraph *hg, rg_id id)
 {
-	if (id >= hg->nobj || hg->referrers[id] || ph_object_immortal(hg->heap, id) ||
+	if (id >= hg->nobj || (hg->referred[id / 64] >> (id % 64) & 1) ||
+	    ph_object_immortal(hg->heap, id) ||
 	    ph_object_refcnt(hg->heap, id) <= 0)
 		return 0;
 	return !hg->root_of[id] || strcmp(hg->roots[hg->root_of[id] - 1].kind, "external") == 0;

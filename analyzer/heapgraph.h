@@ -26,8 +26,8 @@ typedef struct heapgraph {
 	rg_graph *g;
 	uint32_t nobj, nnodes;
 	uint32_t *found;         /* counted (non-weak) references into each node */
-	uint32_t *found_cons;    /* of which conservative */
-	uint32_t *referrers;     /* all incoming edges, weak included */
+	uint32_t *found_cons;    /* of which conservative (NULL while there are none) */
+	uint64_t *referred;      /* bit per node: has an incoming edge, weak included */
 	hg_root *roots;
 	size_t nroots, roots_cap;
 	uint32_t *root_of;       /* node -> index into roots + 1, 0 if not a root */
@@ -36,6 +36,12 @@ typedef struct heapgraph {
 /* Builds the graph; -1 with a message in err. */
 int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen);
 void hg_free(heapgraph *hg);
+
+/* Conservative references among found[id]. */
+static inline uint32_t hg_found_cons(const heapgraph *hg, uint32_t id)
+{
+	return hg->found_cons ? hg->found_cons[id] : 0;
+}
 
 /* ob_refcnt minus the references found; 0 for immortal objects. */
 int64_t hg_external(heapgraph *hg, rg_id id);

@@ -10,8 +10,11 @@
    the heap, times collections.Counter(type(o) for o in gc.get_objects())
    inside the live process, writes live.json and stops itself (SIGSTOP);
    this script takes the core with `gcore` and kills the process.
-2. Measurements, on each core: `pyheap info`, `types` and `arenas`, one
-   warm-up run then the median of --runs runs, of wall time and peak RSS
+2. Measurements, on each core: `pyheap info`, `types` and `arenas` (the
+   scan), `refs` (the whole reference graph and the rebuilt refcounts),
+   `path --type __main__.Event` (graph plus a breadth-first search from the
+   roots) and `top` (graph plus dominator tree, retained sizes and chains);
+   one warm-up run then the median of --runs runs, of wall time and peak RSS
    (GNU time's %M, which counts the pages of the mapped core that were
    touched).  The floor is one sequential read of the core from the page
    cache (`cat core > /dev/null` after a warm-up read).
@@ -41,7 +44,9 @@ ROOT = os.path.dirname(HERE)
 SIZES = {'1M': 1000000, '5M': 5000000, '20M': 20000000}
 # Bytes of disk a core takes per object (measured on 3.11: ~62), with room.
 CORE_BYTES_PER_OBJECT = 70
-COMMANDS = ('info', 'types', 'arenas')
+COMMANDS = ('info', 'types', 'arenas', 'refs', 'path', 'top')
+# extra arguments of a command (before the core)
+COMMAND_ARGS = {'path': ['--type', '__main__.Event']}
 GNU_TIME = '/usr/bin/time'
 
 
@@ -239,7 +244,11 @@ def report(res, base, sizes):
              'objects in CPython %s (bench/heapgen.py: instances of two classes with '
              'their attributes, ints, floats, short strs, lists, tuples, dicts and bytes), '
              'cores them with gcore (cached under build/bench/) and runs `pyheap info`, '
-             '`types` and `arenas` on each core: one warm-up run, then the median of %d runs '
+             '`types` and `arenas` (the scan), `refs` (the whole reference graph and the '
+             'rebuilt refcounts), `path --type __main__.Event` (graph plus a breadth-first '
+             'search from the roots) and `top` (graph plus the dominator tree, retained sizes '
+             'by object and by type, and the chains) on each core: one warm-up run, then the '
+             'median of %d runs '
              'of the wall time and the peak RSS (GNU time `%%M`; it includes the pages of '
              'the mapped core that pyheap touched).'
              % (res['python'], res['runs']))
@@ -303,6 +312,14 @@ def report(res, base, sizes):
                  % (big, c['core_bytes'] / 2**30, t['wall'], 'met' if ok_t else 'missed',
                     t['rss_kib'] / 2**20, 'met' if ok_m else 'missed'))
         L.append('')
+        tp = c['pyheap'].get('top')
+        if tp:
+            L.append('Target for the full reference graph plus dominators: ≤ 10 s. `top` does '
+                     'that and more (the scan, retained sizes by object and by type, a '
+                     'breadth-first search for the chains): **%.2f s** (%s), %.2f GiB peak RSS.'
+                     % (tp['wall'], 'met' if tp['wall'] <= 10 else 'missed',
+                        tp['rss_kib'] / 2**20))
+            L.append('')
     if len(sizes) > 1:
         L.append('## Growth')
         L.append('')
@@ -341,6 +358,8 @@ def report(res, base, sizes):
             if s not in base['cores']:
                 continue
             for cmd in COMMANDS:
+                if cmd not in base['cores'][s]['pyheap']:
+                    continue
                 b = base['cores'][s]['pyheap'][cmd]
                 a = res['cores'][s]['pyheap'][cmd]
                 L.append('| %s | `%s` | %s | %s | %s | %s | %.1f× | %.0f | %.0f |'
@@ -424,8 +443,8 @@ def main():
              'facts': heap_facts(pyheap, core), 'pyheap': {}}
         for cmd in COMMANDS:
             log('%s: pyheap %s' % (s, cmd))
-            c['pyheap'][cmd] = measure([pyheap, '--no-progress', '-q', cmd, core], a.runs,
-                                       ok=(0, 3))
+            c['pyheap'][cmd] = measure([pyheap, '--no-progress', '-q', cmd] +
+                                       COMMAND_ARGS.get(cmd, []) + [core], a.runs, ok=(0, 3))
             log('    %.3f s, %.0f MiB' % (c['pyheap'][cmd]['wall'],
                                          mib(c['pyheap'][cmd]['rss_kib'])))
         res['cores'][s] = c

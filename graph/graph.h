@@ -9,7 +9,8 @@
  *
  * Built in two steps: an rg_builder collects edges in any order (flat
  * arrays, no allocation per edge), then rg_build() lays them out by source
- * (count, then fill: two passes).  Reverse edges are built on first use, in
+ * (count, then fill: two passes; edges added in source order are laid out
+ * already and only counted).  Reverse edges are built on first use, in
  * the same layout: the edges into node i are rin_edge[rin_idx[i] ..
  * rin_idx[i+1]).  Every walk is iterative.
  *
@@ -45,6 +46,9 @@ typedef struct rg_graph rg_graph;
 /* ---- building ---- */
 
 int rg_builder_new(rg_builder **out, uint32_t nnodes);
+/* Room for nedges edges from the start, so that the arrays are not moved
+ * while they grow (the number need not be exact).  -1 when out of memory. */
+int rg_builder_reserve(rg_builder *b, uint64_t nedges);
 /* Adds src -> dst.  -1 when out of memory or an id is out of range. */
 int rg_builder_add(rg_builder *b, rg_id src, rg_id dst, uint8_t kind, uint8_t flags,
 		   uint32_t label);
@@ -55,6 +59,9 @@ int rg_build(rg_graph **out, rg_builder *b);
 void rg_free(rg_graph *g);
 
 uint32_t rg_node_count(const rg_graph *g);
+/* A zeroed array of n elements of size sz for per-node or per-edge data
+ * (huge pages for big ones); NULL on overflow or failure; free() it. */
+void *rg_zalloc(uint64_t n, size_t sz);
 uint64_t rg_edge_count(const rg_graph *g);
 
 /* ---- edges ---- */

@@ -26,6 +26,7 @@
 struct rg_builder {
 	uint32_t nnodes;
 	uint64_t count, cap;
+	int unsorted;           /* some edge came with a smaller source than the one before */
 	uint32_t *src, *dst, *label;
 	uint8_t *kind, *flags;
 };
@@ -40,9 +41,10 @@ struct rg_graph {
 	rg_edge *rin_edge;      /* nedges */
 };
 
-/* malloc/calloc of n elements of size sz, NULL on overflow or failure. */
+/* malloc/calloc of n elements of size sz, NULL on overflow or failure.
+ * Big arrays are asked of the kernel as huge pages (see build.c); free()
+ * releases them as usual. */
 void *rg_alloc(uint64_t n, size_t sz);
-void *rg_zalloc(uint64_t n, size_t sz);
 
 /* Builds the reverse edges if not yet there; -1 when out of memory. */
 int rg_build_reverse(rg_graph *g);

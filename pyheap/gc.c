@@ -7,7 +7,10 @@
  */
 #include "phInt.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 /* A list longer than this is corrupt: more objects than 32-byte slots in
  * the whole core. */
@@ -19,9 +22,182 @@ static uint64_t walk_bound(const ph_heap *h)
 	return bytes / 32 + 1024;
 }
 
-/* Walks one list; `count` says whether its objects count as gc_objects
- * (generations 0-2, as gc.get_objects() counts them; not the permanent
- * generation). */
+/* The generation lists to walk: per interpreter generations 0-2, which
+ * gc.get_objects() counts, then the permanent generation, which it does
+ * not.  3.8 keeps one set in _PyRuntime. */
+struct gc_list { uint64_t head; int gen; bool main; };
+#define GC_LISTS_MAX (16 * 4)
+
+static size_t gc_lists(ph_heap *h, struct gc_list *out)
+{
+	size_t n = 0, ni = h->minor == 8 ? 1 : h->ninterps;
+	if ((h->minor == 8 && h->off.rt_gc < 0) || (h->minor > 8 && h->off.is_gc < 0))
+		return 0;
+	for (size_t i = 0; i < ni && n + 4 <= GC_LISTS_MAX; i++) {
+		uint64_t gcs = h->minor == 8 ? h->runtime + (uint64_t)h->off.rt_gc
+					     : h->interps[i] + (uint64_t)h->off.is_gc;
+		for (int g = 0; g < 3; g++)
+			out[n++] = (struct gc_list){gcs + (uint64_t)h->off.gc_generations +
+						    (uint64_t)(g * h->off.gen_size), g, i == 0};
+		out[n++] = (struct gc_list){gcs + (uint64_t)h->off.gc_permanent, 3, i == 0};
+	}
+	return n;
+}
+
+/*
+ * Chasing a list's links is one dependent cache miss per object (millions
+ * of them, a few tenths of a second on a big heap), and it needs nothing
+ * the pool walk computes.  So a helper thread chases them while the pool
+ * walk runs, and records each list's nodes; ph_walk_gc then only looks the
+ * nodes up.  The thread reads the core's mapped segments and nothing else
+ * (core_segment_find is pure; core_read keeps a cache and is not used).  A
+ * list it cannot finish cleanly (a link it cannot read, NULL, a cycle, no
+ * room) is walked again by ph_walk_gc the careful way, with its warnings.
+ */
+struct ph_gcchase {
+	pthread_t thread;
+	bool running;
+	const core_t *core;
+	struct gc_list lists[GC_LISTS_MAX];
+	size_t nlists;
+	uint64_t bound;
+	uint64_t *nodes;                 /* all lists' nodes, one after another */
+	size_t cap, len, mapped;
+	size_t begin[GC_LISTS_MAX], end[GC_LISTS_MAX];
+	bool complete[GC_LISTS_MAX];
+};
+
+static bool chase_read(const core_t *core, const core_segment **seg, uint64_t addr, uint64_t *out)
+{
+	const core_segment *s = *seg;
+	if (!s || addr < s->vaddr || addr - s->vaddr + 8 > s->filesz) {
+		s = core_segment_find(core, addr);
+		if (!s || addr - s->vaddr + 8 > s->filesz)
+			return false;
+		*seg = s;
+	}
+	memcpy(out, s->data + (addr - s->vaddr), 8);
+	return true;
+}
+
+static void *chase(void *arg)
+{
+	struct ph_gcchase *c = arg;
+	const core_segment *seg = NULL;
+	for (size_t l = 0; l < c->nlists; l++) {
+		uint64_t head = c->lists[l].head, p;
+		c->begin[l] = c->end[l] = c->len;
+		if (!chase_read(c->core, &seg, head, &p))
+			continue;
+		p &= ~3ull;
+		bool ok = true;
+		/* Brent's cycle detection: a corrupt list that loops is left to
+		 * ph_walk_gc at once, not chased up to the bound */
+		uint64_t tort = p, power = 1, lam = 0;
+		for (uint64_t steps = 0; p != head; steps++) {
+			if (!p || steps > c->bound || c->len == c->cap ||
+			    !chase_read(c->core, &seg, p, &c->nodes[c->len])) {
+				ok = false;
+				break;
+			}
+			uint64_t next = c->nodes[c->len] & ~3ull;
+			c->nodes[c->len++] = p;
+			p = next;
+			if (p == tort) {
+				ok = false;
+				break;
+			}
+			if (++lam == power) {
+				tort = p;
+				power <<= 1;
+				lam = 0;
+			}
+		}
+		c->end[l] = c->len;
+		c->complete[l] = ok;
+	}
+	return NULL;
+}
+
+void ph_gc_chase_start(ph_heap *h)
+{
+	struct ph_gcchase *c = calloc(1, sizeof *c);
+	if (!c)
+		return;
+	c->core = h->core;
+	c->nlists = gc_lists(h, c->lists);
+	c->bound = walk_bound(h);
+	/* room for every object the core could hold on a list; address space
+	 * only, faulted in as the nodes come */
+	c->cap = (size_t)(c->bound < (1ull << 32) ? c->bound : (1ull << 32));
+	c->mapped = c->cap * sizeof *c->nodes;
+	void *m = c->nlists ? mmap(NULL, c->mapped, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) : MAP_FAILED;
+	if (m == MAP_FAILED) {
+		free(c);
+		return;
+	}
+	c->nodes = m;
+	if (pthread_create(&c->thread, NULL, chase, c) != 0) {
+		munmap(m, c->mapped);
+		free(c);
+		return;
+	}
+	c->running = true;
+	h->gcchase = c;
+}
+
+/* Waits for the thread; the lists are then ready (or the chase is gone). */
+static struct ph_gcchase *chase_join(ph_heap *h)
+{
+	struct ph_gcchase *c = h->gcchase;
+	if (c && c->running) {
+		pthread_join(c->thread, NULL);
+		c->running = false;
+	}
+	return c;
+}
+
+void ph_gc_chase_free(ph_heap *h)
+{
+	struct ph_gcchase *c = chase_join(h);
+	if (!c)
+		return;
+	munmap(c->nodes, c->mapped);
+	free(c);
+	h->gcchase = NULL;
+}
+
+/* One object of a list: counted, flagged, added if the pool walk did not
+ * find it.  false: stop the list (an object on it twice). */
+static bool take(ph_heap *h, uint64_t p, bool count, uint64_t *n)
+{
+	uint64_t obj = p + GC_HEAD_SIZE;
+	/* most were found in their blocks, checked already (with their block
+	 * size: more strictly than here) */
+	uint32_t id = ph_object_id(h, obj);
+	uint32_t ti = id != PH_MAP_NONE ? h->obj_type[id] : ph_object_check(h, obj, 0);
+	if (ti == TYPE_INVALID) {
+		ph_warn(h, W_GC_OBJECT, "GC list entries skipped: invalid object "
+			"(first at 0x%llx)", (unsigned long long)obj);
+		return true;
+	}
+	if (id == PH_MAP_NONE)
+		id = ph_add_object(h, obj, ti, 0);
+	if (id == PH_MAP_NONE)
+		return true;
+	if (h->obj_flags[id] & PH_OBJ_GC) {
+		ph_warn(h, W_GC_LIST, "GC lists cut short: an object is on a list "
+			"twice (0x%llx)", (unsigned long long)obj);
+		return false;
+	}
+	h->obj_flags[id] |= PH_OBJ_GC;
+	h->gc_objects += count;
+	(*n)++;
+	return true;
+}
+
+/* Walks one list; `count` says whether its objects count as gc_objects. */
 static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound, bool count)
 {
 	uint64_t n = 0, p;
@@ -36,28 +212,8 @@ static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound, bool count)
 				p ? "too long (a cycle?)" : "NULL link", (unsigned long long)head);
 			break;
 		}
-		uint64_t obj = p + GC_HEAD_SIZE;
-		/* most were found in their blocks, checked already (with their
-		 * block size: more strictly than here) */
-		uint32_t id = ph_object_id(h, obj);
-		uint32_t ti = id != PH_MAP_NONE ? h->obj_type[id] : ph_object_check(h, obj, 0);
-		if (ti == TYPE_INVALID) {
-			ph_warn(h, W_GC_OBJECT, "GC list entries skipped: invalid object "
-				"(first at 0x%llx)", (unsigned long long)obj);
-		} else {
-			if (id == PH_MAP_NONE)
-				id = ph_add_object(h, obj, ti, 0);
-			if (id != PH_MAP_NONE) {
-				if (h->obj_flags[id] & PH_OBJ_GC) {
-					ph_warn(h, W_GC_LIST, "GC lists cut short: an object is on a list "
-						"twice (0x%llx)", (unsigned long long)obj);
-					break;
-				}
-				h->obj_flags[id] |= PH_OBJ_GC;
-				h->gc_objects += count;
-				n++;
-			}
-		}
+		if (!take(h, p, count, &n))
+			break;
 		if (!rd64(h, p, &p)) {
 			ph_warn(h, W_GC_LIST, "GC lists cut short: unreadable link at 0x%llx",
 				(unsigned long long)p);
@@ -70,34 +226,45 @@ static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound, bool count)
 
 int ph_walk_gc(ph_heap *h)
 {
+	struct gc_list lists[GC_LISTS_MAX];
+	size_t nl = gc_lists(h, lists);
+	if (!nl)
+		return -1;
+	struct ph_gcchase *c = chase_join(h);
+	if (c && (c->nlists != nl || memcmp(c->lists, lists, nl * sizeof *lists) != 0))
+		c = NULL;                        /* (cannot happen: same heap, same reads) */
 	uint64_t bound = walk_bound(h);
-	size_t n = h->minor == 8 ? 1 : h->ninterps;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t gcs = h->minor == 8 ? h->runtime + (uint64_t)h->off.rt_gc
-					     : h->interps[i] + (uint64_t)h->off.is_gc;
-		if ((h->minor == 8 && h->off.rt_gc < 0) || (h->minor > 8 && h->off.is_gc < 0))
-			return -1;
-		bool main_interp = i == 0;
-		uint32_t v;
-		if (main_interp) {
-			h->gc.known = 1;
-			if (rd32(h, gcs + (uint64_t)h->off.gc_enabled, &v))
-				h->gc.enabled = (int)v;
-			if (rd32(h, gcs + (uint64_t)h->off.gc_collecting, &v))
-				h->gc.collecting = (int)v;
+	uint64_t gcs0 = lists[0].head - (uint64_t)h->off.gc_generations;
+	uint32_t v;
+	h->gc.known = 1;
+	if (rd32(h, gcs0 + (uint64_t)h->off.gc_enabled, &v))
+		h->gc.enabled = (int)v;
+	if (rd32(h, gcs0 + (uint64_t)h->off.gc_collecting, &v))
+		h->gc.collecting = (int)v;
+	for (size_t l = 0; l < nl; l++) {
+		int g = lists[l].gen;
+		bool count = g < 3;
+		if (lists[l].main && g < 3) {
+			uint64_t gen = lists[l].head;
+			if (rd32(h, gen + (uint64_t)h->off.gen_threshold, &v))
+				h->gc.gen[g].threshold = (int)v;
+			if (rd32(h, gen + (uint64_t)h->off.gen_count, &v))
+				h->gc.gen[g].count = (int)v;
 		}
-		for (int g = 0; g < 3; g++) {
-			uint64_t gen = gcs + (uint64_t)h->off.gc_generations + (uint64_t)(g * h->off.gen_size);
-			if (main_interp) {
-				if (rd32(h, gen + (uint64_t)h->off.gen_threshold, &v))
-					h->gc.gen[g].threshold = (int)v;
-				if (rd32(h, gen + (uint64_t)h->off.gen_count, &v))
-					h->gc.gen[g].count = (int)v;
-			}
-			h->gc.gen[g].objects += walk_list(h, gen, bound, true);
+		uint64_t n = 0;
+		if (c && c->complete[l]) {
+			for (size_t i = c->begin[l]; i < c->end[l]; i++)
+				if (!take(h, c->nodes[i], count, &n))
+					break;
+		} else {
+			n = walk_list(h, lists[l].head, bound, count);
 		}
-		h->gc.permanent_objects += walk_list(h, gcs + (uint64_t)h->off.gc_permanent, bound, false);
+		if (g < 3)
+			h->gc.gen[g].objects += n;
+		else
+			h->gc.permanent_objects += n;
 	}
+	ph_gc_chase_free(h);
 	if (h->gc.collecting)
 		ph_warn(h, W_GC_LIST, "the collector was running when the core was taken: "
 			"objects being collected may be missing from the GC lists");

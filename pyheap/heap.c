@@ -2,12 +2,14 @@
  * heap.c - the object table and the scan that fills it.
  *
  * Objects get dense uint32 ids in the order they are found; their address,
- * type and size live in flat arrays, and an address -> id hash answers
- * "seen already?".  The scan is: used pymalloc blocks, then the GC lists,
- * then a pass over the references of everything found so far, which brings
+ * type and size live in flat arrays.  The scan is: used pymalloc blocks,
+ * then the GC lists, then the references of everything found, which bring
  * in what lives outside the arenas and off the GC lists (str, bytes and int
- * over 512 bytes, untracked big tuples, static objects).  That pass runs
- * over a worklist that grows as it goes, so it needs no recursion.
+ * over 512 bytes, untracked big tuples, static objects).  Each object has
+ * its references followed and its size taken once, by ph_object_visit: the
+ * pool walk visits each block's object as it finds it, while the block is
+ * in the cache, and a loop over the ids found later (a worklist that grows
+ * as it goes, so no recursion) does the rest.
  */
 #include "phInt.h"
 
@@ -45,8 +47,76 @@ static void populate_ahead(ph_heap *h, size_t id)
 	populate(h->obj_flags, sizeof *h->obj_flags, id, to);
 }
 
+/*
+ * The object arrays are reserved once, for as many objects as the core could
+ * hold (one per 8 bytes of its segments), and never move.  Growing them with
+ * realloc would move tens of millions of entries' pages with mremap, and in
+ * a VM the first touch of each moved page costs microseconds (measured: a
+ * strided read of a 160 MB array 100 times slower after its realloc).  The
+ * reservation costs address space only; pages are faulted in as the scan
+ * reaches them, as huge pages where the kernel allows.  If the address space
+ * is limited (ulimit -v), the arrays grow by realloc instead.
+ */
+#define HUGE_ALIGN (2u << 20)
+
+static size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+static int reserve_objects(ph_heap *h)
+{
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < core_segment_count(h->core); i++)
+		bytes += core_segment_at(h->core, i)->filesz;
+	uint64_t cap = bytes / 8 + (1u << 16);
+	if (cap > UINT32_MAX - 2)
+		cap = UINT32_MAX - 2;
+	size_t o_size = align_up((size_t)cap * 8, HUGE_ALIGN);
+	size_t o_type = o_size + align_up((size_t)cap * 4, HUGE_ALIGN);
+	size_t o_flags = o_type + align_up((size_t)cap * 4, HUGE_ALIGN);
+	size_t len = o_flags + align_up((size_t)cap, HUGE_ALIGN);
+	void *m = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	uint8_t *base = (uint8_t *)align_up((size_t)m, HUGE_ALIGN);
+#ifdef MADV_HUGEPAGE
+	madvise(base, len, MADV_HUGEPAGE);
+#endif
+	h->obj_mem = m;
+	h->obj_mem_len = len + HUGE_ALIGN;
+	h->obj_addr = (uint64_t *)base;
+	h->obj_size = (uint32_t *)(base + o_size);
+	h->obj_type = (uint32_t *)(base + o_type);
+	h->obj_flags = base + o_flags;
+	h->obj_cap = (size_t)cap;
+	return 0;
+}
+
+void ph_objects_free(ph_heap *h)
+{
+	if (h->obj_mem) {
+		munmap(h->obj_mem, h->obj_mem_len);
+	} else {
+		free(h->obj_addr);
+		free(h->obj_type);
+		free(h->obj_size);
+		free(h->obj_flags);
+	}
+	h->obj_mem = NULL;
+	free(h->big_sizes);
+	h->big_sizes = NULL;
+	h->nbig = h->big_cap = 0;
+	h->obj_addr = NULL;
+	h->obj_size = h->obj_type = NULL;
+	h->obj_flags = NULL;
+	h->nobj = h->obj_cap = 0;
+}
+
 static int grow_objects(ph_heap *h)
 {
+	if (!h->obj_cap && !h->obj_addr && reserve_objects(h) == 0)
+		return 0;
+	if (h->obj_mem)
+		return -1;               /* the reservation is an upper bound */
 	size_t cap = h->obj_cap ? 2 * h->obj_cap : 1 << 16;
 	if (cap > UINT32_MAX - 2)
 		return -1;
@@ -62,7 +132,7 @@ static int grow_objects(ph_heap *h)
 	if (!f)
 		return -1;
 	h->obj_flags = f;
-	uint64_t *z = realloc(h->obj_size, cap * sizeof *z);
+	uint32_t *z = realloc(h->obj_size, cap * sizeof *z);
 	if (!z)
 		return -1;
 	h->obj_size = z;
@@ -132,20 +202,9 @@ static void blocks_to_map(ph_heap *h)
 		ph_map_put(&h->obj_map, h->obj_addr[id], (uint32_t)id);
 }
 
-/* The arena range holding addr (as ph_in_arena finds it), or -1. */
 static long range_of(const ph_heap *h, uint64_t addr)
 {
-	size_t n = h->narenas;
-	if (n == 0)
-		return -1;
-	const uint64_t *b = h->arena_lo;
-	while (n > 1) {
-		size_t half = n / 2;
-		b = b[half] <= addr ? b + half : b;
-		n -= half;
-	}
-	size_t i = (size_t)(b - h->arena_lo);
-	return *b <= addr && addr < h->arena_hi[i] ? (long)i : -1;
+	return ph_arena_range(h, addr);
 }
 
 static inline uint64_t slot_of_addr(const ph_heap *h, const struct ph_blockix *x, long r,
@@ -327,18 +386,75 @@ uint32_t ph_add_object(ph_heap *h, uint64_t addr, uint32_t type, unsigned flags)
 	return id;
 }
 
-static void discover_cb(ph_heap *h, uint64_t target, void *payload)
+static void discover(ph_heap *h, uint64_t target)
 {
-	(void)payload;
 	/* Most references point into the arenas, whose objects the pool walk
-	 * already found: a binary search over a few hundred arenas is cheaper
-	 * than a cache miss in the object hash. */
-	if (!target || (target & 7) || ph_in_arena(h, target) ||
-	    ph_map_get(&h->obj_map, target) != PH_MAP_NONE)
+	 * finds: a binary search over a few hundred arenas is cheaper than a
+	 * cache miss in the object hash. */
+	if (!target || (target & 7) || (h->ranges_sorted && ph_in_arena(h, target)))
+		return;
+	if (h->deferring) {
+		/* During the pool walk an object cannot be added out of turn
+		 * (the blocks are numbered by pool): keep the address for later.
+		 * The same few targets (classes, None, small ints) come up again
+		 * and again; a small cache keeps them out of the list. */
+		size_t slot = (size_t)(target >> 3) & 255;
+		if (h->pending_seen[slot] == target)
+			return;
+		h->pending_seen[slot] = target;
+		if (h->npending == h->pending_cap) {
+			size_t cap = h->pending_cap ? 2 * h->pending_cap : 4096;
+			uint64_t *n = realloc(h->pending, cap * sizeof *n);
+			if (!n)
+				return;
+			h->pending = n;
+			h->pending_cap = cap;
+		}
+		h->pending[h->npending++] = target;
+		return;
+	}
+	if (ph_map_get(&h->obj_map, target) != PH_MAP_NONE)
 		return;
 	uint32_t ti = ph_object_check(h, target, 0);
 	if (ti != TYPE_INVALID)
 		ph_add_object(h, target, ti, PH_OBJ_REF);
+}
+
+static void discover_cb(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags,
+			uint32_t label, void *payload)
+{
+	(void)kind; (void)flags; (void)label; (void)payload;
+	discover(h, target);
+}
+
+void ph_object_visit(ph_heap *h, uint32_t id)
+{
+	if (id != h->walked)
+		return;                  /* seen before, or left for ph_scan's loop */
+	uint32_t ti = h->obj_type[id];
+	uint64_t addr = h->obj_addr[id], refcnt = 0;
+	if (rd64(h, addr, &refcnt) && ph_refcnt_immortal(h, refcnt, h->obj_flags[id]))
+		h->obj_flags[id] |= PH_OBJ_IMMORTAL;
+	h->scan_refs += ph_object_edges_raw(h, addr, ti, discover_cb, NULL);
+	uint64_t size = ph_object_sizeof(h, addr, &h->types[ti]);
+	h->obj_size[id] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
+	if (size >= UINT32_MAX) {
+		/* 4 GiB and up (a huge bytes, say): kept aside, in id order */
+		if (h->nbig == h->big_cap) {
+			size_t cap = h->big_cap ? 2 * h->big_cap : 16;
+			struct ph_big_size *n = realloc(h->big_sizes, cap * sizeof *n);
+			if (n) {
+				h->big_sizes = n;
+				h->big_cap = cap;
+			}
+		}
+		if (h->nbig < h->big_cap)
+			h->big_sizes[h->nbig++] = (struct ph_big_size){id, size};
+	}
+	h->total_size += size;
+	h->types[ti].count++;
+	h->types[ti].bytes += size;
+	h->walked++;
 }
 
 static uint64_t round8(uint64_t n) { return (n + 7) & ~7ull; }
@@ -367,16 +483,30 @@ static void static_caches(ph_heap *h)
 			continue;
 		uint64_t base = h->runtime + (uint64_t)arr[a].off;
 		for (uint64_t i = 0; i < arr[a].n; i++)
-			discover_cb(h, base + i * (uint64_t)arr[a].stride, NULL);
+			discover(h, base + i * (uint64_t)arr[a].stride);
 	}
 }
 
 int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_t errlen)
 {
+	/* Objects are numbered as they are found, and each has its references
+	 * followed once (ph_object_visit): the pool walk visits its objects as
+	 * it adds them, everything found later is visited by the loop below. */
+	h->total_size = 0;
+	h->walked = 0;
+	h->scan_refs = 0;
 	ph_walk_threads(h);
+	ph_gc_chase_start(h);
+	h->deferring = true;
 	ph_walk_arenas(h, progress, payload);
+	h->deferring = false;
 	if (ph_walk_gc(h) < 0)
 		ph_warn(h, W_OFFSETS, "GC lists not walked: no offsets for the GC state");
+	for (size_t i = 0; i < h->npending; i++)
+		discover(h, h->pending[i]);
+	free(h->pending);
+	h->pending = NULL;
+	h->npending = h->pending_cap = 0;
 
 	/* roots the interpreter holds directly, in case its lists were lost */
 	for (size_t i = 0; i < h->ninterps; i++) {
@@ -384,7 +514,7 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 		for (size_t r = 0; r < 3; r++) {
 			uint64_t v;
 			if (rdf(h, h->interps[i], roots[r], &v) && v)
-				discover_cb(h, v, NULL);
+				discover(h, v);
 		}
 	}
 	static_caches(h);
@@ -394,16 +524,12 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 	for (size_t i = 0; h->minor <= 10 && i < h->nthreads; i++) {
 		uint64_t f = 0;
 		if (rdf(h, h->threads[i].tstate, h->off.ts_frame, &f) && f)
-			discover_cb(h, f, NULL);
+			discover(h, f);
 	}
-	/* references, and the size (sys.getsizeof) while the object's memory
-	 * is still in the cache; obj_size grows with the other arrays */
-	h->total_size = 0;
-	for (size_t id = 0; id < h->nobj; id++) {
-		uint32_t ti = h->obj_type[id];
-		ph_object_referents(h, h->obj_addr[id], &h->types[ti], discover_cb, NULL);
-		h->obj_size[id] = ph_object_sizeof(h, h->obj_addr[id], &h->types[ti]);
-		h->total_size += h->obj_size[id];
+	/* the rest, over a worklist that grows as it goes */
+	while (h->walked < h->nobj) {
+		size_t id = h->walked;
+		ph_object_visit(h, (uint32_t)id);
 		if (progress && (id & 0xfffff) == 0)
 			progress("references", id, h->nobj, payload);
 	}
@@ -416,6 +542,7 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 			 core_path(h->core));
 		return -1;
 	}
+	h->scanned = true;
 	ph_build_roots(h);
 	return 0;
 }
@@ -423,7 +550,22 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 size_t ph_object_count(const ph_heap *h) { return h->nobj; }
 uint64_t ph_object_addr(const ph_heap *h, ph_id id) { return h->obj_addr[id]; }
 uint32_t ph_object_type(const ph_heap *h, ph_id id) { return h->obj_type[id]; }
-uint64_t ph_object_size(const ph_heap *h, ph_id id) { return h->obj_size ? h->obj_size[id] : 0; }
+uint64_t ph_object_size(const ph_heap *h, ph_id id)
+{
+	if (!h->obj_size)
+		return 0;
+	if (h->obj_size[id] != UINT32_MAX)
+		return h->obj_size[id];
+	size_t lo = 0, hi = h->nbig;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->big_sizes[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->nbig && h->big_sizes[lo].id == id ? h->big_sizes[lo].size : UINT32_MAX;
+}
 unsigned ph_object_flags(const ph_heap *h, ph_id id) { return h->obj_flags[id]; }
 uint64_t ph_gc_object_count(const ph_heap *h) { return h->gc_objects; }
 uint64_t ph_total_size(const ph_heap *h) { return h->total_size; }

@@ -57,7 +57,12 @@ typedef struct ph_type {
 	uint64_t kind_base;      /* the type on the tp_base chain that gave the kind */
 	int preheader;           /* bytes before the PyObject */
 	char *name;              /* "module.qualname", or bare for builtins */
+	struct ph_iplan *plan;   /* how its instances are walked (refs.c), built on first use */
+	uint64_t count, bytes;   /* its objects and their sizes (the scan's visits) */
 } ph_type;
+
+/* refs.c: frees the instance plans of all types */
+void ph_plans_free(ph_heap *h);
 
 /* Warning kinds: counted, each with its first example. */
 enum ph_warn {
@@ -101,16 +106,29 @@ struct ph_heap {
 	/* objects: dense ids, flat arrays */
 	ph_map obj_map;                  /* address -> id, except pool-walk blocks (heap.c) */
 	struct ph_blockix *blockix;      /* pool-walk blocks: id by pool (heap.c) */
+	struct ph_gcchase *gcchase;      /* the GC lists' links, chased meanwhile (gc.c) */
+	size_t walked;                   /* ids below this had their references followed */
+	uint64_t scan_refs;              /* references seen doing so */
+	bool deferring;                  /* the pool walk: references out of the arenas wait */
+	uint64_t *pending;               /* ... here (heap.c) */
+	size_t npending, pending_cap;
+	uint64_t pending_seen[256];      /* recent pending targets (types, None, small ints) */
 	uint64_t *obj_addr;
 	uint32_t *obj_type;
-	uint64_t *obj_size;
+	uint32_t *obj_size;              /* sys.getsizeof; UINT32_MAX: see big_sizes */
+	struct ph_big_size { uint32_t id; uint64_t size; } *big_sizes;   /* by id */
+	size_t nbig, big_cap;
 	uint8_t *obj_flags;
 	size_t nobj, obj_cap;
+	void *obj_mem;                   /* their reservation, or NULL (heap.c) */
+	size_t obj_mem_len;
 	uint64_t gc_objects, total_size;
 
 	/* arena address ranges, sorted, for "is this inside pymalloc?" */
 	uint64_t *arena_lo, *arena_hi;
 	size_t narenas, arenas_cap;
+	struct ph_chunk *chunks;         /* arena-sized chunk -> ranges (obmalloc.c) */
+	unsigned chunk_bits, chunk_shift;
 	bool ranges_sorted;              /* ph_in_arena() may be used */
 
 	ph_thread *threads;
@@ -122,6 +140,7 @@ struct ph_heap {
 	ph_root *roots;
 	size_t nroots, roots_cap;
 	uint64_t interned;               /* the interned-strings dict, 0 if unknown */
+	bool scanned;                    /* ph_scan is done: every object has its id */
 	uint64_t exc_base;               /* BaseException */
 	ph_gc_state gc;
 	ph_arena_stats arenas;
@@ -171,10 +190,6 @@ bool ph_str_read(ph_heap *h, uint64_t addr, char *buf, size_t cap);
 uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap);
 /* sys.getsizeof of a valid object. */
 uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t);
-/* Calls fn for each object pointer obj refers to (possibly invalid ones:
- * callers validate).  Returns the count visited. */
-typedef void (*ph_ref_fn)(ph_heap *h, uint64_t target, void *payload);
-size_t ph_object_referents(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_fn fn, void *payload);
 /* Dict iteration over every layout: fn(key, value) for each live entry.
  * `owner` is the object whose split values may live inline (3.13), or 0. */
 typedef bool (*ph_dict_fn)(ph_heap *h, uint64_t key, uint64_t value, void *payload);
@@ -189,13 +204,14 @@ bool ph_dict_split(ph_heap *h, uint64_t dict);
 uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key);
 
 /* refs.c */
-/* Labelled references of one object at addr (of type t): fn(target, kind,
+/* Labelled references of one object at addr (of type ti): fn(target, kind,
  * flags, label).  Targets may be invalid; callers check.  Labels that name
  * objects (dict keys) are ids when the key is known, else PH_NOLABEL. */
 typedef void (*ph_lref_fn)(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags,
 			   uint32_t label, void *payload);
-size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_fn fn,
+size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn,
 			   void *payload);
+bool ph_refcnt_immortal(const ph_heap *h, uint64_t refcnt, unsigned flags);
 /* Builds the virtual nodes and the roots (end of ph_scan). */
 void ph_build_roots(ph_heap *h);
 /* The object at addr is a live object of any kind found by the scan. */
@@ -218,14 +234,25 @@ uint32_t ph_object_id(const ph_heap *h, uint64_t addr);
 bool ph_pool_begin(ph_heap *h, uint64_t pool);
 uint32_t ph_add_block(ph_heap *h, uint64_t addr, uint32_t type);
 void ph_index_blocks(ph_heap *h);
+/* Frees the object arrays. */
+void ph_objects_free(ph_heap *h);
+/* The pool walk calls this for each object it adds: a new one has its
+ * references followed and its size taken while its memory is in the cache. */
+void ph_object_visit(ph_heap *h, uint32_t id);
 void ph_blockix_free(ph_heap *h);
 bool ph_in_arena(const ph_heap *h, uint64_t addr);
+/* The index of the arena range holding addr, or -1. */
+long ph_arena_range(const ph_heap *h, uint64_t addr);
 /* The pre-header size of the object at addr of type ti (objects.c). */
 int ph_object_preheader(ph_heap *h, uint64_t addr, uint32_t ti);
 
 /* obmalloc.c, gc.c, runtime.c */
 int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload);
 int ph_walk_gc(ph_heap *h);
+/* Starts chasing the GC lists' links in a helper thread (gc.c), for
+ * ph_walk_gc to use; ph_gc_chase_free stops and frees it. */
+void ph_gc_chase_start(ph_heap *h);
+void ph_gc_chase_free(ph_heap *h);
 void ph_walk_threads(ph_heap *h);
 int ph_offsets_from_dwarf(core_module_t *m, ph_offsets *out);
 

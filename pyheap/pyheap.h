@@ -86,6 +86,7 @@ enum {
 	PH_OBJ_ARENA = 1,      /* found in a used pymalloc block */
 	PH_OBJ_GC = 2,         /* on a GC generation list */
 	PH_OBJ_REF = 4,        /* found only through a reference */
+	PH_OBJ_IMMORTAL = 8,   /* immortal (3.12+), or 3.11 deep-frozen static */
 };
 
 size_t ph_object_count(const ph_heap *h);
@@ -98,6 +99,8 @@ uint64_t ph_total_size(const ph_heap *h);
 
 size_t ph_type_count(const ph_heap *h);
 const char *ph_type_name(const ph_heap *h, uint32_t type);  /* "dict", "__main__.Request" */
+/* How many objects of the type the scan found, and their bytes (getsizeof). */
+void ph_type_totals(const ph_heap *h, uint32_t type, uint64_t *count, uint64_t *bytes);
 uint64_t ph_type_addr(const ph_heap *h, uint32_t type);
 
 /* ---- references (valid after ph_scan) ----
@@ -129,8 +132,12 @@ enum {
 
 typedef void (*ph_edge_fn)(uint32_t src, uint32_t dst, uint8_t kind, uint8_t flags,
 			   uint32_t label, void *payload);
-/* Calls fn for every reference between nodes; returns the number of edges. */
+/* Calls fn for every reference between nodes, node by node in id order
+ * (sources never decrease); returns the number of edges. */
 uint64_t ph_edges(ph_heap *h, ph_edge_fn fn, void *payload);
+/* About how many edges ph_edges will give: the references the scan saw
+ * (some lead nowhere and are no edge), plus room for the virtual nodes'. */
+uint64_t ph_edge_estimate(const ph_heap *h);
 /* Only those of one node (an object id or a virtual node). */
 uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload);
 

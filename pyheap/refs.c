@@ -167,39 +167,44 @@ static bool cached_key_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
 
 /* ---- instances ---- */
 
-/* Attribute values kept beside the type's shared keys (3.11/3.12 values
- * arrays, 3.13 inline values): labelled with the attribute's name. */
-struct values_walk { walk *w; uint64_t values; uint64_t n; uint64_t i; };
+/*
+ * What every instance of a type holds besides its family's fields, worked
+ * out once per type rather than once per instance (millions of instances
+ * share a handful of classes): where its __dict__ is, its __slots__ along
+ * the tp_base chain, and on 3.11+ the type's shared keys, in entry order,
+ * that name the values of its instances' values arrays.  The type's memory
+ * does not change in a core, so neither does the plan.
+ */
+struct ph_slot { uint64_t off; uint32_t label; };
 
-static bool values_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
-{
-	struct values_walk *vw = payload;
-	(void)v;
-	if (vw->i >= vw->n)
-		return false;
-	uint64_t val = 0;
-	if (rd64(h, vw->values + 8 * vw->i, &val) && val)
-		emit(h, vw->w, val, PH_E_ATTR, 0, ph_id_of(h, k));
-	vw->i++;
-	return true;
-}
+struct ph_iplan {
+	bool managed;            /* 3.11+ managed dict (and values) */
+	int64_t dictoffset;      /* else: the __dict__ slot to walk, 0 for none */
+	struct ph_slot *slots;
+	uint32_t nslots;
+	bool keys_done, ids_done;
+	uint64_t *keys;          /* the shared keys' names, in entry order */
+	uint32_t *key_ids;       /* their ids, once the scan has numbered all */
+	uint32_t nkeys;
+};
 
-static void walk_values(ph_heap *h, walk *w, const ph_type *t, uint64_t values, uint64_t cap)
+void ph_plans_free(ph_heap *h)
 {
-	uint64_t ck = 0;
-	if (!rdf(h, t->addr, h->off.ht_cached_keys, &ck) || !ck)
-		return;
-	uint64_t n = ph_keys_nentries(h, ck);
-	if (cap && n > cap)
-		n = cap;
-	struct values_walk vw = {w, values, n, 0};
-	ph_keys_foreach(h, ck, values_cb, &vw);
+	for (size_t i = 0; i < h->ntypes; i++) {
+		struct ph_iplan *p = h->types[i].plan;
+		if (p) {
+			free(p->slots);
+			free(p->keys);
+			free(p->key_ids);
+			free(p);
+			h->types[i].plan = NULL;
+		}
+	}
 }
 
 /* tp_dictoffset of the nearest static type on the tp_base chain. */
-static int64_t static_base_dictoffset(ph_heap *h, const ph_type *t)
+static int64_t static_base_dictoffset(ph_heap *h, uint64_t ty)
 {
-	uint64_t ty = t->addr;
 	for (int d = 0; ty && d < 64; d++) {
 		uint32_t ti = ph_type_lookup(h, ty);
 		if (ti == TYPE_INVALID)
@@ -214,75 +219,173 @@ static int64_t static_base_dictoffset(ph_heap *h, const ph_type *t)
 
 /* The dict slot a built-in family already walks: that of the type that
  * gave the family (a type's tp_dict, a function's func_dict...). */
-static int64_t family_dictoffset(ph_heap *h, const ph_type *t)
+static int64_t family_dictoffset(ph_heap *h, uint64_t addr, enum ph_kind kind, uint64_t kind_base)
 {
-	if (t->kind != K_OTHER && t->kind_base) {
-		uint32_t ti = ph_type_lookup(h, t->kind_base);
+	if (kind != K_OTHER && kind_base) {
+		uint32_t ti = ph_type_lookup(h, kind_base);
 		return ti == TYPE_INVALID ? 0 : h->types[ti].dictoffset;
 	}
-	return static_base_dictoffset(h, t);
+	return static_base_dictoffset(h, addr);
 }
 
-static void walk_instance(ph_heap *h, walk *w, uint64_t addr, const ph_type *t)
+static bool plan_slot(struct ph_iplan *p, uint64_t off, uint32_t label)
 {
-	uint64_t v = 0;
-	if (h->minor >= 11 && (t->flags & TPF_MANAGED_DICT)) {
-		uint64_t dict = 0;
-		rd64(h, addr - 24, &dict);
-		if (h->minor == 12 && (dict & 1)) {
-			walk_values(h, w, t, dict + 1, 0);
-			dict = 0;
-		} else if (h->minor == 11 && !dict) {
-			uint64_t values = 0;
-			if (rd64(h, addr - 32, &values) && values)
-				walk_values(h, w, t, values, 0);
-		} else if (h->minor >= 13 && (t->flags & TPF_INLINE_VALUES)) {
-			/* the object owns its inline values, even once a dict has
-			 * been made that shares them (the dict skips them) */
-			uint8_t hdr[4];
-			if (core_read(h->core, addr + 16, hdr, 4) == 4 && hdr[3])
-				walk_values(h, w, t, addr + 24, hdr[0]);
-		}
-		if (dict)
-			emit(h, w, dict, PH_E_FIELD, 0, F_DICT);
-	} else if (t->dictoffset != 0 && t->dictoffset != family_dictoffset(h, t)) {
-		/* (a dict slot inherited from a built-in base, such as a type's
-		 * tp_dict or a function's func_dict, is its family's to walk) */
-		int64_t off = t->dictoffset;
-		if (off < 0) {
-			uint64_t sz = 0;
-			rd64(h, addr + 16, &sz);
-			if ((int64_t)sz < 0)
-				sz = (uint64_t)-(int64_t)sz;
-			off = sz < MAX_ITEMS ? off + (int64_t)(((uint64_t)t->basicsize +
-				sz * (uint64_t)t->itemsize + 7) & ~7ull) : 0;
-		}
-		if (off > 0 && rd64(h, addr + (uint64_t)off, &v) && v)
-			emit(h, w, v, PH_E_FIELD, 0, F_DICT);
+	if (p->nslots % 16 == 0) {
+		struct ph_slot *n = realloc(p->slots, (p->nslots + 16) * sizeof *n);
+		if (!n)
+			return false;
+		p->slots = n;
 	}
+	p->slots[p->nslots++] = (struct ph_slot){off, label};
+	return true;
+}
+
+/* Builds the plan of type ti.  Looking up the base types may add types
+ * and move h->types, so this works on copies and stores the plan last. */
+static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
+{
+	if (h->types[ti].plan)
+		return h->types[ti].plan;
+	const ph_type t = h->types[ti];
+	struct ph_iplan *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->managed = h->minor >= 11 && (t.flags & TPF_MANAGED_DICT);
+	if (!p->managed && t.dictoffset != 0 &&
+	    t.dictoffset != family_dictoffset(h, t.addr, t.kind, t.kind_base))
+		p->dictoffset = t.dictoffset;
 	/* __slots__: each heap type on the tp_base chain lists its own, up to
 	 * the built-in type that gave the family (a C heap type's members are
-	 * its own fields, walked above) */
-	uint64_t ty = t->addr;
+	 * its own fields, walked by the family) */
+	uint64_t ty = t.addr;
 	for (uint32_t d = 0; ty && d < 64; d++) {
-		uint32_t ti = ph_type_lookup(h, ty);
-		if (ti == TYPE_INVALID || !(h->types[ti].flags & TPF_HEAPTYPE) ||
-		    (t->kind != K_OTHER && ty == t->kind_base))
+		uint32_t bi = ph_type_lookup(h, ty);
+		if (bi == TYPE_INVALID || !(h->types[bi].flags & TPF_HEAPTYPE) ||
+		    (t.kind != K_OTHER && ty == t.kind_base))
 			break;
-		uint64_t m = h->types[ti].members;
+		uint64_t m = h->types[bi].members;
 		for (uint32_t i = 0; m && i < MAX_SLOTS; i++, m += 40) {
 			uint64_t ent[3];
 			if (core_read(h->core, m, ent, sizeof ent) != sizeof ent || !ent[0])
 				break;
 			uint32_t mtype = (uint32_t)ent[1];
-			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20) &&
-			    rd64(h, addr + ent[2], &v) && v)
-				emit(h, w, v, PH_E_SLOT, 0, d << 16 | i);
+			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20))
+				plan_slot(p, ent[2], d << 16 | i);
 		}
 		if (!rdf(h, ty, h->off.tp_base, &ty))
 			break;
 	}
-	emit(h, w, t->addr, PH_E_FIELD, 0, F_CLASS);
+	h->types[ti].plan = p;
+	return p;
+}
+
+struct keys_collect { struct ph_iplan *p; uint64_t cap; };
+
+static bool collect_key_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
+{
+	struct keys_collect *c = payload;
+	(void)h; (void)v;
+	if (c->p->nkeys >= c->cap)
+		return false;
+	c->p->keys[c->p->nkeys++] = k;
+	return true;
+}
+
+/* The shared keys of type ti (ht_cached_keys), read once. */
+static struct ph_iplan *plan_keys(ph_heap *h, uint32_t ti)
+{
+	struct ph_iplan *p = plan_of(h, ti);
+	if (!p || p->keys_done)
+		return p;
+	p->keys_done = true;
+	uint64_t ck = 0;
+	if (!rdf(h, h->types[ti].addr, h->off.ht_cached_keys, &ck) || !ck)
+		return p;
+	uint64_t n = ph_keys_nentries(h, ck);
+	if (n == 0 || n > MAX_SLOTS * 64 || !(p->keys = malloc(n * sizeof *p->keys)))
+		return p;
+	struct keys_collect c = {p, n};
+	ph_keys_foreach(h, ck, collect_key_cb, &c);
+	return p;
+}
+
+/* Attribute values kept beside the type's shared keys (3.11/3.12 values
+ * arrays, 3.13 inline values): labelled with the attribute's name.  During
+ * the scan nothing reads labels, and not every name has an id yet. */
+static void walk_values(ph_heap *h, walk *w, uint32_t ti, uint64_t values, uint64_t cap)
+{
+	struct ph_iplan *p = plan_keys(h, ti);
+	if (!p || !p->nkeys)
+		return;
+	if (h->scanned && !p->ids_done) {
+		p->ids_done = true;
+		if ((p->key_ids = malloc(p->nkeys * sizeof *p->key_ids)))
+			for (uint32_t i = 0; i < p->nkeys; i++)
+				p->key_ids[i] = ph_id_of(h, p->keys[i]);
+	}
+	uint64_t n = p->nkeys;
+	if (cap && n > cap)
+		n = cap;
+	uint64_t buf[64];
+	for (uint64_t i = 0; i < n;) {
+		uint64_t c = n - i > 64 ? 64 : n - i;
+		size_t got = core_read(h->core, values + 8 * i, buf, (size_t)c * 8) / 8;
+		for (size_t j = 0; j < got; j++)
+			if (buf[j])
+				emit(h, w, buf[j], PH_E_ATTR, 0,
+				     p->key_ids ? p->key_ids[i + j] : PH_NOLABEL);
+		if (got < c)
+			return;
+		i += c;
+	}
+}
+
+static void walk_instance(ph_heap *h, walk *w, uint64_t addr, uint32_t ti)
+{
+	struct ph_iplan *p = plan_of(h, ti);
+	if (!p)
+		return;
+	const ph_type *t = &h->types[ti];
+	uint64_t v = 0, tflags = t->flags, taddr = t->addr;
+	int64_t basicsize = t->basicsize, itemsize = t->itemsize;
+	if (p->managed) {
+		uint64_t dict = 0;
+		rd64(h, addr - 24, &dict);
+		if (h->minor == 12 && (dict & 1)) {
+			walk_values(h, w, ti, dict + 1, 0);
+			dict = 0;
+		} else if (h->minor == 11 && !dict) {
+			uint64_t values = 0;
+			if (rd64(h, addr - 32, &values) && values)
+				walk_values(h, w, ti, values, 0);
+		} else if (h->minor >= 13 && (tflags & TPF_INLINE_VALUES)) {
+			/* the object owns its inline values, even once a dict has
+			 * been made that shares them (the dict skips them) */
+			uint8_t hdr[4];
+			if (core_read(h->core, addr + 16, hdr, 4) == 4 && hdr[3])
+				walk_values(h, w, ti, addr + 24, hdr[0]);
+		}
+		if (dict)
+			emit(h, w, dict, PH_E_FIELD, 0, F_DICT);
+	} else if (p->dictoffset) {
+		/* (a dict slot inherited from a built-in base, such as a type's
+		 * tp_dict or a function's func_dict, is its family's to walk) */
+		int64_t off = p->dictoffset;
+		if (off < 0) {
+			uint64_t sz = 0;
+			rd64(h, addr + 16, &sz);
+			if ((int64_t)sz < 0)
+				sz = (uint64_t)-(int64_t)sz;
+			off = sz < MAX_ITEMS ? off + (int64_t)(((uint64_t)basicsize +
+				sz * (uint64_t)itemsize + 7) & ~7ull) : 0;
+		}
+		if (off > 0 && rd64(h, addr + (uint64_t)off, &v) && v)
+			emit(h, w, v, PH_E_FIELD, 0, F_DICT);
+	}
+	for (uint32_t i = 0; i < p->nslots; i++)
+		if (rd64(h, addr + p->slots[i].off, &v) && v)
+			emit(h, w, v, PH_E_SLOT, 0, p->slots[i].label);
+	emit(h, w, taddr, PH_E_FIELD, 0, F_CLASS);
 }
 
 /* ---- code and frames ---- */
@@ -452,8 +555,11 @@ static void walk_conservative(ph_heap *h, walk *w, uint64_t addr, uint64_t size)
 			emit(h, w, buf[i], PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE, (uint32_t)(16 + 8 * i));
 }
 
-size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_fn fn, void *payload)
+size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn, void *payload)
 {
+	/* (walkers that look types up may move h->types: t is not used after) */
+	const ph_type *t = &h->types[ti];
+	uint64_t tflags = t->flags;
 	walk w = {fn, payload, 0};
 	uint64_t v = 0, p = 0;
 	switch (t->kind) {
@@ -636,26 +742,9 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, const ph_type *t, ph_lref_
 		walk_conservative(h, &w, addr, (uint64_t)t->basicsize);
 		break;
 	}
-	if (t->flags & TPF_HEAPTYPE)
-		walk_instance(h, &w, addr, t);
+	if (tflags & TPF_HEAPTYPE)
+		walk_instance(h, &w, addr, ti);
 	return w.n;
-}
-
-/* The old, label-less walker: for the scan's discovery pass. */
-struct plain { ph_ref_fn fn; void *payload; };
-
-static void plain_cb(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags, uint32_t label,
-		     void *payload)
-{
-	struct plain *p = payload;
-	(void)kind; (void)flags; (void)label;
-	p->fn(h, target, p->payload);
-}
-
-size_t ph_object_referents(ph_heap *h, uint64_t addr, const ph_type *t, ph_ref_fn fn, void *payload)
-{
-	struct plain p = {fn, payload};
-	return ph_object_edges_raw(h, addr, t, plain_cb, &p);
 }
 
 /* ---- virtual nodes and roots ---- */
@@ -892,7 +981,7 @@ uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload)
 	if (node < h->nobj && h->minor == 11 && ph_object_immortal(h, node))
 		e.extra = PH_EF_UNCOUNTED;
 	if (node < h->nobj)
-		ph_object_edges_raw(h, h->obj_addr[node], &h->types[h->obj_type[node]], to_node, &e);
+		ph_object_edges_raw(h, h->obj_addr[node], h->obj_type[node], to_node, &e);
 	else if (node < h->nobj + h->nvnodes)
 		vnode_edges(h, node, &e);
 	return e.n;
@@ -907,6 +996,7 @@ uint64_t ph_edges(ph_heap *h, ph_edge_fn fn, void *payload)
 }
 
 size_t ph_node_count(const ph_heap *h) { return h->nobj + h->nvnodes; }
+uint64_t ph_edge_estimate(const ph_heap *h) { return h->scan_refs + 1024 * (h->nvnodes + 64); }
 size_t ph_root_count(const ph_heap *h) { return h->nroots; }
 const ph_root *ph_root_at(const ph_heap *h, size_t i) { return &h->roots[i]; }
 
@@ -940,22 +1030,27 @@ int64_t ph_object_refcnt(ph_heap *h, ph_id id)
 	return (int64_t)v;
 }
 
-int ph_object_immortal(ph_heap *h, ph_id id)
+/* Whether the object is immortal, from its refcount (the scan sets
+ * PH_OBJ_IMMORTAL with this while the object is in the cache). */
+bool ph_refcnt_immortal(const ph_heap *h, uint64_t refcnt, unsigned flags)
 {
-	uint64_t v = 0;
-	rd64(h, h->obj_addr[id], &v);
 	if (h->minor == 11)
 		/* deep-frozen statics start at 999999999 (_PyObject_IMMORTAL_INIT) */
-		return v >= 999999999ull && (h->obj_flags[id] & PH_OBJ_REF);
+		return refcnt >= 999999999ull && (flags & PH_OBJ_REF);
 	if (h->minor < 12)
-		return 0;
-	return (int32_t)(uint32_t)v < 0;
+		return false;
+	return (int32_t)(uint32_t)refcnt < 0;
+}
+
+int ph_object_immortal(ph_heap *h, ph_id id)
+{
+	return (h->obj_flags[id] & PH_OBJ_IMMORTAL) != 0;
 }
 
 int ph_object_static_type(ph_heap *h, ph_id id)
 {
 	uint64_t f = 0;
-	if (h->types[h->obj_type[id]].kind != K_TYPE)
+	if (!h->types || h->types[h->obj_type[id]].kind != K_TYPE)
 		return 0;
 	return rdf(h, h->obj_addr[id], h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE);
 }

@@ -341,16 +341,17 @@ void ph_free(ph_heap *h)
 {
 	if (!h)
 		return;
+	ph_plans_free(h);
 	for (size_t i = 0; i < h->ntypes; i++)
 		free(h->types[i].name);
 	free(h->types);
 	ph_map_free(&h->type_map);
 	ph_map_free(&h->obj_map);
+	ph_gc_chase_free(h);
 	ph_blockix_free(h);
-	free(h->obj_addr);
-	free(h->obj_type);
-	free(h->obj_size);
-	free(h->obj_flags);
+	free(h->pending);
+	ph_objects_free(h);
+	free(h->chunks);
 	free(h->arena_lo);
 	free(h->arena_hi);
 	free(h->threads);

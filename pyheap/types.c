@@ -258,6 +258,11 @@ const char *ph_type_name(const ph_heap *h, uint32_t type)
 {
 	return type < h->ntypes && h->types[type].name ? h->types[type].name : "?";
 }
+void ph_type_totals(const ph_heap *h, uint32_t type, uint64_t *count, uint64_t *bytes)
+{
+	*count = type < h->ntypes ? h->types[type].count : 0;
+	*bytes = type < h->ntypes ? h->types[type].bytes : 0;
+}
 uint64_t ph_type_addr(const ph_heap *h, uint32_t type)
 {
 	return type < h->ntypes ? h->types[type].addr : 0;

@@ -642,10 +642,8 @@ START_TEST(test_dom_deep_list)
 	rg_graph *g;
 	ck_assert_int_eq(rg_build(&g, b), 0);
 	rg_id root = 0, *idom;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* a quadratic algorithm takes minutes here: the test's timeout fails it */
 	ck_assert_int_eq(rg_dominators(g, &root, 1, &idom), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ck_assert_uint_eq(idom[1], 0);
 	ck_assert_uint_eq(idom[2], 0);
 	for (uint32_t i = 0; i < L; i++) {
@@ -654,8 +652,6 @@ START_TEST(test_dom_deep_list)
 		if (i && idom[2 + i] != 1 + i)
 			ck_abort_msg("idom[n_%u] = %u", i, idom[2 + i]);
 	}
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	ck_assert_msg(secs < 2.0, "dominators of a %u-long list took %.2f s", L, secs);
 	free(idom);
 	rg_free(g);
 }
