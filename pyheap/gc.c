@@ -57,6 +57,7 @@ static size_t gc_lists(ph_heap *h, struct gc_list *out)
 struct ph_gcchase {
 	pthread_t thread;
 	bool running;
+	ph_heap *heap;                   /* for ph_populate_service only */
 	const core_t *core;
 	struct gc_list lists[GC_LISTS_MAX];
 	size_t nlists;
@@ -112,10 +113,14 @@ static void *chase(void *arg)
 				power <<= 1;
 				lam = 0;
 			}
+			if ((steps & 4095) == 0)
+				while (ph_populate_step(c->heap))
+					;
 		}
 		c->end[l] = c->len;
 		c->complete[l] = ok;
 	}
+	ph_populate_service(c->heap);
 	return NULL;
 }
 
@@ -125,6 +130,7 @@ void ph_gc_chase_start(ph_heap *h)
 	if (!c)
 		return;
 	c->core = h->core;
+	c->heap = h;
 	c->nlists = gc_lists(h, c->lists);
 	c->bound = walk_bound(h);
 	/* room for every object the core could hold on a list; address space
@@ -152,6 +158,7 @@ static struct ph_gcchase *chase_join(ph_heap *h)
 {
 	struct ph_gcchase *c = h->gcchase;
 	if (c && c->running) {
+		atomic_store(&h->pop_stop, true);
 		pthread_join(c->thread, NULL);
 		c->running = false;
 	}
@@ -231,7 +238,10 @@ int ph_walk_gc(ph_heap *h)
 	if (!nl)
 		return -1;
 	struct ph_gcchase *c = chase_join(h);
-	if (c && (c->nlists != nl || memcmp(c->lists, lists, nl * sizeof *lists) != 0))
+	bool same = c && c->nlists == nl;
+	for (size_t l = 0; same && l < nl; l++)
+		same = c->lists[l].head == lists[l].head;
+	if (!same)
 		c = NULL;                        /* (cannot happen: same heap, same reads) */
 	uint64_t bound = walk_bound(h);
 	uint64_t gcs0 = lists[0].head - (uint64_t)h->off.gc_generations;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* Fresh pages of the object arrays, faulted in one call per 64K objects
  * instead of one page fault per 4 KiB: in a VM a fault costs microseconds,
@@ -36,15 +37,59 @@ static void populate(void *base, size_t elem, size_t from, size_t to)
 #endif
 }
 
+static void populate_objects(ph_heap *h, size_t from, size_t to)
+{
+	populate(h->obj_addr, sizeof *h->obj_addr, from, to);
+	populate(h->obj_type, sizeof *h->obj_type, from, to);
+	populate(h->obj_size, sizeof *h->obj_size, from, to);
+	populate(h->obj_flags, sizeof *h->obj_flags, from, to);
+}
+
+/* Called for each new id: at each step, the pages of the next step's
+ * objects, unless the helper thread has faulted them in already. */
 static void populate_ahead(ph_heap *h, size_t id)
 {
 	if (id & (POPULATE_STEP - 1) || id < POPULATE_STEP)
 		return;
+	atomic_store_explicit(&h->pop_want, id, memory_order_relaxed);
 	size_t to = id + POPULATE_STEP < h->obj_cap ? id + POPULATE_STEP : h->obj_cap;
-	populate(h->obj_addr, sizeof *h->obj_addr, id, to);
-	populate(h->obj_type, sizeof *h->obj_type, id, to);
-	populate(h->obj_size, sizeof *h->obj_size, id, to);
-	populate(h->obj_flags, sizeof *h->obj_flags, id, to);
+	if (atomic_load_explicit(&h->pop_done, memory_order_relaxed) >= to)
+		return;
+	populate_objects(h, id, to);
+}
+
+/* The helper's side: stays up to four steps ahead of the last id the walk
+ * asked for.  Faulting a page in twice does nothing, so the two threads
+ * need no more agreement than that.  Only for reserved arrays, which never
+ * move.  ph_populate_step does one step if one is due (true) and is called
+ * between the helper's other work; ph_populate_service polls until told to
+ * stop. */
+bool ph_populate_step(ph_heap *h)
+{
+	if (!h->obj_mem)
+		return false;
+	size_t want = atomic_load_explicit(&h->pop_want, memory_order_relaxed);
+	size_t done = atomic_load_explicit(&h->pop_done, memory_order_relaxed);
+	if (done < want)
+		done = want;
+	if (done < POPULATE_STEP)
+		done = POPULATE_STEP;    /* the first step is the walk's own */
+	if (done >= h->obj_cap || done >= want + 4 * POPULATE_STEP)
+		return false;
+	size_t to = done + POPULATE_STEP < h->obj_cap ? done + POPULATE_STEP : h->obj_cap;
+	populate_objects(h, done, to);
+	atomic_store_explicit(&h->pop_done, to, memory_order_relaxed);
+	return true;
+}
+
+void ph_populate_service(ph_heap *h)
+{
+	while (h->obj_mem && !atomic_load_explicit(&h->pop_stop, memory_order_relaxed)) {
+		if (!ph_populate_step(h)) {
+			struct timespec ts = {0, 50000};
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 /*
@@ -165,6 +210,13 @@ struct ph_blockix {
 	unsigned pool_shift;     /* log2(pool_size) */
 	uint32_t *pfirst;        /* walk time: per fresh pool, the id of its first object */
 	size_t np, pcap;
+	/* per slot, a bit for each 16 bytes of the pool where an object starts
+	 * (objects in blocks are 16-byte aligned), and per 64-bit word the
+	 * objects in the words before it: an object's id is then its pool's
+	 * first plus a popcount, with no search through obj_addr */
+	uint64_t *bits;
+	uint16_t *before;
+	unsigned words;          /* per slot */
 };
 
 void ph_blockix_free(ph_heap *h)
@@ -177,6 +229,8 @@ void ph_blockix_free(ph_heap *h)
 	free(x->slot_base);
 	free(x->first);
 	free(x->count);
+	free(x->bits);
+	free(x->before);
 	free(x);
 	h->blockix = NULL;
 }
@@ -261,6 +315,43 @@ uint32_t ph_add_block(ph_heap *h, uint64_t addr, uint32_t type)
 	return id;
 }
 
+/* The bitmaps of the slots (see struct ph_blockix); without them (out of
+ * memory, an object not 16-byte aligned) the binary search answers. */
+static void index_bits(ph_heap *h, struct ph_blockix *x)
+{
+	if (h->pool_size < 1024 || h->pool_size > (1u << 20))
+		return;
+	unsigned words = (unsigned)(h->pool_size >> 10);
+	uint64_t *bits = calloc(x->nslots * words, sizeof *bits);
+	uint16_t *before = malloc(x->nslots * words * sizeof *before);
+	if (!bits || !before)
+		goto fail;
+	for (size_t id = x->begin; id < x->end; id++) {
+		uint64_t a = h->obj_addr[id];
+		long r = range_of(h, a);
+		if (r < 0 || (a & 15))
+			goto fail;
+		uint64_t g = (a & (h->pool_size - 1)) >> 4;
+		bits[slot_of_addr(h, x, r, a) * words + g / 64] |= 1ull << (g % 64);
+	}
+	for (uint64_t sl = 0; sl < x->nslots; sl++) {
+		uint16_t n = 0;
+		for (unsigned w = 0; w < words; w++) {
+			before[sl * words + w] = n;
+			n = (uint16_t)(n + __builtin_popcountll(bits[sl * words + w]));
+		}
+		if (n != x->count[sl])
+			goto fail;
+	}
+	x->bits = bits;
+	x->before = before;
+	x->words = words;
+	return;
+fail:
+	free(bits);
+	free(before);
+}
+
 void ph_index_blocks(ph_heap *h)
 {
 	struct ph_blockix *x = h->blockix;
@@ -336,6 +427,7 @@ void ph_index_blocks(ph_heap *h)
 	free(x->pfirst);
 	x->pfirst = NULL;
 	x->np = x->pcap = 0;
+	index_bits(h, x);
 }
 
 uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
@@ -346,7 +438,16 @@ uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
 		if (r >= 0) {
 			uint64_t s = slot_of_addr(h, x, r, addr);
 			uint32_t n = x->count[s];
-			if (n) {
+			if (n && x->bits) {
+				if (addr & 15)
+					return ph_map_get(&h->obj_map, addr);
+				uint64_t g = (addr & (h->pool_size - 1)) >> 4;
+				size_t w = (size_t)(s * x->words + g / 64);
+				uint64_t word = x->bits[w], bit = 1ull << (g % 64);
+				if (word & bit)
+					return x->first[s] + x->before[w] +
+					       (uint32_t)__builtin_popcountll(word & (bit - 1));
+			} else if (n) {
 				const uint64_t *a = h->obj_addr + x->first[s];
 				uint32_t lo = 0, hi = n;
 				while (lo < hi) {
@@ -496,6 +597,8 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 	h->walked = 0;
 	h->scan_refs = 0;
 	ph_walk_threads(h);
+	if (!h->obj_cap)
+		grow_objects(h);         /* the reservation, before the helper starts */
 	ph_gc_chase_start(h);
 	h->deferring = true;
 	ph_walk_arenas(h, progress, payload);
