@@ -57,7 +57,6 @@ static size_t gc_lists(ph_heap *h, struct gc_list *out)
 struct ph_gcchase {
 	pthread_t thread;
 	bool running;
-	ph_heap *heap;                   /* for ph_populate_service only */
 	const core_t *core;
 	struct gc_list lists[GC_LISTS_MAX];
 	size_t nlists;
@@ -113,14 +112,10 @@ static void *chase(void *arg)
 				power <<= 1;
 				lam = 0;
 			}
-			if ((steps & 4095) == 0)
-				while (ph_populate_step(c->heap))
-					;
 		}
 		c->end[l] = c->len;
 		c->complete[l] = ok;
 	}
-	ph_populate_service(c->heap);
 	return NULL;
 }
 
@@ -130,7 +125,6 @@ void ph_gc_chase_start(ph_heap *h)
 	if (!c)
 		return;
 	c->core = h->core;
-	c->heap = h;
 	c->nlists = gc_lists(h, c->lists);
 	c->bound = walk_bound(h);
 	/* room for every object the core could hold on a list; address space
@@ -144,6 +138,9 @@ void ph_gc_chase_start(ph_heap *h)
 		return;
 	}
 	c->nodes = m;
+#ifdef MADV_HUGEPAGE
+	madvise(m, c->mapped, MADV_HUGEPAGE);   /* fewer faults for millions of nodes */
+#endif
 	if (pthread_create(&c->thread, NULL, chase, c) != 0) {
 		munmap(m, c->mapped);
 		free(c);
@@ -158,7 +155,6 @@ static struct ph_gcchase *chase_join(ph_heap *h)
 {
 	struct ph_gcchase *c = h->gcchase;
 	if (c && c->running) {
-		atomic_store(&h->pop_stop, true);
 		pthread_join(c->thread, NULL);
 		c->running = false;
 	}

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 /* Fresh pages of the object arrays, faulted in one call per 64K objects
  * instead of one page fault per 4 KiB: in a VM a fault costs microseconds,
@@ -37,59 +36,15 @@ static void populate(void *base, size_t elem, size_t from, size_t to)
 #endif
 }
 
-static void populate_objects(ph_heap *h, size_t from, size_t to)
-{
-	populate(h->obj_addr, sizeof *h->obj_addr, from, to);
-	populate(h->obj_type, sizeof *h->obj_type, from, to);
-	populate(h->obj_size, sizeof *h->obj_size, from, to);
-	populate(h->obj_flags, sizeof *h->obj_flags, from, to);
-}
-
-/* Called for each new id: at each step, the pages of the next step's
- * objects, unless the helper thread has faulted them in already. */
 static void populate_ahead(ph_heap *h, size_t id)
 {
 	if (id & (POPULATE_STEP - 1) || id < POPULATE_STEP)
 		return;
-	atomic_store_explicit(&h->pop_want, id, memory_order_relaxed);
 	size_t to = id + POPULATE_STEP < h->obj_cap ? id + POPULATE_STEP : h->obj_cap;
-	if (atomic_load_explicit(&h->pop_done, memory_order_relaxed) >= to)
-		return;
-	populate_objects(h, id, to);
-}
-
-/* The helper's side: stays up to four steps ahead of the last id the walk
- * asked for.  Faulting a page in twice does nothing, so the two threads
- * need no more agreement than that.  Only for reserved arrays, which never
- * move.  ph_populate_step does one step if one is due (true) and is called
- * between the helper's other work; ph_populate_service polls until told to
- * stop. */
-bool ph_populate_step(ph_heap *h)
-{
-	if (!h->obj_mem)
-		return false;
-	size_t want = atomic_load_explicit(&h->pop_want, memory_order_relaxed);
-	size_t done = atomic_load_explicit(&h->pop_done, memory_order_relaxed);
-	if (done < want)
-		done = want;
-	if (done < POPULATE_STEP)
-		done = POPULATE_STEP;    /* the first step is the walk's own */
-	if (done >= h->obj_cap || done >= want + 4 * POPULATE_STEP)
-		return false;
-	size_t to = done + POPULATE_STEP < h->obj_cap ? done + POPULATE_STEP : h->obj_cap;
-	populate_objects(h, done, to);
-	atomic_store_explicit(&h->pop_done, to, memory_order_relaxed);
-	return true;
-}
-
-void ph_populate_service(ph_heap *h)
-{
-	while (h->obj_mem && !atomic_load_explicit(&h->pop_stop, memory_order_relaxed)) {
-		if (!ph_populate_step(h)) {
-			struct timespec ts = {0, 50000};
-			nanosleep(&ts, NULL);
-		}
-	}
+	populate(h->obj_addr, sizeof *h->obj_addr, id, to);
+	populate(h->obj_type, sizeof *h->obj_type, id, to);
+	populate(h->obj_size, sizeof *h->obj_size, id, to);
+	populate(h->obj_flags, sizeof *h->obj_flags, id, to);
 }
 
 /*
@@ -597,8 +552,6 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 	h->walked = 0;
 	h->scan_refs = 0;
 	ph_walk_threads(h);
-	if (!h->obj_cap)
-		grow_objects(h);         /* the reservation, before the helper starts */
 	ph_gc_chase_start(h);
 	h->deferring = true;
 	ph_walk_arenas(h, progress, payload);

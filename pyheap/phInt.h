@@ -5,7 +5,6 @@
 #ifndef PYHEAP_PHINT_H
 #define PYHEAP_PHINT_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -108,10 +107,6 @@ struct ph_heap {
 	ph_map obj_map;                  /* address -> id, except pool-walk blocks (heap.c) */
 	struct ph_blockix *blockix;      /* pool-walk blocks: id by pool (heap.c) */
 	struct ph_gcchase *gcchase;      /* the GC lists' links, chased meanwhile (gc.c) */
-	/* the object arrays' pages, faulted in ahead of the pool walk by the
-	 * same helper thread once its chase is done (heap.c) */
-	_Atomic size_t pop_want, pop_done;
-	_Atomic bool pop_stop;
 	size_t walked;                   /* ids below this had their references followed */
 	uint64_t scan_refs;              /* references seen doing so */
 	bool deferring;                  /* the pool walk: references out of the arenas wait */
@@ -239,10 +234,6 @@ uint32_t ph_object_id(const ph_heap *h, uint64_t addr);
 bool ph_pool_begin(ph_heap *h, uint64_t pool);
 uint32_t ph_add_block(ph_heap *h, uint64_t addr, uint32_t type);
 void ph_index_blocks(ph_heap *h);
-/* Helper thread: faults in the object arrays a little ahead of the pool
- * walk: one step if due, or until pop_stop is set (heap.c). */
-bool ph_populate_step(ph_heap *h);
-void ph_populate_service(ph_heap *h);
 /* Frees the object arrays. */
 void ph_objects_free(ph_heap *h);
 /* The pool walk calls this for each object it adds: a new one has its
