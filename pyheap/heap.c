@@ -281,13 +281,16 @@ static void index_bits(ph_heap *h, struct ph_blockix *x)
 	uint16_t *before = malloc(x->nslots * words * sizeof *before);
 	if (!bits || !before)
 		goto fail;
-	for (size_t id = x->begin; id < x->end; id++) {
-		uint64_t a = h->obj_addr[id];
-		long r = range_of(h, a);
-		if (r < 0 || (a & 15))
-			goto fail;
-		uint64_t g = (a & (h->pool_size - 1)) >> 4;
-		bits[slot_of_addr(h, x, r, a) * words + g / 64] |= 1ull << (g % 64);
+	/* a slot's objects are ids first .. first + count - 1, all in its pool
+	 * (ph_index_blocks checked) */
+	for (uint64_t sl = 0; sl < x->nslots; sl++) {
+		for (uint32_t k = 0; k < x->count[sl]; k++) {
+			uint64_t a = h->obj_addr[x->first[sl] + k];
+			if (a & 15)
+				goto fail;
+			uint64_t g = (a & (h->pool_size - 1)) >> 4;
+			bits[sl * words + g / 64] |= 1ull << (g % 64);
+		}
 	}
 	for (uint64_t sl = 0; sl < x->nslots; sl++) {
 		uint16_t n = 0;
