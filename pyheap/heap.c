@@ -450,8 +450,20 @@ static void discover(ph_heap *h, uint64_t target)
 	/* Most references point into the arenas, whose objects the pool walk
 	 * finds: a binary search over a few hundred arenas is cheaper than a
 	 * cache miss in the object hash. */
-	if (!target || (target & 7) || (h->ranges_sorted && ph_in_arena(h, target)))
+	if (!target || (target & 7))
 		return;
+	if (h->ranges_sorted) {
+		/* an object's references often lead into the arena of the last
+		 * one: two compares instead of a hash probe */
+		if (target - h->near_lo < h->near_len)
+			return;
+		long r = ph_arena_range(h, target);
+		if (r >= 0) {
+			h->near_lo = h->arena_lo[r];
+			h->near_len = h->arena_hi[r] - h->arena_lo[r];
+			return;
+		}
+	}
 	if (h->deferring) {
 		/* During the pool walk an object cannot be added out of turn
 		 * (the blocks are numbered by pool): keep the address for later.

@@ -83,6 +83,12 @@ uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap)
 	uint64_t w[2];
 	if (!addr || (addr & 7) || core_read(h->core, addr, w, 16) != 16)
 		return TYPE_INVALID;
+	return ph_object_check_words(h, addr, w[0], w[1], alloc_cap);
+}
+
+uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint64_t type,
+			       uint64_t alloc_cap)
+{
 	/* A refcount is positive and far below any pointer value.  3.12+ (the
 	 * default build) never lets it pass 2^32: immortal objects sit at
 	 * 0xFFFFFFFF and increments stop there.  Before 3.12 it is a full
@@ -90,9 +96,9 @@ uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap)
 	 * a freed object and was reused as a raw buffer (list items, dict keys,
 	 * ...) often keeps the old ob_type while its first word became the
 	 * pymalloc free-list link, a pointer: that is not a live object. */
-	if ((int64_t)w[0] <= 0 || w[0] >= (h->minor >= 12 ? (1ull << 32) : (1ull << 40)))
+	if ((int64_t)refcnt <= 0 || refcnt >= (h->minor >= 12 ? (1ull << 32) : (1ull << 40)))
 		return TYPE_INVALID;
-	uint32_t ti = ph_type_lookup(h, w[1]);
+	uint32_t ti = ph_type_lookup(h, type);
 	if (ti == TYPE_INVALID)
 		return TYPE_INVALID;
 	if (alloc_cap && body_need(h, addr, &h->types[ti]) > alloc_cap)

@@ -45,6 +45,7 @@ static int add_range(ph_heap *h, uint64_t lo, uint64_t hi)
 	h->arena_hi[h->narenas++] = hi;
 	h->tcache_on = false;            /* ph_in_arena's answers may change */
 	h->ranges_sorted = false;
+	h->near_len = 0;
 	chunks_free(h);
 	return 0;
 }
@@ -72,6 +73,7 @@ static void sort_ranges(ph_heap *h)
 	}
 	free(pairs);
 	h->ranges_sorted = true;
+	h->near_len = 0;
 	chunks_build(h);
 	memset(h->tcache_key, 0, sizeof h->tcache_key);
 	h->tcache_on = true;
@@ -206,17 +208,24 @@ bool ph_in_arena(const ph_heap *h, uint64_t addr)
  * addresses, 8-aligned once the flag bits are masked.  A data block that
  * happens to start with a type pointer at the right place (a 3.11 values
  * array whose second value is a class, say) fails this. */
-static bool gc_head_plausible(const ph_heap *h, uint64_t obj)
+static bool gc_words_plausible(const void *head)
 {
 	uint64_t w[2];
-	if (core_read(h->core, obj - GC_HEAD_SIZE, w, sizeof w) != sizeof w)
-		return false;
+	memcpy(w, head, sizeof w);
 	for (int i = 0; i < 2; i++) {
 		uint64_t p = w[i] & ~3ull;
 		if (p >= (1ull << 47) || (p & 7))
 			return false;
 	}
 	return true;
+}
+
+static bool gc_head_plausible(const ph_heap *h, uint64_t obj)
+{
+	uint64_t w[2];
+	if (core_read(h->core, obj - GC_HEAD_SIZE, w, sizeof w) != sizeof w)
+		return false;
+	return gc_words_plausible(w);
 }
 
 /* Per pool: validate the header, mark free blocks, find objects in the rest.
@@ -312,10 +321,19 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 		if (isfree[bi])
 			continue;
 		uint64_t b = pool + POOL_OVERHEAD + (uint64_t)bi * bs;
+		const uint8_t *bp = hp ? hp + POOL_OVERHEAD + (size_t)bi * bs : NULL;
 		for (uint32_t off = 0; off <= 32 && off < bs; off += 16) {
-			uint32_t ti = ph_object_check(h, b + off, bs - off);
+			uint32_t ti;
+			if (bp) {
+				uint64_t w[2];
+				memcpy(w, bp + off, 16);
+				ti = ph_object_check_words(h, b + off, w[0], w[1], bs - off);
+			} else {
+				ti = ph_object_check(h, b + off, bs - off);
+			}
 			if (ti != TYPE_INVALID && ph_object_preheader(h, b + off, ti) == (int)off &&
-			    (off == 0 || gc_head_plausible(h, b + off))) {
+			    (off == 0 || (bp ? gc_words_plausible(bp + off - GC_HEAD_SIZE)
+					     : gc_head_plausible(h, b + off)))) {
 				uint32_t id = fresh ? ph_add_block(h, b + off, ti)
 						    : ph_add_object(h, b + off, ti, PH_OBJ_ARENA);
 				if (id != PH_MAP_NONE)
@@ -447,13 +465,18 @@ static int walk_table(ph_heap *h, uint64_t table, uint64_t max,
 	return rc;
 }
 
-/* Stripped 3.8-3.11: no symbol leads to the table, so find the pools. */
+/* Stripped 3.8-3.11: no symbol leads to the table, so find the pools.  Two
+ * passes: the pool headers first, which give the arena ranges (one per
+ * arena index, grown to cover its pools), then the walk of those pools with
+ * the ranges known and sorted, as the table's walk has them: references
+ * into the arenas are then told apart at once instead of waiting in the
+ * pending list, and words pointing into arenas are no type candidates. */
 static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 {
 	size_t nseg = core_segment_count(h->core);
-	ph_map seen = {0};   /* arenaindex -> range index */
-	uint32_t *used = NULL;  /* used pools per range */
-	size_t used_cap = 0;
+	ph_map seen = {0};      /* arenaindex -> range index */
+	uint64_t *pools = NULL; /* the pools found, in address order */
+	size_t npools = 0, pools_cap = 0;
 	for (size_t si = 0; si < nseg; si++) {
 		const core_segment *s = core_segment_at(h->core, si);
 		if (!(s->flags & CORE_SEG_W) || s->file)
@@ -482,49 +505,49 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 			/* An empty pool (count 0) keeps its old header: it still tells
 			 * which arena is there.  pymalloc keeps one wholly empty arena
 			 * rather than unmapping it, and only such pools show it. */
-			int pr = walk_pool(h, pool, true);
-			if (pr < 0)
-				continue;
-			/* one range per arena index, grown to cover its pools */
+			if (npools == pools_cap) {
+				size_t cap = pools_cap ? 2 * pools_cap : 1024;
+				uint64_t *n = realloc(pools, cap * sizeof *n);
+				if (!n)
+					continue;
+				pools = n;
+				pools_cap = cap;
+			}
+			pools[npools++] = pool;
 			uint32_t r = ph_map_get(&seen, (uint64_t)ai + 1);
 			if (r == PH_MAP_NONE) {
 				ph_map_put(&seen, (uint64_t)ai + 1, (uint32_t)h->narenas);
 				add_range(h, pool, pool + h->pool_size);
 				h->arenas.arenas++;
-				r = (uint32_t)h->narenas - 1;
 			} else {
-				h->tcache_on = false;
 				if (pool < h->arena_lo[r])
 					h->arena_lo[r] = pool;
 				if (pool + h->pool_size > h->arena_hi[r])
 					h->arena_hi[r] = pool + h->pool_size;
 			}
-			if (r >= used_cap) {
-				size_t cap = used_cap ? 2 * used_cap : 64;
-				while (cap <= r)
-					cap *= 2;
-				uint32_t *n = realloc(used, cap * sizeof *n);
-				if (!n)
-					continue;
-				memset(n + used_cap, 0, (cap - used_cap) * sizeof *n);
-				used = n;
-				used_cap = cap;
-			}
-			used[r] += pr == 1;
 		}
-		if (progress)
-			progress("pool scan", si, nseg, payload);
 	}
+	ph_map_free(&seen);
+	sort_ranges(h);
+	uint32_t *used = calloc(h->narenas ? h->narenas : 1, sizeof *used);  /* per range */
+	for (size_t i = 0; i < npools; i++) {
+		int pr = walk_pool(h, pools[i], true);
+		long r = ph_arena_range(h, pools[i]);
+		if (used && pr == 1 && r >= 0)
+			used[r]++;
+		if (progress && (i & 1023) == 0)
+			progress("pool scan", i, npools, payload);
+	}
+	free(pools);
 	/* nearly empty: at most a tenth of an arena's pools in use */
-	uint64_t npools = h->arena_size / h->pool_size;
-	for (size_t r = 0; r < h->narenas && r < used_cap; r++)
-		if (used[r] > 0 && used[r] * 10 <= npools) {
+	uint64_t npools_arena = h->arena_size / h->pool_size;
+	for (size_t r = 0; used && r < h->narenas; r++)
+		if (used[r] > 0 && used[r] * 10 <= npools_arena) {
 			h->arenas.nearly_empty_arenas++;
 			h->arenas.nearly_empty_bytes += h->arena_size;
 			note_pinned(h, h->arena_lo[r]);
 		}
 	free(used);
-	ph_map_free(&seen);
 	return 0;
 }
 

@@ -128,6 +128,7 @@ struct ph_heap {
 	uint64_t *arena_lo, *arena_hi;
 	size_t narenas, arenas_cap;
 	struct ph_chunk *chunks;         /* arena-sized chunk -> ranges (obmalloc.c) */
+	uint64_t near_lo, near_len;      /* the range of the last reference found in one */
 	unsigned chunk_bits, chunk_shift;
 	bool ranges_sorted;              /* ph_in_arena() may be used */
 
@@ -188,6 +189,9 @@ bool ph_str_read(ph_heap *h, uint64_t addr, char *buf, size_t cap);
  * alloc_cap, when nonzero, is the room the allocation has (block size minus
  * the pre-header) and must hold the object. */
 uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap);
+/* The same with the object's first two words already read. */
+uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint64_t type,
+			       uint64_t alloc_cap);
 /* sys.getsizeof of a valid object. */
 uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t);
 /* Dict iteration over every layout: fn(key, value) for each live entry.
