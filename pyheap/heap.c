@@ -70,7 +70,7 @@ static int reserve_objects(ph_heap *h)
 	if (cap > UINT32_MAX - 2)
 		cap = UINT32_MAX - 2;
 	size_t o_size = align_up((size_t)cap * 8, HUGE_ALIGN);
-	size_t o_type = o_size + align_up((size_t)cap * 4, HUGE_ALIGN);
+	size_t o_type = o_size + align_up((size_t)cap * sizeof *h->obj_size, HUGE_ALIGN);
 	size_t o_flags = o_type + align_up((size_t)cap * 4, HUGE_ALIGN);
 	size_t len = o_flags + align_up((size_t)cap, HUGE_ALIGN);
 	void *m = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE,
@@ -84,7 +84,7 @@ static int reserve_objects(ph_heap *h)
 	h->obj_mem = m;
 	h->obj_mem_len = len + HUGE_ALIGN;
 	h->obj_addr = (uint64_t *)base;
-	h->obj_size = (uint32_t *)(base + o_size);
+	h->obj_size = (uint16_t *)(base + o_size);
 	h->obj_type = (uint32_t *)(base + o_type);
 	h->obj_flags = base + o_flags;
 	h->obj_cap = (size_t)cap;
@@ -106,7 +106,8 @@ void ph_objects_free(ph_heap *h)
 	h->big_sizes = NULL;
 	h->nbig = h->big_cap = 0;
 	h->obj_addr = NULL;
-	h->obj_size = h->obj_type = NULL;
+	h->obj_size = NULL;
+	h->obj_type = NULL;
 	h->obj_flags = NULL;
 	h->nobj = h->obj_cap = 0;
 }
@@ -132,7 +133,7 @@ static int grow_objects(ph_heap *h)
 	if (!f)
 		return -1;
 	h->obj_flags = f;
-	uint32_t *z = realloc(h->obj_size, cap * sizeof *z);
+	uint16_t *z = realloc(h->obj_size, cap * sizeof *z);
 	if (!z)
 		return -1;
 	h->obj_size = z;
@@ -508,9 +509,10 @@ void ph_object_visit(ph_heap *h, uint32_t id)
 		h->obj_flags[id] |= PH_OBJ_IMMORTAL;
 	h->scan_refs += ph_object_edges_raw(h, addr, ti, discover_cb, NULL);
 	uint64_t size = ph_object_sizeof(h, addr, &h->types[ti]);
-	h->obj_size[id] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
-	if (size >= UINT32_MAX) {
-		/* 4 GiB and up (a huge bytes, say): kept aside, in id order */
+	h->obj_size[id] = size < UINT16_MAX ? (uint16_t)size : UINT16_MAX;
+	if (size >= UINT16_MAX) {
+		/* 64 KiB and up (few: big containers, long strs): kept aside,
+		 * in id order */
 		if (h->nbig == h->big_cap) {
 			size_t cap = h->big_cap ? 2 * h->big_cap : 16;
 			struct ph_big_size *n = realloc(h->big_sizes, cap * sizeof *n);
@@ -625,7 +627,7 @@ uint64_t ph_object_size(const ph_heap *h, ph_id id)
 {
 	if (!h->obj_size)
 		return 0;
-	if (h->obj_size[id] != UINT32_MAX)
+	if (h->obj_size[id] != UINT16_MAX)
 		return h->obj_size[id];
 	size_t lo = 0, hi = h->nbig;
 	while (lo < hi) {
@@ -635,7 +637,7 @@ uint64_t ph_object_size(const ph_heap *h, ph_id id)
 		else
 			hi = mid;
 	}
-	return lo < h->nbig && h->big_sizes[lo].id == id ? h->big_sizes[lo].size : UINT32_MAX;
+	return lo < h->nbig && h->big_sizes[lo].id == id ? h->big_sizes[lo].size : UINT16_MAX;
 }
 unsigned ph_object_flags(const ph_heap *h, ph_id id) { return h->obj_flags[id]; }
 uint64_t ph_gc_object_count(const ph_heap *h) { return h->gc_objects; }

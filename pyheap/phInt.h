@@ -115,7 +115,7 @@ struct ph_heap {
 	uint64_t pending_seen[256];      /* recent pending targets (types, None, small ints) */
 	uint64_t *obj_addr;
 	uint32_t *obj_type;
-	uint32_t *obj_size;              /* sys.getsizeof; UINT32_MAX: see big_sizes */
+	uint16_t *obj_size;              /* sys.getsizeof; UINT16_MAX: see big_sizes */
 	struct ph_big_size { uint32_t id; uint64_t size; } *big_sizes;   /* by id */
 	size_t nbig, big_cap;
 	uint8_t *obj_flags;
