@@ -104,8 +104,8 @@ int cmd_suspects(cmd_ctx *ctx)
 	int rc = EXIT_UNUSABLE;
 	core_t *old_core = NULL;
 	ph_heap *old_heap = NULL;
-	rg_id *roots = NULL, *idom = NULL;
-	uint64_t *sizes = NULL;
+	rg_id *roots = NULL, *idom = NULL, *order = NULL;
+	uint32_t norder = 0;
 	uint8_t *sel = NULL;
 	if (!r || hg_build(&r->hg, h, err, sizeof err) < 0) {
 		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, r ? err : "out of memory");
@@ -115,17 +115,21 @@ int cmd_suspects(cmd_ctx *ctx)
 	heapgraph *hg = &r->hg;
 	uint64_t total = ph_total_size(h);
 	roots = malloc((hg->nroots ? hg->nroots : 1) * sizeof *roots);
-	sizes = calloc(hg->nnodes ? hg->nnodes : 1, sizeof *sizes);
+	r->retained = rg_zalloc(hg->nnodes, sizeof *r->retained);
 	sel = calloc(hg->nobj ? hg->nobj : 1, 1);
-	if (!roots || !sizes || !sel)
+	if (!roots || !r->retained || !sel)
 		goto oom;
 	for (size_t i = 0; i < hg->nroots; i++)
 		roots[i] = hg->roots[i].node;
+	/* sizes, then (in place) retained sizes */
 	for (rg_id i = 0; i < hg->nobj; i++)
-		sizes[i] = ph_object_size(h, i);
-	if (rg_bfs(hg->g, roots, hg->nroots, NULL, NULL, &r->parent, &r->dist) < 0 ||
-	    rg_dominators(hg->g, roots, hg->nroots, &idom) < 0 ||
-	    rg_retained(hg->g, idom, sizes, &r->retained) < 0)
+		r->retained[i] = ph_object_size(h, i);
+	if (rg_dominators_order(hg->g, roots, hg->nroots, &idom, &order, &norder) < 0 ||
+	    rg_retain_sizes(hg->g, idom, order, norder, r->retained) < 0)
+		goto oom;
+	free(order);
+	order = NULL;
+	if (rg_bfs(hg->g, roots, hg->nroots, NULL, NULL, &r->parent, &r->dist) < 0)
 		goto oom;
 
 	/* unbounded caches; their cache dicts are not reported again */
@@ -201,7 +205,7 @@ int cmd_suspects(cmd_ctx *ctx)
 		if (r->dist[id] == UINT32_MAX) {
 			sel[id] = 1;
 			gcount++;
-			gbytes += sizes[id];
+			gbytes += ph_object_size(h, id);
 		}
 	if (gcount) {
 		char types[200];
@@ -344,7 +348,7 @@ oom:
 out:
 	free(roots);
 	free(idom);
-	free(sizes);
+	free(order);
 	free(sel);
 	free(r->parent);
 	free(r->dist);

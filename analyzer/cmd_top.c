@@ -98,20 +98,26 @@ int cmd_top(cmd_ctx *ctx)
 	}
 	int rc = EXIT_UNUSABLE;
 	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots), *idom = NULL;
-	uint64_t *sizes = rg_zalloc(hg.nnodes, sizeof *sizes), *retained = NULL;
+	uint64_t *retained = rg_zalloc(hg.nnodes, sizeof *retained);
+	rg_id *order = NULL;
+	uint32_t norder = 0;
 	ret *rs = malloc((hg.nobj ? hg.nobj : 1) * sizeof *rs);
 	trow *rows = calloc(ph_type_count(h) + 1, sizeof *rows);
 	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
-	if (!roots || !sizes || !rs || !rows)
+	if (!roots || !retained || !rs || !rows)
 		goto oom;
 	for (size_t i = 0; i < hg.nroots; i++)
 		roots[i] = hg.roots[i].node;
+	/* sizes, then (in place) retained sizes */
 	for (rg_id i = 0; i < hg.nobj; i++)
-		sizes[i] = ph_object_size(h, i);
-	if (rg_dominators(hg.g, roots, hg.nroots, &idom) < 0 ||
-	    rg_retained(hg.g, idom, sizes, &retained) < 0 ||
-	    rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0)
+		retained[i] = ph_object_size(h, i);
+	if (rg_dominators_order(hg.g, roots, hg.nroots, &idom, &order, &norder) < 0 ||
+	    rg_retain_sizes(hg.g, idom, order, norder, retained) < 0)
+		goto oom;
+	free(order);
+	order = NULL;
+	if (rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0)
 		goto oom;
 	size_t top = ctx->top < 0 ? 20 : ctx->top == 0 ? hg.nobj : (size_t)ctx->top;
 	if (top > hg.nobj)
@@ -158,7 +164,7 @@ int cmd_top(cmd_ctx *ctx)
 			json_obj(&w);
 			json_khex(&w, "addr", ph_object_addr(h, id));
 			json_kstr(&w, "type", hg_node_type(&hg, id, t, sizeof t));
-			json_ku64(&w, "size", sizes[id]);
+			json_ku64(&w, "size", ph_object_size(h, id));
 			json_ku64(&w, "retained", rs[i].bytes);
 			json_kstr(&w, "value", ph_object_repr(h, id, v, sizeof v));
 			hg_chain_json(&hg, parent, id, &w);
@@ -198,7 +204,7 @@ int cmd_top(cmd_ctx *ctx)
 oom:
 	fprintf(stderr, "pyheap: out of memory\n");
 out:
-	free(roots); free(idom); free(sizes); free(retained); free(rs); free(rows);
+	free(roots); free(idom); free(order); free(retained); free(rs); free(rows);
 	free(parent); free(dist);
 	hg_free(&hg);
 	return rc;

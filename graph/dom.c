@@ -62,7 +62,17 @@ static inline uint32_t eval(uint32_t v, uint32_t *ancestor, uint32_t *label,
 
 int rg_dominators(const rg_graph *g, const rg_id *roots, size_t nroots, rg_id **idom)
 {
+	return rg_dominators_order(g, roots, nroots, idom, NULL, NULL);
+}
+
+int rg_dominators_order(const rg_graph *g, const rg_id *roots, size_t nroots, rg_id **idom,
+			rg_id **order, uint32_t *norder)
+{
 	*idom = NULL;
+	if (order) {
+		*order = NULL;
+		*norder = 0;
+	}
 	uint32_t n = g->nnodes;
 	uint64_t n1 = (uint64_t)n + 1;
 	uint32_t *num = rg_zalloc(n1, sizeof *num);      /* node -> preorder, 0 unreached */
@@ -196,6 +206,13 @@ int rg_dominators(const rg_graph *g, const rg_id *roots, size_t nroots, rg_id **
 	for (uint32_t w = 1; w < N; w++)
 		out[vertex[w]] = dom[w] ? vertex[dom[w]] : RG_NONE;
 	*idom = out;
+	if (order) {
+		/* the preorder, without the virtual root */
+		memmove(vertex, vertex + 1, (size_t)(N - 1) * sizeof *vertex);
+		*order = vertex;
+		*norder = N - 1;
+		vertex = NULL;
+	}
 	rc = 0;
 done:
 	free(num);

@@ -109,7 +109,17 @@ int rg_path(const rg_graph *g, const rg_edge *parent_edge, rg_id target,
  * RG_NONE when that is the virtual root, and for unreachable nodes (tell
  * them apart with rg_bfs's dist on the same roots).  Caller frees. */
 int rg_dominators(const rg_graph *g, const rg_id *roots, size_t nroots, rg_id **idom);
+/* The same, and the nodes the roots reach in depth-first preorder (*order,
+ * *norder of them; caller frees): a node's immediate dominator comes before
+ * it, which is all rg_retain_sizes needs. */
+int rg_dominators_order(const rg_graph *g, const rg_id *roots, size_t nroots, rg_id **idom,
+			rg_id **order, uint32_t *norder);
 
+/* In place, without work arrays: each node's size in sizes becomes its
+ * retained size, summing along order (from rg_dominators_order) backwards.
+ * Nodes not in order keep their own size.  -1 when an idom is out of range. */
+int rg_retain_sizes(const rg_graph *g, const rg_id *idom, const rg_id *order, uint32_t norder,
+		    uint64_t *sizes);
 /* Retained size of every node: its own size plus all nodes it dominates.
  * sizes and idom are nnodes long; unreachable nodes retain only themselves.
  * Caller frees *retained. */

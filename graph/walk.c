@@ -180,6 +180,25 @@ int rg_retained(const rg_graph *g, const rg_id *idom, const uint64_t *sizes,
 	return 0;
 }
 
+int rg_retain_sizes(const rg_graph *g, const rg_id *idom, const rg_id *order, uint32_t norder,
+		    uint64_t *sizes)
+{
+	uint32_t n = g->nnodes;
+	for (uint32_t k = 0; k < norder; k++)
+		if (order[k] >= n || (idom[order[k]] != RG_NONE && idom[order[k]] >= n))
+			return -1;
+	/* a node's dominated nodes all come after it in the preorder, so going
+	 * backwards each node is complete before it is added to its idom */
+	for (uint32_t k = norder; k > 0; k--) {
+		rg_id v = order[k - 1], p = idom[v];
+		if (p != RG_NONE) {
+			uint64_t s = sizes[p] + sizes[v];
+			sizes[p] = s < sizes[p] ? UINT64_MAX : s;
+		}
+	}
+	return 0;
+}
+
 /* ---- rg_backrefs ---- */
 
 /*

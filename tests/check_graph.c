@@ -606,6 +606,27 @@ START_TEST(test_dom_random_large)
 		if (ret[i] != (post[i] - pre[i] + 1) / 2)
 			ck_abort_msg("retained[%u] = %llu, subtree %u", i,
 				     (unsigned long long)ret[i], (post[i] - pre[i] + 1) / 2);
+	/* the in-place version over the dominators' preorder gives the same,
+	 * with sizes that are not all equal */
+	rg_id *idom2, *order;
+	uint32_t norder;
+	ck_assert_int_eq(rg_dominators_order(g, roots, 1, &idom2, &order, &norder), 0);
+	ck_assert_int_eq(memcmp(idom, idom2, n * sizeof *idom), 0);
+	size_t reached = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		sizes[i] = 1 + i % 97;
+		reached += dist[i] != UINT32_MAX;
+	}
+	ck_assert_uint_eq(norder, reached);
+	free(ret);
+	ck_assert_int_eq(rg_retained(g, idom, sizes, &ret), 0);
+	ck_assert_int_eq(rg_retain_sizes(g, idom2, order, norder, sizes), 0);
+	for (uint32_t i = 0; i < n; i++)
+		if (ret[i] != sizes[i])
+			ck_abort_msg("in place: retained[%u] = %llu, want %llu", i,
+				     (unsigned long long)sizes[i], (unsigned long long)ret[i]);
+	free(idom2);
+	free(order);
 	free(ret);
 	free(sizes);
 	free(pre);
