@@ -520,10 +520,10 @@ struct off_case {
 
 static core_module_t *open_pyenv(const char *ver, const char *lib)
 {
-	char path[512], err[512];
+	char path[4096], err[512];
 	core_module_t *m = NULL;
 
-	snprintf(path, sizeof(path), "/root/.pyenv/versions/%s/lib/%s", ver, lib);
+	snprintf(path, sizeof(path), "%s/versions/%s/lib/%s", tu_pyenv_root(), ver, lib);
 	if (access(path, R_OK) != 0) {
 		TU_SKIP("check_core: %s missing, libpython %s tests skipped", path, ver);
 		return NULL;
@@ -654,16 +654,11 @@ END_TEST
 
 static const char *pick_python(void)
 {
-	static const char *cands[] = {
-		"/root/.pyenv/versions/3.11.7/bin/python3.11",
-		"/usr/bin/python3",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
-		if (access(cands[i], X_OK) == 0)
-			return cands[i];
-	return NULL;
+	static char py[4096];
+	snprintf(py, sizeof py, "%s/versions/3.11.7/bin/python3.11", tu_pyenv_root());
+	if (access(py, X_OK) == 0)
+		return py;
+	return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : NULL;
 }
 
 START_TEST(test_gcore)
@@ -677,8 +672,9 @@ START_TEST(test_gcore)
 	pid_t pid;
 	int st, r;
 
-	if (!py || access("/usr/bin/gcore", X_OK) != 0) {
-		TU_SKIP("check_core: no python or no gcore, gcore test skipped");
+	if (!py || !tu_in_path("gcore")) {
+		TU_SKIP("check_core: %s, gcore test not run",
+			py ? "gcore is not installed (package gdb)" : "no python3 on this machine");
 		return;
 	}
 	mkdir(tmp, 0755);

@@ -269,7 +269,7 @@ static int have_core(void)
 	if (!K.ok) {
 		const char *why = tu_no_cores();
 		int have_py = access("/usr/bin/python3.11", X_OK) == 0 ||
-			      access(tu_env("PYENV_ROOT", "/root/.pyenv"), X_OK) == 0;
+			      access(tu_pyenv_root(), X_OK) == 0;
 		/* a machine that can core a python it has must make this core */
 		ck_assert_msg(why || !have_py, "could not make or read the test core");
 		TU_SKIP("%s: hostile-core cases not run", why ? why : "no python3.11 on this machine");
@@ -720,8 +720,7 @@ static void setup(void)
 	if (!realpath(TU_PYHEAP(), pyheap_bin))
 		snprintf(pyheap_bin, sizeof pyheap_bin, "%s", TU_PYHEAP());
 	char py[4200];
-	const char *root = tu_env("PYENV_ROOT", "/root/.pyenv");
-	snprintf(py, sizeof py, "%s/versions/3.11.7/bin/python3.11", root);
+	snprintf(py, sizeof py, "%s/versions/3.11.7/bin/python3.11", tu_pyenv_root());
 	if (access(py, X_OK) != 0)
 		snprintf(py, sizeof py, "/usr/bin/python3.11");
 	char *pyargv[] = {py, "-c",

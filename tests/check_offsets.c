@@ -39,7 +39,7 @@ static int version_minor(const char *v)
 static const char *libpython(const char *v, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/versions/%s/lib/libpython3.%d.so.1.0",
-		 tu_env("PYENV_ROOT", "/root/.pyenv"), v, version_minor(v));
+		 tu_pyenv_root(), v, version_minor(v));
 	if (access(buf, R_OK) != 0) {
 		TU_SKIP("python %s not installed at %s", v, buf);
 		return NULL;
