@@ -69,6 +69,10 @@ int cmd_load(cmd_ctx *ctx);
 /* Opens and scans one core into *core and *heap (the caller frees both);
  * prints the error and returns an exit code on failure, 0 on success. */
 int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap);
+/* The reference graph of the command's heap (hg_build); on failure the
+ * one-line error is printed and -1 returned (exit EXIT_UNUSABLE). */
+struct heapgraph;
+int cmd_build_graph(cmd_ctx *ctx, struct heapgraph *hg);
 /* Prints warnings to stderr (unless quiet) and turns "had warnings" into
  * EXIT_PARTIAL; otherwise returns rc unchanged. */
 int cmd_finish(cmd_ctx *ctx, int rc);

@@ -38,10 +38,8 @@ int cmd_backrefs(cmd_ctx *ctx)
 	ph_heap *h = ctx->heap;
 	heapgraph hg;
 	char err[512], t[160], v[160], l[200], label[600];
-	if (hg_build(&hg, h, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+	if (cmd_build_graph(ctx, &hg) < 0)
 		return EXIT_UNUSABLE;
-	}
 	rg_id *targets, *nodes = NULL;
 	rg_edge *edges = NULL;
 	size_t nn = 0, ne = 0;

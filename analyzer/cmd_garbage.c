@@ -14,11 +14,9 @@ int cmd_garbage(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
 	heapgraph hg;
-	char err[256], n1[32], n2[32], b[32];
-	if (hg_build(&hg, h, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+	char n1[32], n2[32], b[32];
+	if (cmd_build_graph(ctx, &hg) < 0)
 		return EXIT_UNUSABLE;
-	}
 	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots);
 	uint8_t *sel = calloc(hg.nobj ? hg.nobj : 1, 1);
 	rg_edge *parent = NULL;

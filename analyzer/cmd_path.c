@@ -61,11 +61,9 @@ int cmd_path(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
 	heapgraph hg;
-	char err[256], t[160], v[160], l[200];
-	if (hg_build(&hg, h, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+	char t[160], v[160], l[200];
+	if (cmd_build_graph(ctx, &hg) < 0)
 		return EXIT_UNUSABLE;
-	}
 	rg_id *targets;
 	size_t nt = cmd_targets(ctx, &hg, &targets);
 	int rc = EXIT_UNUSABLE;

@@ -26,11 +26,8 @@ int cmd_refs(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
 	heapgraph hg;
-	char err[256];
-	if (hg_build(&hg, h, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+	if (cmd_build_graph(ctx, &hg) < 0)
 		return EXIT_UNUSABLE;
-	}
 	ext *exts = malloc((hg.nobj ? hg.nobj : 1) * sizeof *exts);
 	uint8_t *sel = calloc(hg.nobj ? hg.nobj : 1, 1);   /* orphans */
 	rg_id *overs = malloc(OVER_LISTED * sizeof *overs);

@@ -10,7 +10,7 @@ int cmd_show(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
 	heapgraph hg;
-	char err[256], t[160], v[200], l[200];
+	char t[160], v[200], l[200];
 	uint64_t addr = 0;
 	hg_parse_addr(ctx->addr, &addr);
 	uint32_t id = ph_object_find(h, addr);
@@ -18,10 +18,8 @@ int cmd_show(cmd_ctx *ctx)
 		fprintf(stderr, "pyheap: %s: no live object at %s\n", ctx->core_path, ctx->addr);
 		return EXIT_UNUSABLE;
 	}
-	if (hg_build(&hg, h, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+	if (cmd_build_graph(ctx, &hg) < 0)
 		return EXIT_UNUSABLE;
-	}
 	rg_edge b, e;
 	rg_out(hg.g, id, &b, &e);
 	const rg_edge *in = NULL;

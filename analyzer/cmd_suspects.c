@@ -100,15 +100,18 @@ int cmd_suspects(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
 	report *r = calloc(1, sizeof *r);
-	char err[256], b1[32], b2[32], n1[32], v[160];
+	char b1[32], b2[32], n1[32], v[160];
 	int rc = EXIT_UNUSABLE;
 	core_t *old_core = NULL;
 	ph_heap *old_heap = NULL;
 	rg_id *roots = NULL, *idom = NULL, *order = NULL;
 	uint32_t norder = 0;
 	uint8_t *sel = NULL;
-	if (!r || hg_build(&r->hg, h, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, r ? err : "out of memory");
+	if (!r) {
+		fprintf(stderr, "pyheap: out of memory\n");
+		return EXIT_UNUSABLE;
+	}
+	if (cmd_build_graph(ctx, &r->hg) < 0) {
 		free(r);
 		return EXIT_UNUSABLE;
 	}

@@ -91,11 +91,9 @@ int cmd_top(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
 	heapgraph hg;
-	char err[256], t[160], v[160], b1[32];
-	if (hg_build(&hg, h, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+	char t[160], v[160], b1[32];
+	if (cmd_build_graph(ctx, &hg) < 0)
 		return EXIT_UNUSABLE;
-	}
 	int rc = EXIT_UNUSABLE;
 	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots), *idom = NULL;
 	uint64_t *retained = rg_zalloc(hg.nnodes, sizeof *retained);

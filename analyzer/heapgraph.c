@@ -1,5 +1,6 @@
 /* heapgraph.c - see heapgraph.h. */
 #include "heapgraph.h"
+#include "cmd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -114,6 +115,15 @@ int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
 oom:
 	snprintf(err, errlen, "out of memory building the reference graph");
 	hg_free(hg);
+	return -1;
+}
+
+int cmd_build_graph(cmd_ctx *ctx, heapgraph *hg)
+{
+	char err[256];
+	if (hg_build(hg, ctx->heap, err, sizeof err) == 0)
+		return 0;
+	fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
 	return -1;
 }
 

@@ -381,6 +381,17 @@ def report(res, base, sizes):
     return '\n'.join(L)
 
 
+def load_extras(a, res):
+    """Puts --notes into res; returns the --baseline results, or None."""
+    if a.notes and os.path.exists(a.notes):
+        with open(a.notes) as f:
+            res['notes'] = [l.rstrip('\n') for l in f if l.strip()]
+    if not a.baseline:
+        return None
+    with open(a.baseline) as f:
+        return json.load(f)
+
+
 def main():
     ap = argparse.ArgumentParser(description='pyheap benchmark')
     ap.add_argument('--pyheap', default=os.path.join(ROOT, 'build', 'pyheap'))
@@ -398,13 +409,7 @@ def main():
     if a.report_only:
         with open(a.report_only) as f:
             res = json.load(f)
-        base = None
-        if a.baseline:
-            with open(a.baseline) as f:
-                base = json.load(f)
-        if a.notes and os.path.exists(a.notes):
-            with open(a.notes) as f:
-                res['notes'] = [l.rstrip('\n') for l in f if l.strip()]
+        base = load_extras(a, res)
         sizes = [s for s in SIZES if s in res['cores']]
         with open(a.out, 'w') as f:
             f.write(report(res, base, sizes))
@@ -451,13 +456,7 @@ def main():
                                          mib(c['pyheap'][cmd]['rss_kib'])))
         res['cores'][s] = c
 
-    base = None
-    if a.baseline:
-        with open(a.baseline) as f:
-            base = json.load(f)
-    if a.notes and os.path.exists(a.notes):
-        with open(a.notes) as f:
-            res['notes'] = [l.rstrip('\n') for l in f if l.strip()]
+    base = load_extras(a, res)
     if a.save:
         with open(a.save, 'w') as f:
             json.dump(res, f, indent=1)

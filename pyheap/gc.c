@@ -229,16 +229,13 @@ static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound, bool count)
 
 int ph_walk_gc(ph_heap *h)
 {
-	struct gc_list lists[GC_LISTS_MAX];
-	size_t nl = gc_lists(h, lists);
+	/* the lists the helper chased, or found now when there is no helper */
+	struct ph_gcchase *c = chase_join(h);
+	struct gc_list found[GC_LISTS_MAX];
+	const struct gc_list *lists = c ? c->lists : found;
+	size_t nl = c ? c->nlists : gc_lists(h, found);
 	if (!nl)
 		return -1;
-	struct ph_gcchase *c = chase_join(h);
-	bool same = c && c->nlists == nl;
-	for (size_t l = 0; same && l < nl; l++)
-		same = c->lists[l].head == lists[l].head;
-	if (!same)
-		c = NULL;                        /* (cannot happen: same heap, same reads) */
 	uint64_t bound = walk_bound(h);
 	uint64_t gcs0 = lists[0].head - (uint64_t)h->off.gc_generations;
 	uint32_t v;
@@ -293,14 +290,11 @@ void ph_walk_threads(ph_heap *h)
 					(unsigned long long)h->interps[i]);
 				break;
 			}
-			if (h->nthreads == h->threads_cap) {
-				size_t cap = h->threads_cap ? 2 * h->threads_cap : 8;
-				ph_thread *n = realloc(h->threads, cap * sizeof *n);
-				if (!n)
-					return;
-				h->threads = n;
-				h->threads_cap = cap;
-			}
+			ph_thread *n = ph_grow(h->threads, h->nthreads, &h->threads_cap,
+					       sizeof *n, 8);
+			if (!n)
+				return;
+			h->threads = n;
 			ph_thread *t = &h->threads[h->nthreads++];
 			*t = (ph_thread){.tstate = ts, .interp_id = (int64_t)id};
 			rdf(h, ts, h->off.ts_thread_id, &t->thread_id);

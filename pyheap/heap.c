@@ -236,16 +236,12 @@ bool ph_pool_begin(ph_heap *h, uint64_t pool)
 		blocks_to_map(h);            /* out of memory, or seen before */
 		return false;
 	}
-	if (x->np == x->pcap) {
-		size_t cap = x->pcap ? 2 * x->pcap : 4096;
-		uint32_t *n = realloc(x->pfirst, cap * sizeof *n);
-		if (!n) {
-			blocks_to_map(h);
-			return false;
-		}
-		x->pfirst = n;
-		x->pcap = cap;
+	uint32_t *n = ph_grow(x->pfirst, x->np, &x->pcap, sizeof *n, 4096);
+	if (!n) {
+		blocks_to_map(h);
+		return false;
 	}
+	x->pfirst = n;
 	x->pfirst[x->np++] = (uint32_t)h->nobj;
 	return true;
 }
@@ -474,14 +470,10 @@ static void discover(ph_heap *h, uint64_t target)
 		if (h->pending_seen[slot] == target)
 			return;
 		h->pending_seen[slot] = target;
-		if (h->npending == h->pending_cap) {
-			size_t cap = h->pending_cap ? 2 * h->pending_cap : 4096;
-			uint64_t *n = realloc(h->pending, cap * sizeof *n);
-			if (!n)
-				return;
-			h->pending = n;
-			h->pending_cap = cap;
-		}
+		uint64_t *n = ph_grow(h->pending, h->npending, &h->pending_cap, sizeof *n, 4096);
+		if (!n)
+			return;
+		h->pending = n;
 		h->pending[h->npending++] = target;
 		return;
 	}
@@ -513,16 +505,11 @@ void ph_object_visit(ph_heap *h, uint32_t id)
 	if (size >= UINT16_MAX) {
 		/* 64 KiB and up (few: big containers, long strs): kept aside,
 		 * in id order */
-		if (h->nbig == h->big_cap) {
-			size_t cap = h->big_cap ? 2 * h->big_cap : 16;
-			struct ph_big_size *n = realloc(h->big_sizes, cap * sizeof *n);
-			if (n) {
-				h->big_sizes = n;
-				h->big_cap = cap;
-			}
-		}
-		if (h->nbig < h->big_cap)
+		struct ph_big_size *n = ph_grow(h->big_sizes, h->nbig, &h->big_cap, sizeof *n, 16);
+		if (n) {
+			h->big_sizes = n;
 			h->big_sizes[h->nbig++] = (struct ph_big_size){id, size};
+		}
 	}
 	h->total_size += size;
 	h->types[ti].count++;

@@ -505,14 +505,10 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 			/* An empty pool (count 0) keeps its old header: it still tells
 			 * which arena is there.  pymalloc keeps one wholly empty arena
 			 * rather than unmapping it, and only such pools show it. */
-			if (npools == pools_cap) {
-				size_t cap = pools_cap ? 2 * pools_cap : 1024;
-				uint64_t *n = realloc(pools, cap * sizeof *n);
-				if (!n)
-					continue;
-				pools = n;
-				pools_cap = cap;
-			}
+			uint64_t *n = ph_grow(pools, npools, &pools_cap, sizeof *n, 1024);
+			if (!n)
+				continue;
+			pools = n;
 			pools[npools++] = pool;
 			uint32_t r = ph_map_get(&seen, (uint64_t)ai + 1);
 			if (r == PH_MAP_NONE) {

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core.h"
 #include "map.h"
@@ -63,6 +64,22 @@ typedef struct ph_type {
 
 /* refs.c: frees the instance plans of all types */
 void ph_plans_free(ph_heap *h);
+
+/* Room for element n of arr (cap of them, each elem bytes): arr itself, or
+ * arr grown by doubling (first, the first time), with *cap updated; NULL
+ * when out of memory, arr then unchanged and still the caller's. */
+static inline void *ph_grow(void *arr, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return arr;
+	size_t c = *cap ? 2 * *cap : first;
+	if (c > SIZE_MAX / elem)
+		return NULL;
+	void *p = realloc(arr, c * elem);
+	if (p)
+		*cap = c;
+	return p;
+}
 
 /* Warning kinds: counted, each with its first example. */
 enum ph_warn {

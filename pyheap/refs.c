@@ -751,14 +751,10 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn
 
 static ph_vnode *add_vnode(ph_heap *h, const char *kind, uint64_t addr, uint64_t aux)
 {
-	if (h->nvnodes == h->vnodes_cap) {
-		size_t cap = h->vnodes_cap ? 2 * h->vnodes_cap : 16;
-		ph_vnode *v = realloc(h->vnodes, cap * sizeof *v);
-		if (!v)
-			return NULL;
-		h->vnodes = v;
-		h->vnodes_cap = cap;
-	}
+	ph_vnode *v = ph_grow(h->vnodes, h->nvnodes, &h->vnodes_cap, sizeof *v, 16);
+	if (!v)
+		return NULL;
+	h->vnodes = v;
 	ph_vnode *n = &h->vnodes[h->nvnodes++];
 	memset(n, 0, sizeof *n);
 	n->kind = kind;
@@ -769,14 +765,10 @@ static ph_vnode *add_vnode(ph_heap *h, const char *kind, uint64_t addr, uint64_t
 
 static ph_root *add_root(ph_heap *h, uint32_t node, const char *kind)
 {
-	if (h->nroots == h->roots_cap) {
-		size_t cap = h->roots_cap ? 2 * h->roots_cap : 64;
-		ph_root *n = realloc(h->roots, cap * sizeof *n);
-		if (!n)
-			return NULL;
-		h->roots = n;
-		h->roots_cap = cap;
-	}
+	ph_root *n = ph_grow(h->roots, h->nroots, &h->roots_cap, sizeof *n, 64);
+	if (!n)
+		return NULL;
+	h->roots = n;
 	ph_root *r = &h->roots[h->nroots++];
 	memset(r, 0, sizeof *r);
 	r->node = node;

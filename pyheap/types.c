@@ -171,14 +171,10 @@ static uint32_t validate(ph_heap *h, uint64_t t, int depth)
 			return reject(h, t);
 	}
 
-	if (h->ntypes == h->types_cap) {
-		size_t cap = h->types_cap ? 2 * h->types_cap : 256;
-		ph_type *n = realloc(h->types, cap * sizeof *n);
-		if (!n)
-			return TYPE_INVALID;
-		h->types = n;
-		h->types_cap = cap;
-	}
+	ph_type *n = ph_grow(h->types, h->ntypes, &h->types_cap, sizeof *n, 256);
+	if (!n)
+		return TYPE_INVALID;
+	h->types = n;
 	ph_type *ty = &h->types[h->ntypes];
 	memset(ty, 0, sizeof *ty);
 	ty->addr = t;

@@ -29,31 +29,6 @@
 #include "testutil.h"
 
 #define SYS_PYTHON "/usr/bin/python3"	/* runs the drivers; always present */
-#define EXIT_SKIP  77
-
-
-
-
-/* Run argv (output to our stdout, where Check's log shows it).  Returns the
- * exit status, or 128 + signal, or -1 when it could not be started. */
-static int run(char *const argv[])
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		execv(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 
 
 START_TEST(test_graph)
@@ -79,16 +54,14 @@ START_TEST(test_graph)
 
 	printf("=== %s: %s\n", ip->label, interp);
 	char *mk[] = { SYS_PYTHON, script[0], interp, outdir, "graphbuild.py", NULL };
-	int rc = run(mk);
-	if (rc == EXIT_SKIP) {
-		TU_SKIP("%s: mkcore skipped (see above)", ip->label);
+	int rc = tu_run_shown(mk);
+	if (tu_driver_skipped(rc, ip->label))
 		return;
-	}
 	ck_assert_msg(rc == 0, "%s: mkcore.py %s %s graphbuild.py exited %d",
 		      ip->label, interp, outdir, rc);
 
 	char *chk[] = { SYS_PYTHON, script[1], outdir, (char *)TU_PYHEAP(), NULL };
-	rc = run(chk);
+	rc = tu_run_shown(chk);
 	ck_assert_msg(rc == 0, "%s: pyheap's reference graph disagrees with the interpreter "
 		      "(graphcheck.py exit %d, table above); core kept in %s", ip->label, rc, outdir);
 	unlink(core);
@@ -97,16 +70,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("graphcli");
-	for (int i = 0; i < TU_NINTERP; i++) {
-		TCase *tc = tcase_create(tu_interps[i].label);
-		tcase_set_timeout(tc, 180);
-		tcase_add_loop_test(tc, test_graph, i, i + 1);
-		suite_add_tcase(s, tc);
-	}
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_interp_suite("graphcli", test_graph, 180);
 }

@@ -27,7 +27,6 @@
 #include "testutil.h"
 
 #define SYS_PYTHON "/usr/bin/python3"	/* runs the drivers; always present */
-#define EXIT_SKIP  77
 
 
 
@@ -102,10 +101,8 @@ START_TEST(test_interpreter)
 	printf("=== %s: %s\n", ip->label, interp);
 	char *mk[] = { SYS_PYTHON, script[0], interp, outdir, NULL };
 	int rc = run(mk, NULL, NULL);
-	if (rc == EXIT_SKIP) {
-		TU_SKIP("%s: mkcore skipped (see above)", ip->label);
+	if (tu_driver_skipped(rc, ip->label))
 		return;
-	}
 	ck_assert_msg(rc == 0, "%s: mkcore.py %s %s exited %d", ip->label, interp, outdir, rc);
 
 	/* The comparator must pass on the truth and fail on a 2% miscount. */
@@ -133,16 +130,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("integration");
-	for (int i = 0; i < TU_NINTERP; i++) {
-		TCase *tc = tcase_create(tu_interps[i].label);
-		tcase_set_timeout(tc, 300);
-		tcase_add_loop_test(tc, test_interpreter, i, i + 1);
-		suite_add_tcase(s, tc);
-	}
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_interp_suite("integration", test_interpreter, 300);
 }

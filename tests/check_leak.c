@@ -24,19 +24,9 @@ static void run_one(const char *label, const char *py)
 	}
 	char *argv[] = {"/usr/bin/python3", script, (char *)py, out, (char *)TU_PYHEAP(), NULL};
 	printf("=== %s: %s\n", label, py);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	if (rc == 77) {
-		TU_SKIP("%s: leakcheck could not make cores (see its SKIP line)", label);
+	int rc = tu_run_shown(argv);
+	if (tu_driver_skipped(rc, label))
 		return;
-	}
 	ck_assert_msg(rc == 0, "%s: leakcheck exited %d", label, rc);
 }
 
@@ -53,14 +43,5 @@ int main(void)
 	snprintf(dir, sizeof dir, "%s/leak", TU_TMP());
 	mkdir(TU_TMP(), 0755);
 	mkdir(dir, 0755);
-	Suite *s = suite_create("leak");
-	TCase *tc = tcase_create("leak");
-	tcase_set_timeout(tc, 300);
-	tcase_add_loop_test(tc, leak, 0, TU_NINTERP);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run_interp_suite("leak", leak, 300);
 }

@@ -2,6 +2,8 @@
 #ifndef PYHEAP_TESTUTIL_H
 #define PYHEAP_TESTUTIL_H
 
+#include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -64,6 +66,10 @@ static inline const char *tu_no_cores(void)
 		fclose(f);
 		if (buf[0] == '3')
 			return "ptrace is disabled (kernel.yama.ptrace_scope = 3)";
+		/* 1 and 2 let only root (CAP_SYS_PTRACE) attach to a process
+		 * that is not its own child, as gcore must */
+		if ((buf[0] == '1' || buf[0] == '2') && geteuid() != 0)
+			return "ptrace is restricted to root here (kernel.yama.ptrace_scope >= 1)";
 	}
 	if (system("command -v gcore >/dev/null 2>&1") != 0)
 		return "gcore is not installed (package gdb)";
@@ -187,6 +193,64 @@ static inline int tu_in_path(const char *prog)
 		path += n + (path[n] == ':');
 	}
 	return 0;
+}
+
+/* ---- the driver scripts of the real-core suites ---- */
+
+/* Exit status of a driver (the scripts in tests/integration) that skipped, after a
+ * loud "SKIP:" line of its own. */
+#define TU_EXIT_SKIP 77
+
+/* Runs argv with its output on ours (where Check's log shows it).  Returns
+ * the exit status, 128 + signal, or -1 when it could not be started. */
+static inline int tu_run_shown(char *const argv[])
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Whether a driver's exit status rc says it skipped.  A driver skips only
+ * when it cannot take cores; on a machine that can (tu_no_cores), that is
+ * a failure, not a skip. */
+static inline int tu_driver_skipped(int rc, const char *label)
+{
+	if (rc != TU_EXIT_SKIP)
+		return 0;
+	const char *why = tu_no_cores();
+	ck_assert_msg(why, "%s: the driver skipped (its SKIP line is above) on a machine that "
+		      "can take cores", label);
+	TU_SKIP("%s: %s: real-core checks not run", label, why);
+	return 1;
+}
+
+/* Runs a suite of one case per interpreter of tu_interps (the loop index
+ * picks it); returns the process exit status. */
+static inline int tu_run_interp_suite(const char *name, const TTest *test, int timeout)
+{
+	Suite *s = suite_create(name);
+	for (int i = 0; i < TU_NINTERP; i++) {
+		TCase *tc = tcase_create(tu_interps[i].label);
+		tcase_set_timeout(tc, timeout);
+		tcase_add_loop_test(tc, test, i, i + 1);
+		suite_add_tcase(s, tc);
+	}
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #endif
