@@ -66,9 +66,18 @@ TEST_ENV := PYHEAP=$(abspath $(BUILD)/pyheap) PYHEAP_SRC=$(CURDIR) \
 
 check-unit: $(BUILD)/pyheap $(TEST_BIN) $(TOOL_BIN)
 	@mkdir -p $(BUILD)/tmp
-	@fail=0; for t in $(TEST_BIN); do \
-		echo "== $$t"; $(TEST_ENV) CK_FORK=yes $$t || fail=1; \
-	done; exit $$fail
+	@failed=; for t in $(TEST_BIN); do \
+		n=$${t##*/}; echo "== $$t"; \
+		{ $(TEST_ENV) CK_FORK=yes $$t; echo $$? >$(BUILD)/tmp/$$n.rc; } 2>&1 \
+			| tee $(BUILD)/tmp/$$n.log; \
+		[ "$$(cat $(BUILD)/tmp/$$n.rc)" = 0 ] || failed="$$failed $$n"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+		echo "== FAILED in $(BUILD):$$failed"; \
+		for n in $$failed; do \
+			grep -E ':[FE]:|^SKIP|Checks: ' $(BUILD)/tmp/$$n.log | sed "s|^|$$n: |"; \
+		done; exit 1; \
+	fi
 
 check-san:
 	$(MAKE) BUILD=build-san SANITIZER=address,undefined check-unit
