@@ -32,6 +32,8 @@ enum {
 	OPT_BACKREFS = 1 << 4, /* --depth, --max-nodes, --hide, --stop-at-modules */
 	OPT_SELFLOAD = 1 << 5, /* not an option: the command opens its files itself */
 	OPT_BASELINE = 1 << 6, /* --baseline FILE */
+	OPT_TOTALS = 1 << 7,  /* not an option: the command needs only the scan's
+			       * totals (ph_options.totals_only) */
 };
 
 typedef struct cmd_ctx {
@@ -39,6 +41,7 @@ typedef struct cmd_ctx {
 	core_options copts;
 	const char *lib_paths[32];
 	int json, quiet, no_progress, no_dwarf, pool_scan;
+	int totals_only;      /* the command's OPT_TOTALS */
 	const char *sort;     /* "size" (default) or "count" */
 	long top;             /* -1 = command default */
 	const char *type;     /* --type */

@@ -14,11 +14,11 @@
 #define PYHEAP_VERSION "0.1.0"
 
 static const cmd_def commands[] = {
-	{"info", cmd_info, 0, 1, "CORE",
+	{"info", cmd_info, OPT_TOTALS, 1, "CORE",
 	 "the process, the Python version, how offsets were found, heap totals, warnings"},
-	{"types", cmd_types, OPT_SORT | OPT_TOP, 1, "[--sort size|count] [--top N] CORE",
+	{"types", cmd_types, OPT_SORT | OPT_TOP | OPT_TOTALS, 1, "[--sort size|count] [--top N] CORE",
 	 "every live object by type: count and bytes"},
-	{"arenas", cmd_arenas, 0, 1, "CORE",
+	{"arenas", cmd_arenas, OPT_TOTALS, 1, "CORE",
 	 "pymalloc arenas, pools and blocks per size class"},
 	{"refs", cmd_refs, OPT_TOP, 1, "[--top N] CORE",
 	 "refcounts rebuilt: references no object accounts for, orphans"},
@@ -161,7 +161,8 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 		fprintf(stderr, "pyheap: %s\n", err);
 		return EXIT_UNUSABLE;
 	}
-	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan};
+	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan,
+			.totals_only = ctx->totals_only};
 	if (ph_open(heap, *core, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "pyheap: %s\n", err);
 		return EXIT_UNUSABLE;
@@ -405,6 +406,7 @@ int main(int argc, char **argv)
 			return bad_usage("not an address", ctx.addr);
 	}
 	ctx.core_path = argv[1];
+	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0;
 	if (!ctx.sort)
 		ctx.sort = "size";
 

@@ -176,6 +176,20 @@ void ph_gc_chase_free(ph_heap *h)
 static bool take(ph_heap *h, uint64_t p, bool count, uint64_t *n)
 {
 	uint64_t obj = p + GC_HEAD_SIZE;
+	/* totals_only: block objects have bits, not ids */
+	uint64_t w, bit, *lb = ph_lean_bits(h, obj, &w, &bit);
+	if (lb && (lb[w] & bit)) {
+		uint64_t *gcw = lb + h->lean->words + w;
+		if (*gcw & bit) {
+			ph_warn(h, W_GC_LIST, "GC lists cut short: an object is on a list "
+				"twice (0x%llx)", (unsigned long long)obj);
+			return false;
+		}
+		*gcw |= bit;
+		h->gc_objects += count;
+		(*n)++;
+		return true;
+	}
 	/* most were found in their blocks, checked already (with their block
 	 * size: more strictly than here) */
 	uint32_t id = ph_object_id(h, obj);

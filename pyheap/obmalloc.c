@@ -313,8 +313,10 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 
 	if (!add_objects)
 		return 1;
+	/* totals_only: the pool's objects are bits, not ids */
+	uint64_t *lean = h->opts.totals_only ? ph_lean_pool(h, pool) : NULL;
 	/* first visit of this pool: its objects are new, no lookup needed */
-	bool fresh = ph_pool_begin(h, pool);
+	bool fresh = !lean && ph_pool_begin(h, pool);
 	for (uint32_t bi = 0; bi < carved; bi++) {
 		if (hp && bi + 8 < carved)
 			__builtin_prefetch(hp + POOL_OVERHEAD + (size_t)(bi + 8) * bs);
@@ -334,6 +336,14 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 			if (ti != TYPE_INVALID && ph_object_preheader(h, b + off, ti) == (int)off &&
 			    (off == 0 || (bp ? gc_words_plausible(bp + off - GC_HEAD_SIZE)
 					     : gc_head_plausible(h, b + off)))) {
+				if (lean) {
+					uint64_t g = (bi * (uint64_t)bs + POOL_OVERHEAD + off) >> 4;
+					if (!(lean[g / 64] & (1ull << (g % 64)))) {
+						lean[g / 64] |= 1ull << (g % 64);
+						ph_lean_visit(h, b + off, ti);
+					}
+					break;
+				}
 				uint32_t id = fresh ? ph_add_block(h, b + off, ti)
 						    : ph_add_object(h, b + off, ti, PH_OBJ_ARENA);
 				if (id != PH_MAP_NONE)

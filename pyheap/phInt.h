@@ -123,6 +123,8 @@ struct ph_heap {
 	/* objects: dense ids, flat arrays */
 	ph_map obj_map;                  /* address -> id, except pool-walk blocks (heap.c) */
 	struct ph_blockix *blockix;      /* pool-walk blocks: id by pool (heap.c) */
+	struct ph_lean *lean;            /* totals_only: pool-walk blocks as bits (heap.c) */
+	size_t nlean;                    /* ... how many (they have no id) */
 	struct ph_gcchase *gcchase;      /* the GC lists' links, chased meanwhile (gc.c) */
 	size_t walked;                   /* ids below this had their references followed */
 	uint64_t scan_refs;              /* references seen doing so */
@@ -261,6 +263,23 @@ void ph_objects_free(ph_heap *h);
  * references followed and its size taken while its memory is in the cache. */
 void ph_object_visit(ph_heap *h, uint32_t id);
 void ph_blockix_free(ph_heap *h);
+/* totals_only (heap.c): the bits of a pool's blocks, two halves of
+ * h->lean->words words, a bit per 16 bytes: objects the walk counted, and
+ * those a GC list had.  ph_lean_pool adds the pool when new (NULL: out of
+ * memory); ph_lean_bits finds the pool of an object's address (NULL: not a
+ * pool the walk counted objects of, or addr not 16-aligned). */
+struct ph_lean {
+	ph_map pools;            /* pool address -> index of its bits */
+	uint64_t *bits;          /* per pool: 2 * words */
+	size_t n, cap;
+	unsigned words;          /* per half */
+	uint64_t pool_mask;
+};
+uint64_t *ph_lean_pool(ph_heap *h, uint64_t pool);
+uint64_t *ph_lean_bits(const ph_heap *h, uint64_t addr, uint64_t *word, uint64_t *bit);
+/* Counts and visits a pool-walk object that gets no id. */
+void ph_lean_visit(ph_heap *h, uint64_t addr, uint32_t ti);
+void ph_lean_free(ph_heap *h);
 bool ph_in_arena(const ph_heap *h, uint64_t addr);
 /* The index of the arena range holding addr, or -1. */
 long ph_arena_range(const ph_heap *h, uint64_t addr);

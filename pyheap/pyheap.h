@@ -34,6 +34,13 @@ typedef struct ph_heap ph_heap;
 typedef struct ph_options {
 	int no_dwarf;          /* ignore DWARF, use the built-in tables */
 	int pool_scan;         /* find pools by scanning memory even with symbols */
+	/* Keep totals only: object and GC counts, sizes, per-type totals, the
+	 * arenas and the warnings, as exactly as a full scan, but no object
+	 * table: ph_object_count() counts the objects, and the per-object
+	 * calls (ph_object_*(id), references, nodes, roots) are not to be
+	 * used.  What `types`, `info` and `arenas` need, in less memory and
+	 * time. */
+	int totals_only;
 } ph_options;
 
 /* Called now and then during ph_scan(); done <= total, both in "units" of

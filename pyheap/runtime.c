@@ -349,6 +349,7 @@ void ph_free(ph_heap *h)
 	ph_map_free(&h->obj_map);
 	ph_gc_chase_free(h);
 	ph_blockix_free(h);
+	ph_lean_free(h);
 	free(h->pending);
 	ph_objects_free(h);
 	free(h->chunks);

@@ -200,6 +200,9 @@ static int run_pyheap(const char *name, const char *cmd, const char *core, const
 	argv[n] = NULL;
 	double secs = 0;
 	int rc = run_bounded(argv, cwd, out, err, &secs);
+	if (secs > TIME_LIMIT / 4.0)
+		fprintf(stderr, "check_hostile: %s: pyheap %s took %.1f s (limit %d s)\n", name, cmd,
+			secs, TIME_LIMIT);
 	tu_slurp(err, err_text, sizeof err_text);
 	tu_slurp(out, out_text, sizeof out_text);
 	ck_assert_msg(rc != -2, "%s: pyheap %s ran over %d s (a hang)", name, cmd, TIME_LIMIT);
@@ -246,6 +249,21 @@ static void check_variant(const char *name, const char *want)
 				      "%s: pyheap %s: no warning saying '%s'; stderr: %.2000s",
 				      name, cmd, want, err_text);
 		}
+	}
+	/* types and info scanned for totals only: the totals of the full scan,
+	 * warnings included, on every variant */
+	{
+		char tool[4200], cwd[4200], out[4200], err[4200];
+		snprintf(tool, sizeof tool, "%s/scancmp", TU_TOOLS());
+		snprintf(cwd, sizeof cwd, "%s/cwd", tmp);
+		snprintf(out, sizeof out, "%s/scancmp.txt", tmp);
+		snprintf(err, sizeof err, "%s/scancmp.err", tmp);
+		char *argv[] = {tool, path, NULL};
+		int rc = run_bounded(argv, cwd, out, err, NULL);
+		tu_slurp(out, out_text, sizeof out_text);
+		tu_slurp(err, err_text, sizeof err_text);
+		ck_assert_msg(rc == 0, "%s: the totals-only scan differs from the full one "
+			      "(scancmp exit %d):\n%.3000s%.1000s", name, rc, out_text, err_text);
 	}
 	/* the reference-graph commands on the variants that stress it */
 	for (int c = 0; graph_cmds && c < 5; c++) {

@@ -124,6 +124,21 @@ START_TEST(test_interpreter)
 	rc = run(cmp, NULL, NULL);
 	ck_assert_msg(rc == 0, "%s: pyheap disagrees with the interpreter (compare.py exit %d); "
 		      "core kept in %s", ip->label, rc, outdir);
+
+	/* types, info and arenas scan for totals only: the same totals as the
+	 * full scan, with each way of finding the pools and offsets */
+	static const char *const how[] = {NULL, "--pool-scan", "--no-dwarf"};
+	for (size_t k = 0; k < sizeof how / sizeof how[0]; k++) {
+		char tool[4200];
+		tu_fmt(tool, sizeof tool, "%s/scancmp", TU_TOOLS());
+		char *sc[] = { tool, how[k] ? (char *)how[k] : core, how[k] ? core : NULL, NULL };
+		tu_fmt(log, sizeof log, "%s/scancmp%zu.log", outdir, k);
+		rc = run(sc, log, NULL);
+		show_file(log);
+		ck_assert_msg(rc == 0, "%s: the totals-only scan%s%s differs from the full one "
+			      "(scancmp exit %d); core kept in %s", ip->label, how[k] ? " with " : "",
+			      how[k] ? how[k] : "", rc, outdir);
+	}
 	unlink(core);
 }
 END_TEST
