@@ -388,7 +388,8 @@ void ph_index_blocks(ph_heap *h)
 uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
 {
 	const struct ph_blockix *x = h->blockix;
-	if (x && x->ready) {
+	/* ready without slot tables: the walk numbered no block objects */
+	if (x && x->ready && x->slot_base) {
 		long r = range_of(h, addr);
 		if (r >= 0) {
 			uint64_t s = slot_of_addr(h, x, r, addr);
