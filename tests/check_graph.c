@@ -967,12 +967,14 @@ static Suite *graph_suite(void)
 {
 	Suite *s = suite_create("graph");
 	TCase *tc = tcase_create("build");
+	tcase_set_timeout(tc, 60);   /* not Check's 4 s default: ASan on a loaded host */
 	tcase_add_test(tc, test_csr);
 	tcase_add_test(tc, test_builder_limits);
 	tcase_add_test(tc, test_reverse);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("walk");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bfs_diamond);
 	tcase_add_test(tc, test_bfs_cycle_weak);
 	tcase_add_test(tc, test_backrefs);

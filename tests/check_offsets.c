@@ -424,6 +424,7 @@ static Suite *offsets_suite(void)
 {
 	Suite *s = suite_create("offsets");
 	TCase *tc = tcase_create("tables");
+	tcase_set_timeout(tc, 60);   /* not Check's 4 s: reads real binaries, under ASan too */
 
 	tcase_add_test(tc, test_catalogue);
 	tcase_add_test(tc, test_tables_sane);
