@@ -6,7 +6,9 @@
  * opened once from a memfd.  Each input is a patch list applied to the bytes
  * of the core's writable PT_LOAD segments only (where arenas, pools, GC
  * lists, objects, dict keys and heap types live); then ph_open, ph_scan and
- * every accessor run, and the patches are undone.  The core's mapping is a
+ * every accessor run, a second scan for totals only (what types, info and
+ * arenas run) must give the same totals (a difference aborts: a finding),
+ * and the patches are undone.  The core's mapping is a
  * private read-only mapping of the memfd that is never written, so it sees
  * each pwrite() to the memfd: no re-open per input.
  *
@@ -49,6 +51,40 @@ static void die(const char *msg, const char *arg)
 {
 	fprintf(stderr, "fuzz_heap: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
 	exit(1);
+}
+
+/* A difference between the full and the totals-only scan is a finding. */
+static void same_totals(const char *what, uint64_t full, uint64_t totals)
+{
+	if (full == totals)
+		return;
+	fprintf(stderr, "fuzz_heap: %s: full scan %llu, totals-only scan %llu\n", what,
+		(unsigned long long)full, (unsigned long long)totals);
+	abort();
+}
+
+static void compare_totals(ph_heap *h, ph_heap *t)
+{
+	same_totals("objects", ph_object_count(h), ph_object_count(t));
+	same_totals("bytes", ph_total_size(h), ph_total_size(t));
+	same_totals("GC objects", ph_gc_object_count(h), ph_gc_object_count(t));
+	same_totals("GC state", (uint64_t)memcmp(ph_gc(h), ph_gc(t), sizeof *ph_gc(h)), 0);
+	same_totals("arena statistics",
+		    (uint64_t)memcmp(ph_arenas(h), ph_arenas(t), sizeof *ph_arenas(h)), 0);
+	same_totals("types", ph_type_count(h), ph_type_count(t));
+	for (size_t i = 0; i < ph_type_count(h); i++) {
+		uint64_t c1, b1, c2, b2;
+		ph_type_totals(h, (uint32_t)i, &c1, &b1);
+		ph_type_totals(t, (uint32_t)i, &c2, &b2);
+		same_totals("a type's count", c1, c2);
+		same_totals("a type's bytes", b1, b2);
+	}
+	same_totals("warning kinds", ph_warning_kinds(h), ph_warning_kinds(t));
+	for (size_t i = 0; i < ph_warning_kinds(h); i++) {
+		same_totals("a warning's count", ph_warning_count(h, i), ph_warning_count(t, i));
+		same_totals("a warning's text",
+			    (uint64_t)strcmp(ph_warning_text(h, i), ph_warning_text(t, i)), 0);
+	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -217,12 +253,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	ph_heap *h;
+	ph_heap *h, *t;
 	if (ph_open(&h, core, &popts, err, sizeof err) == 0) {
 		fz_touch_heap(h);
-		if (ph_scan(h, NULL, NULL, err, sizeof err) == 0)
+		int rc = ph_scan(h, NULL, NULL, err, sizeof err);
+		if (rc == 0)
 			fz_touch_objects(h);
 		fz_touch_heap(h);
+		/* the totals-only scan (types, info, arenas) must say the same */
+		ph_options to = popts;
+		to.totals_only = 1;
+		char err2[512] = "";
+		if (ph_open(&t, core, &to, err2, sizeof err2) != 0)
+			same_totals("ph_open", 0, 1);
+		int rc2 = ph_scan(t, NULL, NULL, err2, sizeof err2);
+		same_totals("ph_scan's result", (uint64_t)rc, (uint64_t)rc2);
+		if (rc == 0)
+			compare_totals(h, t);
+		fz_touch_heap(t);
+		ph_free(t);
 		ph_free(h);
 	}
 

@@ -28,7 +28,7 @@ static uint64_t int_ndigits(ph_heap *h, uint64_t addr)
 		return v >> 3;
 	}
 	rd64(h, addr + 16, &v);
-	return (int64_t)v < 0 ? (uint64_t)-(int64_t)v : v;
+	return (int64_t)v < 0 ? 0 - v : v;   /* unsigned: INT64_MIN too */
 }
 
 static uint64_t str_body_size(ph_heap *h, uint64_t addr, const ph_type *t)
@@ -59,7 +59,7 @@ static uint64_t body_need(ph_heap *h, uint64_t addr, const ph_type *t)
 		uint64_t n = 0;
 		rd64(h, addr + 16, &n);
 		if ((int64_t)n < 0)
-			n = (uint64_t)-(int64_t)n;
+			n = 0 - n;
 		if (n > MAX_ITEMS)
 			return UINT64_MAX;
 		return (uint64_t)t->basicsize + n * (uint64_t)t->itemsize;

@@ -375,7 +375,7 @@ static void walk_instance(ph_heap *h, walk *w, uint64_t addr, uint32_t ti)
 			uint64_t sz = 0;
 			rd64(h, addr + 16, &sz);
 			if ((int64_t)sz < 0)
-				sz = (uint64_t)-(int64_t)sz;
+				sz = 0 - sz;
 			off = sz < MAX_ITEMS ? off + (int64_t)(((uint64_t)basicsize +
 				sz * (uint64_t)itemsize + 7) & ~7ull) : 0;
 		}
@@ -1126,7 +1126,7 @@ static bool int_value(ph_heap *h, uint64_t addr, int64_t *out)
 		if (!rd64(h, addr + 16, &tag))
 			return false;
 		sign = (int64_t)tag < 0 ? -1 : 1;
-		nd = (int64_t)tag < 0 ? (uint64_t)-(int64_t)tag : tag;
+		nd = (int64_t)tag < 0 ? 0 - tag : tag;
 	}
 	if (nd > 2 || core_read(h->core, addr + (uint64_t)h->off.long_digit, d, nd * 4) != nd * 4)
 		return false;
