@@ -691,8 +691,6 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 		return -1;
 	}
 	h->scanned = true;
-	if (!h->opts.totals_only)
-		ph_build_roots(h);
 	return 0;
 }
 

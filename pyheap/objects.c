@@ -19,6 +19,16 @@ static bool is_var_kind(enum ph_kind k)
 	return k == K_TUPLE || k == K_BYTES || k == K_INT;
 }
 
+/* Whether [addr, addr+len) can be one allocation: all of it in one segment
+ * of the core (no read), or small and readable (module data). */
+static bool one_allocation(ph_heap *h, uint64_t addr, uint64_t len)
+{
+	uint8_t last;
+	if (len == 0 || core_ptr(h->core, addr, (size_t)len))
+		return true;
+	return len <= 4096 && addr + len > addr && core_read(h->core, addr + len - 1, &last, 1) == 1;
+}
+
 /* Digit count of an int: |ob_size| before 3.12, lv_tag >> 3 after. */
 static uint64_t int_ndigits(ph_heap *h, uint64_t addr)
 {
@@ -103,6 +113,15 @@ uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint6
 		return TYPE_INVALID;
 	if (alloc_cap && body_need(h, addr, &h->types[ti]) > alloc_cap)
 		return TYPE_INVALID;
+	if (!alloc_cap) {
+		/* not in a block: the body it claims must still be in memory (a
+		 * corrupt length would otherwise count gigabytes).  No claim
+		 * (UINT64_MAX) is no evidence: 3.11+ generators have an item
+		 * size, for their frame, but no ob_size. */
+		uint64_t need = body_need(h, addr, &h->types[ti]);
+		if (need != UINT64_MAX && !one_allocation(h, addr, need))
+			return TYPE_INVALID;
+	}
 	return ti;
 }
 
@@ -158,16 +177,15 @@ static bool keys_layout(ph_heap *h, uint64_t keys, dict_layout *L)
 		L->kofs = b[2] == 0 ? 8 : 0;
 		L->vofs = b[2] == 0 ? 16 : 8;
 	}
-	if (L->nentries > L->dk_size)
+	/* dk_usable counts down from a third less than dk_size as entries are
+	 * added: never above it */
+	if (L->nentries > L->dk_size || L->usable > L->dk_size)
 		return false;
 	L->entries = keys + (uint64_t)h->off.dk_indices + L->index_bytes;
-	/* the keys object is one allocation: a corrupt size whose last entry
-	 * is unreadable would have every walk read megabytes of other data */
-	uint8_t last;
-	if (L->nentries && core_read(h->core, L->entries + L->nentries * L->esize - 1,
-				     &last, 1) != 1)
-		return false;
-	return true;
+	/* the keys object is one allocation, its entries sized for two thirds
+	 * of dk_size: a corrupt size whose end is not in the core would have
+	 * every walk read megabytes of other data, and getsizeof count them */
+	return one_allocation(h, keys, L->entries + ((L->dk_size << 1) / 3) * L->esize - keys);
 }
 
 static bool dict_layout_of(ph_heap *h, uint64_t dict, dict_layout *L)
@@ -283,7 +301,7 @@ static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
 	if (raw_values) {
 		if (h->minor <= 10)
 			res += ((L.dk_size << 1) / 3) * 8;
-		else if (h->minor <= 12)
+		else if (h->minor <= 12 && one_allocation(h, raw_values, (L.nentries + L.usable) * 8))
 			res += (L.nentries + L.usable) * 8;
 		else {
 			/* 3.13: values embedded in the owner are counted there */
@@ -317,10 +335,14 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	uint64_t body, v = 0;
 	switch (t->kind) {
-	case K_LIST:
+	case K_LIST: {
+		uint64_t items = 0;
 		rdf(h, addr, h->off.list_allocated, &v);
-		body = (uint64_t)t->basicsize + (v < MAX_ITEMS ? v * 8 : 0);
+		rdf(h, addr, h->off.list_ob_item, &items);
+		body = (uint64_t)t->basicsize +
+		       (v < MAX_ITEMS && one_allocation(h, items, v * 8) ? v * 8 : 0);
 		break;
+	}
 	case K_DICT:
 	case K_DEFDICT:
 	case K_ODICT:
@@ -331,7 +353,8 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 		uint64_t table = 0, mask = 0;
 		body = (uint64_t)t->basicsize;
 		if (rdf(h, addr, h->off.set_table, &table) && rdf(h, addr, h->off.set_mask, &mask) &&
-		    table != addr + (uint64_t)h->off.set_smalltable && mask < MAX_ITEMS)
+		    table != addr + (uint64_t)h->off.set_smalltable && mask < MAX_ITEMS &&
+		    one_allocation(h, table, (mask + 1) * 16))
 			body += (mask + 1) * 16;
 		break;
 	}
@@ -340,9 +363,10 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 		uint32_t state = 0;
 		rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
 		if (!((state >> 5) & 1)) {     /* non-compact: its data block */
-			uint64_t len = 0;
+			uint64_t len = 0, data = 0;
 			rdf(h, addr, h->off.ascii_length, &len);
-			if (len < MAX_ITEMS)
+			rdf(h, addr, h->off.unicode_data, &data);
+			if (len < MAX_ITEMS && one_allocation(h, data, (len + 1) * ((state >> 2) & 7)))
 				body += (len + 1) * ((state >> 2) & 7);
 		}
 		/* unicode___sizeof__ adds a UTF-8 copy kept in its own buffer
@@ -358,7 +382,7 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 				data = addr + (uint64_t)h->off.compact_size;
 			else
 				rdf(h, addr, h->off.unicode_data, &data);
-			if (u8 != data)
+			if (u8 != data && one_allocation(h, u8, u8len + 1))
 				body += u8len + 1;
 		}
 		if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
@@ -367,15 +391,20 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 	}
 	case K_INT: {
 		uint64_t n = int_ndigits(h, addr);
+		if (n >= MAX_ITEMS)
+			n = 0;                  /* corrupt: a digit count of up to 2^63 */
 		if (h->minor >= 11 && n == 0)
 			n = 1;
 		body = 24 + 4 * n;
 		break;
 	}
-	case K_BYTEARRAY:
+	case K_BYTEARRAY: {
+		uint64_t bytes = 0;   /* ob_alloc, then ob_bytes, after the var head */
 		rd64(h, addr + 0x18, &v);
-		body = (uint64_t)t->basicsize + (v < MAX_ITEMS ? v : 0);
+		rd64(h, addr + 0x20, &bytes);
+		body = (uint64_t)t->basicsize + (v < MAX_ITEMS && one_allocation(h, bytes, v) ? v : 0);
 		break;
+	}
 	case K_TYPE: {
 		uint64_t f = 0, ck = 0;
 		rdf(h, addr, h->off.tp_flags, &f);

@@ -161,6 +161,7 @@ struct ph_heap {
 	size_t nroots, roots_cap;
 	uint64_t interned;               /* the interned-strings dict, 0 if unknown */
 	bool scanned;                    /* ph_scan is done: every object has its id */
+	bool roots_built;                /* virtual nodes and roots (refs.c, on first use) */
 	uint64_t exc_base;               /* BaseException */
 	ph_gc_state gc;
 	ph_arena_stats arenas;
@@ -236,7 +237,6 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn
 			   void *payload);
 bool ph_refcnt_immortal(const ph_heap *h, uint64_t refcnt, unsigned flags);
 /* Builds the virtual nodes and the roots (end of ph_scan). */
-void ph_build_roots(ph_heap *h);
 /* The object at addr is a live object of any kind found by the scan. */
 uint32_t ph_object_id(const ph_heap *h, uint64_t addr);   /* heap.c */
 static inline uint32_t ph_id_of(const ph_heap *h, uint64_t addr)

@@ -115,7 +115,10 @@ uint64_t ph_type_addr(const ph_heap *h, uint32_t type);
  * Nodes are the objects (ids 0 .. object_count-1) followed by virtual nodes
  * for what holds references without being an object: each interpreter
  * (sys, builtins, sys.modules, the interned strings), each thread, and on
- * 3.11+ each interpreter frame, whose locals live on the thread's stack. */
+ * 3.11+ each interpreter frame, whose locals live on the thread's stack.
+ * The virtual nodes and the roots are found on the first call below that
+ * needs them (what they read can add warnings), not by ph_scan: a scan for
+ * totals only has none, and its warnings are the full scan's. */
 
 enum ph_edge_kind {
 	PH_E_INDEX = 1,    /* [N]: an item of a tuple, list or deque; label N */
@@ -144,13 +147,13 @@ typedef void (*ph_edge_fn)(uint32_t src, uint32_t dst, uint8_t kind, uint8_t fla
 uint64_t ph_edges(ph_heap *h, ph_edge_fn fn, void *payload);
 /* About how many edges ph_edges will give: the references the scan saw
  * (some lead nowhere and are no edge), plus room for the virtual nodes'. */
-uint64_t ph_edge_estimate(const ph_heap *h);
+uint64_t ph_edge_estimate(ph_heap *h);
 /* Only those of one node (an object id or a virtual node). */
 uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload);
 
-size_t ph_node_count(const ph_heap *h);
+size_t ph_node_count(ph_heap *h);
 /* "object", "interpreter", "thread" or "frame". */
-const char *ph_node_kind(const ph_heap *h, uint32_t node);
+const char *ph_node_kind(ph_heap *h, uint32_t node);
 /* Virtual nodes: "thread 1234", "frame handle (thread 1234)"; objects: the type name. */
 const char *ph_node_name(ph_heap *h, uint32_t node, char *buf, size_t cap);
 /* The text of an edge label: "['_CACHE']", ".path", "[3]", "__closure__". */
@@ -163,8 +166,8 @@ typedef struct ph_root {
 	const char *kind;        /* "module", "frame", "interpreter" */
 	char name[96];           /* "__main__", "thread 1234", "sys.modules" */
 } ph_root;
-size_t ph_root_count(const ph_heap *h);
-const ph_root *ph_root_at(const ph_heap *h, size_t i);
+size_t ph_root_count(ph_heap *h);
+const ph_root *ph_root_at(ph_heap *h, size_t i);
 
 /* ob_refcnt as stored; immortal objects (3.12+) say so. */
 int64_t ph_object_refcnt(ph_heap *h, ph_id id);

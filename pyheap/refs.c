@@ -859,7 +859,7 @@ static void find_interned(ph_heap *h)
 	h->interned = best;
 }
 
-void ph_build_roots(ph_heap *h)
+static void build_roots(ph_heap *h)
 {
 	find_interned(h);
 	for (size_t i = 0; i < h->ninterps; i++) {
@@ -966,8 +966,18 @@ static void vnode_edges(ph_heap *h, uint32_t node, struct emit_ctx *e)
 	}
 }
 
+/* The virtual nodes and roots, found once, after a full scan. */
+static void need_roots(ph_heap *h)
+{
+	if (h->roots_built || !h->scanned || h->opts.totals_only)
+		return;
+	h->roots_built = true;
+	build_roots(h);
+}
+
 uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload)
 {
+	need_roots(h);
 	struct emit_ctx e = {fn, payload, node, 0, 0};
 	/* 3.11's deep-frozen statics point at each other without counting */
 	if (node < h->nobj && h->minor == 11 && ph_object_immortal(h, node))
@@ -981,25 +991,47 @@ uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload)
 
 uint64_t ph_edges(ph_heap *h, ph_edge_fn fn, void *payload)
 {
+	need_roots(h);
 	uint64_t n = 0;
 	for (uint32_t i = 0; i < h->nobj + h->nvnodes; i++)
 		n += ph_node_edges(h, i, fn, payload);
 	return n;
 }
 
-size_t ph_node_count(const ph_heap *h) { return h->nobj + h->nvnodes; }
-uint64_t ph_edge_estimate(const ph_heap *h) { return h->scan_refs + 1024 * (h->nvnodes + 64); }
-size_t ph_root_count(const ph_heap *h) { return h->nroots; }
-const ph_root *ph_root_at(const ph_heap *h, size_t i) { return &h->roots[i]; }
-
-const char *ph_node_kind(const ph_heap *h, uint32_t node)
+size_t ph_node_count(ph_heap *h)
 {
+	need_roots(h);
+	return h->nobj + h->nvnodes;
+}
+
+uint64_t ph_edge_estimate(ph_heap *h)
+{
+	need_roots(h);
+	return h->scan_refs + 1024 * (h->nvnodes + 64);
+}
+
+size_t ph_root_count(ph_heap *h)
+{
+	need_roots(h);
+	return h->nroots;
+}
+
+const ph_root *ph_root_at(ph_heap *h, size_t i)
+{
+	need_roots(h);
+	return &h->roots[i];
+}
+
+const char *ph_node_kind(ph_heap *h, uint32_t node)
+{
+	need_roots(h);
 	return node < h->nobj ? "object" : node < h->nobj + h->nvnodes ?
 		h->vnodes[node - h->nobj].kind : "?";
 }
 
 const char *ph_node_name(ph_heap *h, uint32_t node, char *buf, size_t cap)
 {
+	need_roots(h);
 	if (node < h->nobj)
 		snprintf(buf, cap, "%s", h->types[h->obj_type[node]].name);
 	else if (node < h->nobj + h->nvnodes)
