@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "fuzzutil.h"
+#include "../tests/tools/totalscmp.h"
 
 #define MAX_OPS 64
 
@@ -61,30 +62,6 @@ static void same_totals(const char *what, uint64_t full, uint64_t totals)
 	fprintf(stderr, "fuzz_heap: %s: full scan %llu, totals-only scan %llu\n", what,
 		(unsigned long long)full, (unsigned long long)totals);
 	abort();
-}
-
-static void compare_totals(ph_heap *h, ph_heap *t)
-{
-	same_totals("objects", ph_object_count(h), ph_object_count(t));
-	same_totals("bytes", ph_total_size(h), ph_total_size(t));
-	same_totals("GC objects", ph_gc_object_count(h), ph_gc_object_count(t));
-	same_totals("GC state", (uint64_t)memcmp(ph_gc(h), ph_gc(t), sizeof *ph_gc(h)), 0);
-	same_totals("arena statistics",
-		    (uint64_t)memcmp(ph_arenas(h), ph_arenas(t), sizeof *ph_arenas(h)), 0);
-	same_totals("types", ph_type_count(h), ph_type_count(t));
-	for (size_t i = 0; i < ph_type_count(h); i++) {
-		uint64_t c1, b1, c2, b2;
-		ph_type_totals(h, (uint32_t)i, &c1, &b1);
-		ph_type_totals(t, (uint32_t)i, &c2, &b2);
-		same_totals("a type's count", c1, c2);
-		same_totals("a type's bytes", b1, b2);
-	}
-	same_totals("warning kinds", ph_warning_kinds(h), ph_warning_kinds(t));
-	for (size_t i = 0; i < ph_warning_kinds(h); i++) {
-		same_totals("a warning's count", ph_warning_count(h, i), ph_warning_count(t, i));
-		same_totals("a warning's text",
-			    (uint64_t)strcmp(ph_warning_text(h, i), ph_warning_text(t, i)), 0);
-	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -269,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc2 = ph_scan(t, NULL, NULL, err2, sizeof err2);
 		same_totals("ph_scan's result", (uint64_t)rc, (uint64_t)rc2);
 		if (rc == 0)
-			compare_totals(h, t);
+			tc_compare(h, t, same_totals);
 		fz_touch_heap(t);
 		ph_free(t);
 		ph_free(h);

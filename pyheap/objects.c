@@ -29,6 +29,14 @@ static bool one_allocation(ph_heap *h, uint64_t addr, uint64_t len)
 	return len <= 4096 && addr + len > addr && core_read(h->core, addr + len - 1, &last, 1) == 1;
 }
 
+/* The bytes of a buffer an object owns (n items of elem bytes at p), as
+ * getsizeof counts them: 0 when a corrupt count or pointer puts them
+ * outside the memory the core holds. */
+static uint64_t buffer_size(ph_heap *h, uint64_t p, uint64_t n, uint64_t elem)
+{
+	return n < MAX_ITEMS && one_allocation(h, p, n * elem) ? n * elem : 0;
+}
+
 /* Digit count of an int: |ob_size| before 3.12, lv_tag >> 3 after. */
 static uint64_t int_ndigits(ph_heap *h, uint64_t addr)
 {
@@ -339,8 +347,7 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 		uint64_t items = 0;
 		rdf(h, addr, h->off.list_allocated, &v);
 		rdf(h, addr, h->off.list_ob_item, &items);
-		body = (uint64_t)t->basicsize +
-		       (v < MAX_ITEMS && one_allocation(h, items, v * 8) ? v * 8 : 0);
+		body = (uint64_t)t->basicsize + buffer_size(h, items, v, 8);
 		break;
 	}
 	case K_DICT:
@@ -353,9 +360,8 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 		uint64_t table = 0, mask = 0;
 		body = (uint64_t)t->basicsize;
 		if (rdf(h, addr, h->off.set_table, &table) && rdf(h, addr, h->off.set_mask, &mask) &&
-		    table != addr + (uint64_t)h->off.set_smalltable && mask < MAX_ITEMS &&
-		    one_allocation(h, table, (mask + 1) * 16))
-			body += (mask + 1) * 16;
+		    table != addr + (uint64_t)h->off.set_smalltable)
+			body += buffer_size(h, table, mask + 1, 16);
 		break;
 	}
 	case K_STR: {
@@ -366,8 +372,7 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 			uint64_t len = 0, data = 0;
 			rdf(h, addr, h->off.ascii_length, &len);
 			rdf(h, addr, h->off.unicode_data, &data);
-			if (len < MAX_ITEMS && one_allocation(h, data, (len + 1) * ((state >> 2) & 7)))
-				body += (len + 1) * ((state >> 2) & 7);
+			body += buffer_size(h, data, len + 1, (state >> 2) & 7);
 		}
 		/* unicode___sizeof__ adds a UTF-8 copy kept in its own buffer
 		 * (_PyUnicode_HAS_UTF8_MEMORY): not compact ASCII, utf8 set and
@@ -382,8 +387,8 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 				data = addr + (uint64_t)h->off.compact_size;
 			else
 				rdf(h, addr, h->off.unicode_data, &data);
-			if (u8 != data && one_allocation(h, u8, u8len + 1))
-				body += u8len + 1;
+			if (u8 != data)
+				body += buffer_size(h, u8, u8len + 1, 1);
 		}
 		if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
 			body = (uint64_t)t->basicsize;
@@ -402,7 +407,7 @@ uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 		uint64_t bytes = 0;   /* ob_alloc, then ob_bytes, after the var head */
 		rd64(h, addr + 0x18, &v);
 		rd64(h, addr + 0x20, &bytes);
-		body = (uint64_t)t->basicsize + (v < MAX_ITEMS && one_allocation(h, bytes, v) ? v : 0);
+		body = (uint64_t)t->basicsize + buffer_size(h, bytes, v, 1);
 		break;
 	}
 	case K_TYPE: {

@@ -54,14 +54,14 @@ START_TEST(test_graph)
 
 	printf("=== %s: %s\n", ip->label, interp);
 	char *mk[] = { SYS_PYTHON, script[0], interp, outdir, "graphbuild.py", NULL };
-	int rc = tu_run_shown(mk);
+	int rc = tu_run_shown(mk, NULL);
 	if (tu_driver_skipped(rc, ip->label))
 		return;
 	ck_assert_msg(rc == 0, "%s: mkcore.py %s %s graphbuild.py exited %d",
 		      ip->label, interp, outdir, rc);
 
 	char *chk[] = { SYS_PYTHON, script[1], outdir, (char *)TU_PYHEAP(), NULL };
-	rc = tu_run_shown(chk);
+	rc = tu_run_shown(chk, NULL);
 	ck_assert_msg(rc == 0, "%s: pyheap's reference graph disagrees with the interpreter "
 		      "(graphcheck.py exit %d, table above); core kept in %s", ip->label, rc, outdir);
 	unlink(core);

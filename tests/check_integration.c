@@ -36,28 +36,13 @@
  * 128 + signal, or -1 when it could not be started. */
 static int run(char *const argv[], const char *out, const char *skew)
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (out && !freopen(out, "w", stdout))
-			_exit(126);
-		if (out)
-			dup2(fileno(stdout), 2);
-		if (skew)
-			setenv("FAKE_PYHEAP_SKEW", skew, 1);
-		else
-			unsetenv("FAKE_PYHEAP_SKEW");
-		execv(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (skew)
+		setenv("FAKE_PYHEAP_SKEW", skew, 1);
+	else
+		unsetenv("FAKE_PYHEAP_SKEW");
+	int rc = tu_run_shown(argv, out);
+	unsetenv("FAKE_PYHEAP_SKEW");
+	return rc;
 }
 
 

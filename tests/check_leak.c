@@ -24,7 +24,7 @@ static void run_one(const char *label, const char *py)
 	}
 	char *argv[] = {"/usr/bin/python3", script, (char *)py, out, (char *)TU_PYHEAP(), NULL};
 	printf("=== %s: %s\n", label, py);
-	int rc = tu_run_shown(argv);
+	int rc = tu_run_shown(argv, NULL);
 	if (tu_driver_skipped(rc, label))
 		return;
 	ck_assert_msg(rc == 0, "%s: leakcheck exited %d", label, rc);

@@ -201,15 +201,20 @@ static inline int tu_in_path(const char *prog)
  * loud "SKIP:" line of its own. */
 #define TU_EXIT_SKIP 77
 
-/* Runs argv with its output on ours (where Check's log shows it).  Returns
- * the exit status, 128 + signal, or -1 when it could not be started. */
-static inline int tu_run_shown(char *const argv[])
+/* Runs argv with its output on ours (where Check's log shows it), or with
+ * stdout and stderr in the file `log` (truncated) when log is not NULL.
+ * Returns the exit status, 128 + signal, or -1 when it could not be started. */
+static inline int tu_run_shown(char *const argv[], const char *log)
 {
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		if (log && !freopen(log, "w", stdout))
+			_exit(126);
+		if (log)
+			dup2(fileno(stdout), 2);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

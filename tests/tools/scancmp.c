@@ -4,9 +4,8 @@
  *
  *   scancmp [--pool-scan] [--no-dwarf] CORE
  *
- * Both must agree on everything the totals-only scan gives: the outcome
- * (or the same error), the object, byte and GC counts, the GC state, every
- * type's name and totals, the arena statistics and the warnings.  The full
+ * Both must agree on the outcome (or the same error) and on everything the
+ * totals-only scan gives (totalscmp.h).  The full
  * scan's per-object table is also summed by type and must equal its own
  * per-type totals.  Prints one line "scancmp: same: ..." and exits 0, or a
  * line per difference and exits 1; 2 for bad usage or an unreadable core.
@@ -18,6 +17,7 @@
 
 #include "core.h"
 #include "pyheap.h"
+#include "totalscmp.h"
 
 static int diffs;
 
@@ -77,16 +77,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	differ("objects", ph_object_count(f), ph_object_count(l));
-	differ("bytes", ph_total_size(f), ph_total_size(l));
-	differ("gc objects", ph_gc_object_count(f), ph_gc_object_count(l));
-	const ph_gc_state *gf = ph_gc(f), *gl = ph_gc(l);
-	differ("gc state", memcmp(gf, gl, sizeof *gf) != 0, 0);
-	differ("arena statistics", memcmp(ph_arenas(f), ph_arenas(l), sizeof *ph_arenas(f)) != 0, 0);
-	differ("threads", ph_thread_count(f), ph_thread_count(l));
+	tc_compare(f, l, differ);
 
+	/* the full scan's own table, summed by type, against its totals */
 	size_t nt = ph_type_count(f);
-	differ("types", nt, ph_type_count(l));
 	uint64_t *cnt = calloc(nt + 1, sizeof *cnt), *sz = calloc(nt + 1, sizeof *sz);
 	if (!cnt || !sz)
 		return 2;
@@ -95,42 +89,19 @@ int main(int argc, char **argv)
 		cnt[t]++;
 		sz[t] += ph_object_size(f, (ph_id)id);
 	}
-	for (size_t t = 0; t < nt && t < ph_type_count(l); t++) {
-		uint64_t c1, b1, c2, b2;
+	for (size_t t = 0; t < nt; t++) {
+		uint64_t c, b;
 		char what[300];
-		ph_type_totals(f, (uint32_t)t, &c1, &b1);
-		ph_type_totals(l, (uint32_t)t, &c2, &b2);
-		if (strcmp(ph_type_name(f, (uint32_t)t), ph_type_name(l, (uint32_t)t)) != 0) {
-			snprintf(what, sizeof what, "type %zu named %s and %s", t,
-				 ph_type_name(f, (uint32_t)t), ph_type_name(l, (uint32_t)t));
-			differ(what, 0, 1);
-		}
-		snprintf(what, sizeof what, "%s count", ph_type_name(f, (uint32_t)t));
-		differ(what, c1, c2);
-		snprintf(what, sizeof what, "%s bytes", ph_type_name(f, (uint32_t)t));
-		differ(what, b1, b2);
+		ph_type_totals(f, (uint32_t)t, &c, &b);
 		snprintf(what, sizeof what, "%s: objects of the full scan's table vs its totals",
 			 ph_type_name(f, (uint32_t)t));
-		differ(what, cnt[t], c1);
+		differ(what, cnt[t], c);
 		snprintf(what, sizeof what, "%s: bytes of the full scan's table vs its totals",
 			 ph_type_name(f, (uint32_t)t));
-		differ(what, sz[t], b1);
+		differ(what, sz[t], b);
 	}
 	free(cnt);
 	free(sz);
-
-	size_t nw = ph_warning_kinds(f);
-	differ("warning kinds", nw, ph_warning_kinds(l));
-	for (size_t i = 0; i < nw && i < ph_warning_kinds(l); i++) {
-		char what[700];
-		snprintf(what, sizeof what, "warning '%s'", ph_warning_text(f, i));
-		differ(what, ph_warning_count(f, i), ph_warning_count(l, i));
-		if (strcmp(ph_warning_text(f, i), ph_warning_text(l, i)) != 0) {
-			snprintf(what, sizeof what, "warning text '%s' vs '%s'", ph_warning_text(f, i),
-				 ph_warning_text(l, i));
-			differ(what, 0, 1);
-		}
-	}
 	if (!diffs)
 		printf("scancmp: same: %zu objects, %" PRIu64 " bytes, %" PRIu64 " GC objects, "
 		       "%zu types, %" PRIu64 " warnings\n", ph_object_count(l), ph_total_size(l),
