@@ -1,6 +1,5 @@
 /* heapgraph.c - see heapgraph.h. */
 #include "heapgraph.h"
-#include "cmd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -118,15 +117,6 @@ oom:
 	return -1;
 }
 
-int cmd_build_graph(cmd_ctx *ctx, heapgraph *hg)
-{
-	char err[256];
-	if (hg_build(hg, ctx->heap, err, sizeof err) == 0)
-		return 0;
-	fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
-	return -1;
-}
-
 void hg_free(heapgraph *hg)
 {
 	rg_free(hg->g);
@@ -187,7 +177,7 @@ int hg_parse_addr(const char *s, uint64_t *out)
 
 /* The chain after rg_bfs; returns its length, *root the node it starts at
  * (id itself when id is a root or unreached).  *out belongs to the caller. */
-static size_t chain_of(heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge **out, rg_id *root)
+size_t hg_chain_of(heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge **out, rg_id *root)
 {
 	size_t n = 0;
 	*out = NULL;
@@ -196,7 +186,7 @@ static size_t chain_of(heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge *
 	return n;
 }
 
-static const hg_root *root_at(const heapgraph *hg, rg_id n)
+const hg_root *hg_root_at(const heapgraph *hg, rg_id n)
 {
 	return hg->root_of[n] ? &hg->roots[hg->root_of[n] - 1] : NULL;
 }
@@ -206,8 +196,8 @@ void hg_chain_json(heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w)
 	rg_edge *c;
 	rg_id root;
 	char l[200];
-	size_t n = chain_of(hg, parent, id, &c, &root);
-	const hg_root *r = root_at(hg, root);
+	size_t n = hg_chain_of(hg, parent, id, &c, &root);
+	const hg_root *r = hg_root_at(hg, root);
 	json_key(w, "root");
 	json_obj(w);
 	json_kstr(w, "kind", r ? r->kind : "none");
@@ -218,19 +208,5 @@ void hg_chain_json(heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w)
 	for (size_t k = 0; k < n; k++)
 		json_str(w, hg_edge_text(hg, c[k], l, sizeof l));
 	json_arr_end(w);
-	free(c);
-}
-
-void hg_chain_print(heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent)
-{
-	rg_edge *c;
-	rg_id root;
-	char l[200];
-	size_t n = chain_of(hg, parent, id, &c, &root);
-	const hg_root *r = root_at(hg, root);
-	printf("%sheld by %s root %s:", indent, r ? r->kind : "no", r ? r->name : "");
-	for (size_t k = 0; k < n; k++)
-		printf(" %s", hg_edge_text(hg, c[k], l, sizeof l));
-	printf("%s\n", n ? "" : " (itself)");
 	free(c);
 }

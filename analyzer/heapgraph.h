@@ -60,6 +60,11 @@ const char *hg_edge_text(heapgraph *hg, rg_edge e, char *buf, size_t cap);
  * one text line "<indent>held by KIND root NAME: labels...". */
 void hg_chain_json(heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w);
 void hg_chain_print(heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent);
+/* The chain after rg_bfs; returns its length, *root the node it starts at
+ * (id itself when id is a root or unreached).  *out belongs to the caller. */
+size_t hg_chain_of(heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge **out, rg_id *root);
+/* The root at node n, or NULL. */
+const hg_root *hg_root_at(const heapgraph *hg, rg_id n);
 
 /* Parses "0x7f..." or a decimal address; -1 when it is not a number. */
 int hg_parse_addr(const char *s, uint64_t *out);

@@ -19,11 +19,11 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Ianalyzer -Ipyheap -Igraph \
-		$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Iimage -Ipyheap -Igraph -Ianalyzer \
+		$(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS) $(GRAPH_PKGS) 2>/dev/null) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
 		-DFUZZ_SRC='"$(CURDIR)"'
-FUZZ_LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lz -lm
-FUZZ_LIB_SRC := $(filter-out analyzer/main.c,$(wildcard analyzer/*.c pyheap/*.c graph/*.c))
+FUZZ_LDLIBS  := $(ALL_LDLIBS)
+FUZZ_LIB_SRC := $(filter-out analyzer/main.c,$(wildcard image/*.c pyheap/*.c graph/*.c analyzer/*.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_TARGETS := fuzz_core fuzz_heap
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)

@@ -2,7 +2,7 @@
  * pyheap.h - the CPython model: what a dead interpreter's heap held.
  *
  * Layer 2 of pyheap.  Reads memory only through the process image
- * (analyzer/core.h) and interprets it with per-version struct offsets
+ * (image/core.h) and interprets it with per-version struct offsets
  * (pyheap/offsets.h).  Two steps:
  *
  *   ph_open()  finds _PyRuntime, detects the version and picks the offsets

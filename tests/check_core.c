@@ -1,5 +1,5 @@
 /*
- * check_core.c - tests for layer 1, the process image (analyzer/core.c).
+ * check_core.c - tests for layer 1, the process image (image/core.c).
  *
  * Synthetic cores come from fixtures/synth (made by tests/gen_synth_core.py;
  * their layout is described there).  The libpython tests need pyenv's builds
