@@ -45,6 +45,7 @@ int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
 	memset(hg, 0, sizeof *hg);
 	hg->heap = h;
 	hg->nobj = (uint32_t)ph_object_count(h);
+	ph_build_roots(h);
 	hg->nnodes = (uint32_t)ph_node_count(h);
 	rg_builder *b;
 	if (rg_builder_new(&b, hg->nnodes) < 0)

@@ -24,18 +24,19 @@ static uint64_t walk_bound(const ph_heap *h)
 
 /* The generation lists to walk: per interpreter generations 0-2, which
  * gc.get_objects() counts, then the permanent generation, which it does
- * not.  3.8 keeps one set in _PyRuntime. */
+ * not.  3.8 keeps one set in _PyRuntime (PH_GC_RUNTIME). */
 struct gc_list { uint64_t head; int gen; bool main; };
 #define GC_LISTS_MAX (16 * 4)
 
 static size_t gc_lists(ph_heap *h, struct gc_list *out)
 {
-	size_t n = 0, ni = h->minor == 8 ? 1 : h->ninterps;
-	if ((h->minor == 8 && h->off.rt_gc < 0) || (h->minor > 8 && h->off.is_gc < 0))
+	bool in_runtime = h->tr->gc == PH_GC_RUNTIME;
+	size_t n = 0, ni = in_runtime ? 1 : h->ninterps;
+	if ((in_runtime && h->off.rt_gc < 0) || (!in_runtime && h->off.is_gc < 0))
 		return 0;
 	for (size_t i = 0; i < ni && n + 4 <= GC_LISTS_MAX; i++) {
-		uint64_t gcs = h->minor == 8 ? h->runtime + (uint64_t)h->off.rt_gc
-					     : h->interps[i] + (uint64_t)h->off.is_gc;
+		uint64_t gcs = in_runtime ? h->runtime + (uint64_t)h->off.rt_gc
+					  : h->interps[i] + (uint64_t)h->off.is_gc;
 		for (int g = 0; g < 3; g++)
 			out[n++] = (struct gc_list){gcs + (uint64_t)h->off.gc_generations +
 						    (uint64_t)(g * h->off.gen_size), g, i == 0};

@@ -666,10 +666,10 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 		}
 	}
 	static_caches(h);
-	/* 3.8-3.10: a thread's executing frames are objects off the GC lists,
-	 * and big ones come from malloc: only the thread state points at the
-	 * innermost one (f_back leads on to the rest) */
-	for (size_t i = 0; h->minor <= 10 && i < h->nthreads; i++) {
+	/* frame objects (3.8-3.10): a thread's executing frames are objects off
+	 * the GC lists, and big ones come from malloc: only the thread state
+	 * points at the innermost one (f_back leads on to the rest) */
+	for (size_t i = 0; h->tr->frames == PH_FRAMES_OBJECTS && i < h->nthreads; i++) {
 		uint64_t f = 0;
 		if (rdf(h, h->threads[i].tstate, h->off.ts_frame, &f) && f)
 			discover(h, f);

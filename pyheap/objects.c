@@ -6,18 +6,11 @@
  * (tuple sizes, dict entries, slot tables) is bounded before it is used, so
  * a corrupt object costs a warning, not a hang.
  */
-#include "phInt.h"
+#include "walk.h"
 
 #include <string.h>
 
-/* Sanity bounds on counts read from objects. */
-#define MAX_ITEMS (1ull << 31)
-#define MAX_SLOTS 1024
-
-static bool is_var_kind(enum ph_kind k)
-{
-	return k == K_TUPLE || k == K_BYTES || k == K_INT;
-}
+#define MAX_ITEMS PH_MAX_ITEMS
 
 /* Whether [addr, addr+len) can be one allocation: all of it in one segment
  * of the core (no read), or small and readable (module data). */
@@ -49,7 +42,7 @@ static uint64_t int_ndigits(ph_heap *h, uint64_t addr)
 	return (int64_t)v < 0 ? 0 - v : v;   /* unsigned: INT64_MIN too */
 }
 
-static uint64_t str_body_size(ph_heap *h, uint64_t addr, const ph_type *t)
+uint64_t ph_body_str(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	uint64_t len = 0;
 	uint32_t state = 0;
@@ -65,15 +58,20 @@ static uint64_t str_body_size(ph_heap *h, uint64_t addr, const ph_type *t)
 	return (uint64_t)t->basicsize;   /* non-compact: data is a separate block */
 }
 
+uint64_t ph_body_int(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	(void)t;
+	return 24 + 4 * int_ndigits(h, addr);
+}
+
 /* The bytes the object itself occupies from its PyObject on; used to check
  * that a candidate fits in its block. */
 static uint64_t body_need(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	if (t->kind == K_STR)
-		return str_body_size(h, addr, t);
-	if (t->kind == K_INT)
-		return 24 + 4 * int_ndigits(h, addr);
-	if (t->itemsize > 0 || is_var_kind(t->kind)) {
+	const ph_kind_ops *k = &ph_kinds[t->kind];
+	if (k->body)
+		return k->body(h, addr, t);
+	if (t->itemsize > 0 || k->var_size) {
 		uint64_t n = 0;
 		rd64(h, addr + 16, &n);
 		if ((int64_t)n < 0)
@@ -87,7 +85,7 @@ static uint64_t body_need(ph_heap *h, uint64_t addr, const ph_type *t)
 
 static int preheader_of_obj(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	if (t->kind == K_TYPE) {
+	if (ph_kinds[t->kind].gc_if_heap_type) {
 		/* type objects are GC objects only when they are heap types */
 		uint64_t f = 0;
 		rdf(h, addr, h->off.tp_flags, &f);
@@ -114,7 +112,7 @@ uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint6
 	 * a freed object and was reused as a raw buffer (list items, dict keys,
 	 * ...) often keeps the old ob_type while its first word became the
 	 * pymalloc free-list link, a pointer: that is not a live object. */
-	if ((int64_t)refcnt <= 0 || refcnt >= (h->minor >= 12 ? (1ull << 32) : (1ull << 40)))
+	if ((int64_t)refcnt <= 0 || refcnt >= h->tr->refcnt_limit)
 		return TYPE_INVALID;
 	uint32_t ti = ph_type_lookup(h, type);
 	if (ti == TYPE_INVALID)
@@ -202,10 +200,8 @@ static bool dict_layout_of(ph_heap *h, uint64_t dict, dict_layout *L)
 	if (!rdf(h, dict, h->off.dict_ma_keys, &keys) || !keys_layout(h, keys, L))
 		return false;
 	rdf(h, dict, h->off.dict_ma_values, &values);
-	if (values) {
-		/* 3.13 puts an 8-byte header in front of the values */
-		L->values = h->minor >= 13 ? values + 8 : values;
-	}
+	if (values)   /* 3.13 puts an 8-byte header in front of the values */
+		L->values = values + h->tr->values_prefix;
 	return true;
 }
 
@@ -294,8 +290,7 @@ uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key)
 static uint64_t keys_size(const ph_heap *h, const dict_layout *L)
 {
 	uint64_t usable = (L->dk_size << 1) / 3;
-	uint64_t hdr = h->minor <= 10 ? 40 : 32;
-	return hdr + L->index_bytes + usable * L->esize;
+	return h->tr->dict_keys_header + L->index_bytes + usable * L->esize;
 }
 
 static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
@@ -307,9 +302,10 @@ static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
 		return res;
 	rdf(h, dict, h->off.dict_ma_values, &raw_values);
 	if (raw_values) {
-		if (h->minor <= 10)
+		if (h->tr->values_size == PH_VALUES_BY_KEYS)
 			res += ((L.dk_size << 1) / 3) * 8;
-		else if (h->minor <= 12 && one_allocation(h, raw_values, (L.nentries + L.usable) * 8))
+		else if (h->tr->values_size == PH_VALUES_BY_ENTRIES &&
+			 one_allocation(h, raw_values, (L.nentries + L.usable) * 8))
 			res += (L.nentries + L.usable) * 8;
 		else {
 			/* 3.13: values embedded in the owner are counted there */
@@ -334,101 +330,112 @@ static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
 static uint64_t getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	int pre = preheader_of_obj(h, addr, t);
-	if (h->minor <= 10)
+	if (!h->tr->sizeof_preheader)
 		return pre ? GC_HEAD_SIZE : 0;  /* only the GC head counts */
 	return (uint64_t)pre;               /* 3.11+: the whole pre-header */
 }
 
+uint64_t ph_size_list(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t items = 0, v = 0;
+	rdf(h, addr, h->off.list_allocated, &v);
+	rdf(h, addr, h->off.list_ob_item, &items);
+	return (uint64_t)t->basicsize + buffer_size(h, items, v, 8);
+}
+
+uint64_t ph_size_dict(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	return dict_sizeof(h, addr, t);
+}
+
+uint64_t ph_size_set(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t table = 0, mask = 0;
+	uint64_t body = (uint64_t)t->basicsize;
+	if (rdf(h, addr, h->off.set_table, &table) && rdf(h, addr, h->off.set_mask, &mask) &&
+	    table != addr + (uint64_t)h->off.set_smalltable)
+		body += buffer_size(h, table, mask + 1, 16);
+	return body;
+}
+
+uint64_t ph_size_str(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t body = ph_body_str(h, addr, t);
+	uint32_t state = 0;
+	rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
+	if (!((state >> 5) & 1)) {     /* non-compact: its data block */
+		uint64_t len = 0, data = 0;
+		rdf(h, addr, h->off.ascii_length, &len);
+		rdf(h, addr, h->off.unicode_data, &data);
+		body += buffer_size(h, data, len + 1, (state >> 2) & 7);
+	}
+	/* unicode___sizeof__ adds a UTF-8 copy kept in its own buffer
+	 * (_PyUnicode_HAS_UTF8_MEMORY): not compact ASCII, utf8 set and
+	 * not the data itself.  PyCompactUnicodeObject puts utf8_length
+	 * and utf8 right after the PyASCIIObject on 3.8 - 3.13. */
+	bool compact_ascii = ((state >> 5) & 1) && ((state >> 6) & 1);
+	uint64_t u8len = 0, u8 = 0, data = 0;
+	if (!compact_ascii && h->off.ascii_size > 0 && h->off.compact_size > 0 &&
+	    rdf(h, addr, h->off.ascii_size + 8, &u8) && u8 &&
+	    rdf(h, addr, h->off.ascii_size, &u8len) && u8len < MAX_ITEMS) {
+		if ((state >> 5) & 1)
+			data = addr + (uint64_t)h->off.compact_size;
+		else
+			rdf(h, addr, h->off.unicode_data, &data);
+		if (u8 != data)
+			body += buffer_size(h, u8, u8len + 1, 1);
+	}
+	if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
+		body = (uint64_t)t->basicsize;
+	return body;
+}
+
+uint64_t ph_size_int(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	(void)t;
+	uint64_t n = int_ndigits(h, addr);
+	if (n >= MAX_ITEMS)
+		n = 0;                  /* corrupt: a digit count of up to 2^63 */
+	if (h->tr->int_one_digit && n == 0)
+		n = 1;
+	return 24 + 4 * n;
+}
+
+uint64_t ph_size_bytearray(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t bytes = 0, v = 0;   /* ob_alloc, then ob_bytes, after the var head */
+	rd64(h, addr + 0x18, &v);
+	rd64(h, addr + 0x20, &bytes);
+	return (uint64_t)t->basicsize + buffer_size(h, bytes, v, 1);
+}
+
+uint64_t ph_size_type(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	(void)t;
+	uint64_t f = 0, ck = 0, body;
+	rdf(h, addr, h->off.tp_flags, &f);
+	if (f & TPF_HEAPTYPE) {
+		body = (uint64_t)h->off.ht_size;
+		dict_layout L;
+		if (rdf(h, addr, h->off.ht_cached_keys, &ck) && ck && keys_layout(h, ck, &L))
+			body += keys_size(h, &L);
+	} else {
+		body = (uint64_t)h->off.tp_size;
+	}
+	return body;
+}
+
 uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	uint64_t body, v = 0;
-	switch (t->kind) {
-	case K_LIST: {
-		uint64_t items = 0;
-		rdf(h, addr, h->off.list_allocated, &v);
-		rdf(h, addr, h->off.list_ob_item, &items);
-		body = (uint64_t)t->basicsize + buffer_size(h, items, v, 8);
-		break;
-	}
-	case K_DICT:
-	case K_DEFDICT:
-	case K_ODICT:
-		body = dict_sizeof(h, addr, t);
-		break;
-	case K_SET:
-	case K_FROZENSET: {
-		uint64_t table = 0, mask = 0;
-		body = (uint64_t)t->basicsize;
-		if (rdf(h, addr, h->off.set_table, &table) && rdf(h, addr, h->off.set_mask, &mask) &&
-		    table != addr + (uint64_t)h->off.set_smalltable)
-			body += buffer_size(h, table, mask + 1, 16);
-		break;
-	}
-	case K_STR: {
-		body = str_body_size(h, addr, t);
-		uint32_t state = 0;
-		rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
-		if (!((state >> 5) & 1)) {     /* non-compact: its data block */
-			uint64_t len = 0, data = 0;
-			rdf(h, addr, h->off.ascii_length, &len);
-			rdf(h, addr, h->off.unicode_data, &data);
-			body += buffer_size(h, data, len + 1, (state >> 2) & 7);
-		}
-		/* unicode___sizeof__ adds a UTF-8 copy kept in its own buffer
-		 * (_PyUnicode_HAS_UTF8_MEMORY): not compact ASCII, utf8 set and
-		 * not the data itself.  PyCompactUnicodeObject puts utf8_length
-		 * and utf8 right after the PyASCIIObject on 3.8 - 3.13. */
-		bool compact_ascii = ((state >> 5) & 1) && ((state >> 6) & 1);
-		uint64_t u8len = 0, u8 = 0, data = 0;
-		if (!compact_ascii && h->off.ascii_size > 0 && h->off.compact_size > 0 &&
-		    rdf(h, addr, h->off.ascii_size + 8, &u8) && u8 &&
-		    rdf(h, addr, h->off.ascii_size, &u8len) && u8len < MAX_ITEMS) {
-			if ((state >> 5) & 1)
-				data = addr + (uint64_t)h->off.compact_size;
-			else
-				rdf(h, addr, h->off.unicode_data, &data);
-			if (u8 != data)
-				body += buffer_size(h, u8, u8len + 1, 1);
-		}
-		if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
-			body = (uint64_t)t->basicsize;
-		break;
-	}
-	case K_INT: {
-		uint64_t n = int_ndigits(h, addr);
-		if (n >= MAX_ITEMS)
-			n = 0;                  /* corrupt: a digit count of up to 2^63 */
-		if (h->minor >= 11 && n == 0)
-			n = 1;
-		body = 24 + 4 * n;
-		break;
-	}
-	case K_BYTEARRAY: {
-		uint64_t bytes = 0;   /* ob_alloc, then ob_bytes, after the var head */
-		rd64(h, addr + 0x18, &v);
-		rd64(h, addr + 0x20, &bytes);
-		body = (uint64_t)t->basicsize + buffer_size(h, bytes, v, 1);
-		break;
-	}
-	case K_TYPE: {
-		uint64_t f = 0, ck = 0;
-		rdf(h, addr, h->off.tp_flags, &f);
-		if (f & TPF_HEAPTYPE) {
-			body = (uint64_t)h->off.ht_size;
-			dict_layout L;
-			if (rdf(h, addr, h->off.ht_cached_keys, &ck) && ck && keys_layout(h, ck, &L))
-				body += keys_size(h, &L);
-		} else {
-			body = (uint64_t)h->off.tp_size;
-		}
-		break;
-	}
-	default:
+	const ph_kind_ops *k = &ph_kinds[t->kind];
+	uint64_t body;
+	if (k->size) {
+		body = k->size(h, addr, t);
+	} else {
 		body = body_need(h, addr, t);
 		if (body == UINT64_MAX)
 			body = (uint64_t)t->basicsize;
 		/* 3.13.0's object.__sizeof__ leaves inline values out */
-		break;
 	}
 	return body + getsizeof_prefix(h, addr, t);
 }

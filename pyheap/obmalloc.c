@@ -569,7 +569,7 @@ int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload)
 	if (h->opts.pool_scan) {
 		h->arenas_found_by = "pool_scan";
 		rc = scan_pools(h, progress, payload);
-	} else if (h->minor <= 11) {
+	} else if (h->tr->arenas == PH_ARENAS_STATIC) {
 		if (h->pymod && core_module_symbol(h->pymod, "arenas", &sym, NULL) == 0 &&
 		    rd64(h, sym, &table) &&
 		    core_module_symbol(h->pymod, "maxarenas", &sym, NULL) == 0 && rd32(h, sym, &max32)) {
@@ -591,7 +591,7 @@ int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload)
 		h->arenas_found_by = "obmalloc_state";
 		for (size_t i = 0; i < h->ninterps; i++) {
 			uint64_t state = h->interps[i] + (uint64_t)h->off.is_obmalloc;
-			if (h->minor >= 13 && !rd64(h, state, &state))
+			if (h->tr->arenas == PH_ARENAS_INTERP_PTR && !rd64(h, state, &state))
 				continue;
 			bool dup = false;
 			for (size_t j = 0; j < nseen; j++)

@@ -3,15 +3,17 @@
  *
  * Every field is listed once in PH_OFFSETS below as
  *     X(field, "dwarf type", "member path")
- * where the member path may hold alternatives separated by '|' (the first one
- * found in the DWARF wins: members are renamed between versions), and an empty
- * path means sizeof(type).  A value of -1 means "this build has no such field".
+ * where the type and the member path may hold alternatives separated by '|'
+ * (the first one found in the DWARF wins: structs and members are renamed
+ * between versions), and an empty path means sizeof(type).  A value of -1
+ * means "this build has no such field".
  *
  * Three sources fill a ph_offsets (see ph_offsets_source):
  *   - the DWARF of the binary that holds _PyRuntime (ph_offsets_from_dwarf),
- *   - the built-in table for its minor version (ph_offsets_builtin), generated
- *     from the pyenv builds by scripts/gen-offsets.sh and checked against their
- *     DWARF by tests/check_offsets.c,
+ *   - a built-in layout (ph_offsets_layout), named by the version table
+ *     (version.c) for each release and patch range, generated from the DWARF
+ *     of the builds named by scripts/gen-offsets.sh and checked against it by
+ *     tests/check_offsets.c,
  *   - on 3.13+, _Py_DebugOffsets in the core, which overrides the table for the
  *     fields it describes (ph_offsets_apply_debug).
  */
@@ -216,10 +218,8 @@
 	X(gen_frame_state,       "PyGenObject", "gi_frame_state") \
 	/* 3.12+: static builtin types keep their __dict__ in the interpreter */ \
 	X(is_types_builtins,     "_is", "types.builtins.initialized|types.builtins") \
-	X(sbs12_size,            "static_builtin_state", "") \
-	X(sbs12_tp_dict,         "static_builtin_state", "tp_dict") \
-	X(sbs13_size,            "managed_static_type_state", "") \
-	X(sbs13_tp_dict,         "managed_static_type_state", "tp_dict") \
+	X(sbs_size,              "static_builtin_state|managed_static_type_state", "") \
+	X(sbs_tp_dict,           "static_builtin_state|managed_static_type_state", "tp_dict") \
 	/* interned strings: 3.12 in the runtime, 3.13 per interpreter */ \
 	X(rt_interned,           "pyruntimestate", "cached_objects.interned_strings") \
 	X(is_interned,           "_is", "cached_objects.interned_strings") \
@@ -259,8 +259,16 @@ typedef struct ph_offset_desc {
 extern const ph_offset_desc ph_offset_descs[];
 extern const size_t ph_offset_desc_count;
 
-/* The built-in table for minor version 3.<minor> (8..13), or NULL. */
-const ph_offsets *ph_offsets_builtin(int minor);
+/* The built-in layouts, each named by the build it was read from ("3.11.7"). */
+typedef struct ph_offsets_layout {
+	const char *build;
+	const ph_offsets *offsets;
+} ph_offsets_layout;
+extern const ph_offsets_layout ph_offsets_layouts[];
+extern const size_t ph_offsets_layout_count;
+
+/* The layout read from build, or NULL. */
+const ph_offsets *ph_offsets_layout_of(const char *build);
 
 /* Field i of o, viewing ph_offsets as an array of int64_t. */
 static inline int64_t ph_offsets_get(const ph_offsets *o, size_t i)

@@ -13,6 +13,8 @@
 #include "map.h"
 #include "offsets.h"
 #include "pyheap.h"
+#include "version.h"
+#include "kinds.h"
 
 /* Type-object flag bits (Include/object.h). */
 #define TPF_STATIC_BUILTIN   (1ull << 1)   /* 3.12+ */
@@ -25,21 +27,6 @@
 #define TPF_TYPE_SUBCLASS    (1ull << 31)
 
 #define GC_HEAD_SIZE 16
-
-/* The built-in families a type belongs to, found by walking tp_base to a
- * static type we know by symbol. */
-enum ph_kind {
-	K_OTHER, K_OBJECT, K_TYPE, K_TUPLE, K_LIST, K_DICT, K_SET, K_FROZENSET,
-	K_STR, K_BYTES, K_BYTEARRAY, K_INT, K_FLOAT, K_COMPLEX, K_MODULE,
-	K_FUNCTION, K_CODE, K_CELL, K_METHOD, K_CLASSMETHOD, K_STATICMETHOD,
-	K_PROPERTY, K_WEAKREF, K_CFUNCTION, K_MAPPINGPROXY,
-	/* found by symbol too, for the reference graph */
-	K_FRAME, K_GEN, K_COROUTINE, K_ASYNCGEN, K_TRACEBACK, K_EXCEPTION,
-	K_DESCR, K_WEAKPROXY,
-	/* found by name: their types are not exported */
-	K_PARTIAL, K_LRU, K_LRU_ELEM, K_DEQUE, K_DEFDICT, K_ODICT,
-	K_NKINDS
-};
 
 /* A node that holds references without being an object. */
 typedef struct ph_vnode {
@@ -94,8 +81,9 @@ struct ph_heap {
 	core_t *core;
 	core_module_t *pymod;            /* module holding _PyRuntime */
 	ph_offsets off;
+	const ph_traits *tr;             /* what this release does (version.h) */
 	ph_options opts;
-	int minor, micro;
+	int minor, micro;                /* for display; the code asks tr */
 	char version[32];
 	const char *version_found_by, *runtime_found_by, *offsets_source, *arenas_found_by;
 	uint64_t runtime;
@@ -162,7 +150,6 @@ struct ph_heap {
 	uint64_t interned;               /* the interned-strings dict, 0 if unknown */
 	bool scanned;                    /* ph_scan is done: every object has its id */
 	bool roots_built;                /* virtual nodes and roots (refs.c, on first use) */
-	uint64_t exc_base;               /* BaseException */
 	ph_gc_state gc;
 	ph_arena_stats arenas;
 	uint64_t pinned[PH_PINNED_MAX];  /* nearly empty arenas' base addresses */

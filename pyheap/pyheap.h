@@ -116,9 +116,14 @@ uint64_t ph_type_addr(const ph_heap *h, uint32_t type);
  * for what holds references without being an object: each interpreter
  * (sys, builtins, sys.modules, the interned strings), each thread, and on
  * 3.11+ each interpreter frame, whose locals live on the thread's stack.
- * The virtual nodes and the roots are found on the first call below that
- * needs them (what they read can add warnings), not by ph_scan: a scan for
- * totals only has none, and its warnings are the full scan's. */
+ * The virtual nodes and the roots are found by ph_build_roots (what they
+ * read can add warnings), not by ph_scan: a scan for totals only has none,
+ * and its warnings are the full scan's.  Before it, the calls below see the
+ * objects alone. */
+
+/* Finds the virtual nodes and the roots, once; 0, or -1 when the scan was
+ * for totals only (or has not run). */
+int ph_build_roots(ph_heap *h);
 
 enum ph_edge_kind {
 	PH_E_INDEX = 1,    /* [N]: an item of a tuple, list or deque; label N */

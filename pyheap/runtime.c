@@ -7,6 +7,7 @@
  * the core even when the binary is gone).
  */
 #include "phInt.h"
+#include "kinds.h"
 #include "debug_offsets.h"
 
 #include <ctype.h>
@@ -32,7 +33,7 @@ static int minor_from_name(const char *path)
 	if (!isdigit((unsigned char)*p))
 		return -1;
 	int minor = atoi(p);
-	return minor >= 8 && minor <= 13 ? minor : -1;
+	return ph_minor_supported(minor) ? minor : -1;
 }
 
 static int find_runtime_in(ph_heap *h, core_module_t *m)
@@ -82,6 +83,20 @@ static void set_version_hex(ph_heap *h, uint64_t v)
 	snprintf(h->version, sizeof h->version, "3.%d.%d", h->minor, h->micro);
 }
 
+/* Copies the next '|'-separated alternative of *p into buf (cap bytes)
+ * and advances *p past it; false when there is none left. */
+static bool next_alt(const char **p, char *buf, size_t cap)
+{
+	if (!**p)
+		return false;
+	size_t len = strcspn(*p, "|");
+	snprintf(buf, cap, "%.*s", (int)len, *p);
+	*p += len;
+	if (**p == '|')
+		(*p)++;
+	return len < cap;
+}
+
 int ph_offsets_from_dwarf(core_module_t *m, ph_offsets *out)
 {
 	int64_t *vals = (int64_t *)out;
@@ -90,22 +105,19 @@ int ph_offsets_from_dwarf(core_module_t *m, ph_offsets *out)
 		const ph_offset_desc *d = &ph_offset_descs[i];
 		uint64_t v;
 		int ok = -1;
-		if (!*d->member) {
-			ok = core_module_type_size(m, d->type, &v);
-		} else {
-			char alt[128];
-			const char *p = d->member;
-			while (ok != 0 && *p) {
-				size_t len = strcspn(p, "|");
-				if (len >= sizeof alt)
-					break;
-				memcpy(alt, p, len);
-				alt[len] = 0;
-				ok = core_module_member_offset(m, d->type, alt, &v);
-				p += len;
-				if (*p == '|')
-					p++;
+		char type[128], alt[128];
+		/* the first type that exists decides, as for gen-offsets.sh */
+		for (const char *tp = d->type; ok != 0 && next_alt(&tp, type, sizeof type);) {
+			uint64_t size;
+			if (core_module_type_size(m, type, &size) != 0)
+				continue;
+			if (!*d->member) {
+				v = size;
+				ok = 0;
 			}
+			for (const char *p = d->member; ok != 0 && next_alt(&p, alt, sizeof alt);)
+				ok = core_module_member_offset(m, type, alt, &v);
+			break;
 		}
 		vals[d->index] = ok == 0 ? (int64_t)v : -1;
 		found += ok == 0;
@@ -125,37 +137,20 @@ static bool offsets_usable(const ph_offsets *o)
 
 static void find_static_objects(ph_heap *h)
 {
-	static const struct { const char *sym; enum ph_kind kind; } kinds[] = {
-		{"PyBaseObject_Type", K_OBJECT}, {"PyType_Type", K_TYPE},
-		{"PyTuple_Type", K_TUPLE}, {"PyList_Type", K_LIST},
-		{"PyDict_Type", K_DICT}, {"PySet_Type", K_SET},
-		{"PyFrozenSet_Type", K_FROZENSET}, {"PyUnicode_Type", K_STR},
-		{"PyBytes_Type", K_BYTES}, {"PyByteArray_Type", K_BYTEARRAY},
-		{"PyLong_Type", K_INT}, {"PyFloat_Type", K_FLOAT},
-		{"PyComplex_Type", K_COMPLEX}, {"PyModule_Type", K_MODULE},
-		{"PyFunction_Type", K_FUNCTION}, {"PyCode_Type", K_CODE},
-		{"PyCell_Type", K_CELL}, {"PyMethod_Type", K_METHOD},
-		{"PyClassMethod_Type", K_CLASSMETHOD},
-		{"PyStaticMethod_Type", K_STATICMETHOD},
-		{"PyProperty_Type", K_PROPERTY}, {"_PyWeakref_RefType", K_WEAKREF},
-		{"PyCFunction_Type", K_CFUNCTION}, {"PyDictProxy_Type", K_MAPPINGPROXY},
-		{"PyFrame_Type", K_FRAME}, {"PyGen_Type", K_GEN}, {"PyCoro_Type", K_COROUTINE},
-		{"PyAsyncGen_Type", K_ASYNCGEN}, {"PyTraceBack_Type", K_TRACEBACK},
-		{"_PyWeakref_ProxyType", K_WEAKPROXY},
-	};
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-		uint64_t a;
-		if (core_module_symbol(h->pymod, kinds[i].sym, &a, NULL) == 0)
-			h->kind_types[kinds[i].kind] = a;
+	uint64_t a;
+	/* the static type of each family: its first symbol found, or the
+	 * pointer variable that holds it */
+	for (int k = 1; k < K_NKINDS; k++) {
+		const ph_kind_ops *ko = &ph_kinds[k];
+		for (size_t i = 0; i < 2 && ko->symbols[i] && !h->kind_types[k]; i++)
+			if (core_module_symbol(h->pymod, ko->symbols[i], &a, NULL) == 0)
+				h->kind_types[k] = a;
+		if (ko->pointer_symbol && !h->kind_types[k] &&
+		    core_module_symbol(h->pymod, ko->pointer_symbol, &a, NULL) == 0)
+			rd64(h, a, &h->kind_types[k]);
 	}
 	h->type_type = h->kind_types[K_TYPE];
 	h->object_type = h->kind_types[K_OBJECT];
-	uint64_t a;
-	/* exported as pointer variables, not as the static types */
-	if (core_module_symbol(h->pymod, "PyExc_BaseException", &a, NULL) == 0)
-		rd64(h, a, &h->exc_base);
-	if (core_module_symbol(h->pymod, "_PyWeakref_CallableProxyType", &a, NULL) == 0)
-		h->kind_types[K_WEAKPROXY] = h->kind_types[K_WEAKPROXY] ? h->kind_types[K_WEAKPROXY] : a;
 	/* 3.8-3.11 keep the interned dict in a static (in .symtab when not stripped) */
 	if (core_module_symbol(h->pymod, "interned", &a, NULL) == 0)
 		rd64(h, a, &h->interned);
@@ -292,22 +287,26 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 		h->minor = minor;
 		snprintf(h->version, sizeof h->version, "3.%d", minor);
 	}
-	if (h->minor < 8 || h->minor > 13) {
-		snprintf(err, errlen, "%s: Python %s is not supported (3.8 to 3.13 are)",
-			 core_path(core), h->version);
+	h->tr = ph_traits_find(h->minor, h->micro);
+	if (!h->tr)
+		h->tr = ph_traits_find(h->minor, -1);
+	if (!h->tr) {
+		snprintf(err, errlen, "%s: Python %s is not supported (%s are)",
+			 core_path(core), h->version, ph_supported_range());
 		free(h);
 		return -1;
 	}
 
 	/* the offsets */
-	const ph_offsets *table = ph_offsets_builtin(h->minor);
+	const ph_offsets *table = ph_offsets_layout_of(h->tr->layout);
 	if (!opts->no_dwarf && h->pymod && core_module_has_dwarf(h->pymod) &&
 	    ph_offsets_from_dwarf(h->pymod, &h->off) > 0 && offsets_usable(&h->off)) {
 		h->offsets_source = "dwarf";
 	} else if (table) {
 		h->off = *table;
 		h->offsets_source = "builtin";
-		if (have_dbg && ph_offsets_apply_debug(&h->off, dbg, sizeof dbg) > 0)
+		if (have_dbg && h->tr->debug_offsets == PH_DO_3_13 &&
+		    ph_offsets_apply_debug(&h->off, dbg, sizeof dbg) > 0)
 			h->offsets_source = "builtin+debug_offsets";
 	} else {
 		snprintf(err, errlen, "%s: no struct offsets for Python %s", core_path(core), h->version);
@@ -315,8 +314,8 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 		return -1;
 	}
 
-	h->arena_size = h->minor <= 9 ? 256 * 1024 : 1024 * 1024;
-	h->pool_size = h->minor <= 9 ? 4096 : 16384;
+	h->arena_size = h->tr->arena_size;
+	h->pool_size = h->tr->pool_size;
 	if (h->pymod)
 		find_static_objects(h);
 	walk_interpreters(h);

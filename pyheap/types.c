@@ -6,6 +6,7 @@
  * no) is cached in a hash on the type address.
  */
 #include "phInt.h"
+#include "kinds.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,21 +22,6 @@ int ph_types_init(ph_heap *h)
 	return ph_map_reserve(&h->type_map, 4096);
 }
 
-/* Types of the stdlib's C modules: not exported, so known by name. */
-static const struct { const char *name; enum ph_kind kind; } named_kinds[] = {
-	{"functools.partial", K_PARTIAL},
-	{"functools._lru_cache_wrapper", K_LRU},
-	{"functools._lru_list_elem", K_LRU_ELEM},
-	{"collections.deque", K_DEQUE},
-	{"collections.defaultdict", K_DEFDICT},
-	{"collections.OrderedDict", K_ODICT},
-	{"method_descriptor", K_DESCR}, {"member_descriptor", K_DESCR},
-	{"getset_descriptor", K_DESCR}, {"wrapper_descriptor", K_DESCR},
-	{"classmethod_descriptor", K_DESCR},
-	{"weakref.ProxyType", K_WEAKPROXY}, {"weakref.CallableProxyType", K_WEAKPROXY},
-	{"weakproxy", K_WEAKPROXY}, {"weakcallableproxy", K_WEAKPROXY},
-};
-
 /* The family of type t, and in *base the type on its tp_base chain that
  * decided it (t itself for a built-in type). */
 static enum ph_kind kind_of(ph_heap *h, uint64_t t, uint64_t *base)
@@ -46,8 +32,6 @@ static enum ph_kind kind_of(ph_heap *h, uint64_t t, uint64_t *base)
 		for (int k = 1; k < K_NKINDS; k++)
 			if (h->kind_types[k] == t)
 				return (enum ph_kind)k;
-		if (h->exc_base && t == h->exc_base)
-			return K_EXCEPTION;
 		uint64_t np, flags = 0;
 		char name[64];
 		rdf(h, t, h->off.tp_flags, &flags);
@@ -56,9 +40,10 @@ static enum ph_kind kind_of(ph_heap *h, uint64_t t, uint64_t *base)
 		if (rdf(h, t, h->off.tp_name, &np) &&
 		    core_read_str(h->core, np, name, sizeof name) == 0 &&
 		    (!(flags & TPF_HEAPTYPE) || strchr(name, '.')))
-			for (size_t i = 0; i < sizeof named_kinds / sizeof named_kinds[0]; i++)
-				if (strcmp(name, named_kinds[i].name) == 0)
-					return named_kinds[i].kind;
+			for (int k = 1; k < K_NKINDS; k++)
+				for (size_t i = 0; i < 5 && ph_kinds[k].type_names[i]; i++)
+					if (strcmp(name, ph_kinds[k].type_names[i]) == 0)
+						return (enum ph_kind)k;
 		if (!rdf(h, t, h->off.tp_base, &t))
 			break;
 	}
@@ -69,9 +54,7 @@ static enum ph_kind kind_of(ph_heap *h, uint64_t t, uint64_t *base)
 static int preheader_of(const ph_heap *h, uint64_t flags)
 {
 	int n = (flags & TPF_HAVE_GC) ? GC_HEAD_SIZE : 0;
-	if (h->minor == 11 && (flags & TPF_MANAGED_DICT))
-		n += 16;
-	if (h->minor >= 12 && (flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)))
+	if (flags & h->tr->preheader_flags)
 		n += 16;
 	return n;
 }

@@ -161,10 +161,13 @@ def run(pyheap, d, outroot):
                          os.path.join(out, '%s-show%s' % (vname, '-json' if js else '')))
                     run1(pyheap, ['--no-progress'] + vopts + js + ['path', '--addr', addr, core],
                          os.path.join(out, '%s-pathaddr%s' % (vname, '-json' if js else '')))
-                dot = os.path.join(out, '%s-backrefs.dot' % vname)
+                # the output file's name is printed: the same one for every binary
+                dot = '/tmp/same-output-backrefs.dot'
                 run1(pyheap, ['--no-progress'] + vopts + ['backrefs', '--addr', addr, '-o', dot,
                                                           core],
                      os.path.join(out, '%s-backrefs' % vname))
+                if os.path.exists(dot):
+                    shutil.move(dot, os.path.join(out, '%s-backrefs.dot' % vname))
         if len(cores) == 2:
             c1 = os.path.join(cdir, 'core1')
             for js in ([], ['--json']):

@@ -22,12 +22,20 @@
 #include "core.h"
 #include "debug_offsets.h"
 #include "offsets.h"
+#include "version.h"
 #include "testutil.h"
 
-static const char *const versions[] = {
-	"3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0",
-};
-#define NVERSIONS ((int)(sizeof versions / sizeof versions[0]))
+/* The builds the layouts were read from: the program's own list. */
+#define NVERSIONS ((int)ph_offsets_layout_count)
+#define versions_at(i) (ph_offsets_layouts[i].build)
+
+/* The layout read from build v. */
+static const ph_offsets *layout(const char *v)
+{
+	const ph_offsets *t = ph_offsets_layout_of(v);
+	ck_assert_msg(t != NULL, "no built-in layout %s", v);
+	return t;
+}
 
 static int version_minor(const char *v)
 {
@@ -83,11 +91,29 @@ START_TEST(test_catalogue)
 	for (size_t i = 0; i < ph_offset_desc_count; i++)
 		if (strcmp(ph_offset_descs[i].name, "tp_flags") == 0)
 			ck_assert_int_eq(ph_offsets_get(&o, i), 0x1234);
-	ck_assert_ptr_null(ph_offsets_builtin(7));
-	ck_assert_ptr_null(ph_offsets_builtin(14));
-	ck_assert_ptr_null(ph_offsets_builtin(-1));
-	for (int m = 8; m <= 13; m++)
-		ck_assert_ptr_nonnull(ph_offsets_builtin(m));
+	ck_assert_ptr_null(ph_offsets_layout_of("3.7.0"));
+	ck_assert_ptr_null(ph_offsets_layout_of(NULL));
+	/* every release entry names a layout that exists, and the entries of
+	 * one minor version cover disjoint patch ranges, oldest first */
+	size_t n;
+	const ph_traits *tr = ph_traits_all(&n);
+	ck_assert_uint_gt(n, 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(ph_offsets_layout_of(tr[i].layout) != NULL,
+			      "3.%d: layout %s not built in", tr[i].minor, tr[i].layout);
+		ck_assert_int_le(tr[i].micro_lo, tr[i].micro_hi);
+		ck_assert_ptr_eq(ph_traits_find(tr[i].minor, tr[i].micro_lo), &tr[i]);
+		ck_assert_ptr_eq(ph_traits_find(tr[i].minor, tr[i].micro_hi), &tr[i]);
+		ck_assert(ph_minor_supported(tr[i].minor));
+		ck_assert(tr[i].arena_size % tr[i].pool_size == 0);
+		if (i > 0)
+			ck_assert(tr[i - 1].minor < tr[i].minor ||
+				  (tr[i - 1].minor == tr[i].minor &&
+				   tr[i - 1].micro_hi < tr[i].micro_lo));
+	}
+	ck_assert(!ph_minor_supported(tr[0].minor - 1));
+	ck_assert(!ph_minor_supported(tr[n - 1].minor + 1));
+	ck_assert_ptr_null(ph_traits_find(tr[n - 1].minor + 1, 0));
 }
 END_TEST
 
@@ -95,8 +121,9 @@ END_TEST
  * field left out of an initialiser (it would read 0, not -1). */
 START_TEST(test_tables_sane)
 {
-	for (int m = 8; m <= 13; m++) {
-		const ph_offsets *t = ph_offsets_builtin(m);
+	for (int i = 0; i < NVERSIONS; i++) {
+		const ph_offsets *t = ph_offsets_layouts[i].offsets;
+		int m = atoi(strchr(versions_at(i), '.') + 1);
 		ck_assert_int_eq(t->tp_name, 0x18);
 		ck_assert_int_eq(t->tp_flags, 0xa8);
 		ck_assert_int_eq(t->ao_size, 48);
@@ -121,15 +148,15 @@ START_TEST(test_tables_sane)
 		ck_assert_int_gt(t->gen_size, 0);
 		ck_assert_int_gt(t->compact_size, 0);
 	}
-	ck_assert_int_eq(ph_offsets_builtin(11)->is_gc, 0x288);
-	ck_assert_int_eq(ph_offsets_builtin(11)->is_threads_head, 0x10);
+	ck_assert_int_eq(layout("3.11.7")->is_gc, 0x288);
+	ck_assert_int_eq(layout("3.11.7")->is_threads_head, 0x10);
 }
 END_TEST
 
 /* The values reference doc section 1.7 lists for 3.13.0's _Py_DebugOffsets. */
 START_TEST(test_313_matches_doc)
 {
-	const ph_offsets *t = ph_offsets_builtin(13);
+	const ph_offsets *t = layout("3.13.0");
 	ck_assert_int_eq(t->rt_size, 0x452b8);
 	ck_assert_int_eq(t->rt_interpreters_head, 0x278);
 	ck_assert_int_eq(t->is_size, 0x2f998);
@@ -165,7 +192,7 @@ END_TEST
 
 START_TEST(test_dwarf_libdw)
 {
-	const char *v = versions[_i];
+	const char *v = versions_at(_i);
 	char path[512], err[256] = "", rep[4096] = "";
 	core_module_t *m = NULL;
 	int nbad = 0;
@@ -176,25 +203,31 @@ START_TEST(test_dwarf_libdw)
 		      "core_module_open_file(%s): %s", path, err);
 	ck_assert_msg(core_module_has_dwarf(m), "%s: no DWARF", path);
 
-	const ph_offsets *t = ph_offsets_builtin(version_minor(v));
+	const ph_offsets *t = layout(v);
 	ck_assert_ptr_nonnull(t);
 	for (size_t i = 0; i < ph_offset_desc_count; i++) {
 		const ph_offset_desc *d = &ph_offset_descs[i];
 		int64_t want = ph_offsets_get(t, d->index), got = -1;
 		uint64_t val;
 
-		if (d->member[0] == '\0') {
-			if (core_module_type_size(m, d->type, &val) == 0)
+		/* the '|' alternatives in order, as the generator tries them:
+		 * the first type that exists, then its first member that does */
+		char types[256], *tsave = NULL;
+		snprintf(types, sizeof types, "%s", d->type);
+		for (char *ty = strtok_r(types, "|", &tsave); ty; ty = strtok_r(NULL, "|", &tsave)) {
+			if (core_module_type_size(m, ty, &val) != 0)
+				continue;
+			if (d->member[0] == '\0')
 				got = (int64_t)val;
-		} else {
-			/* try the '|' alternatives in order, as the generator does */
 			char alts[256], *save = NULL;
 			snprintf(alts, sizeof alts, "%s", d->member);
-			for (char *a = strtok_r(alts, "|", &save); a; a = strtok_r(NULL, "|", &save))
-				if (core_module_member_offset(m, d->type, a, &val) == 0) {
+			for (char *a = strtok_r(alts, "|", &save); d->member[0] && a;
+			     a = strtok_r(NULL, "|", &save))
+				if (core_module_member_offset(m, ty, a, &val) == 0) {
 					got = (int64_t)val;
 					break;
 				}
+			break;
 		}
 		if (got != want)
 			report(rep, sizeof rep, &nbad, "  %s (%s %s): table %lld, libdw %lld\n",
@@ -218,7 +251,7 @@ static int have_gdb(void)
 
 START_TEST(test_dwarf_gdb)
 {
-	const char *v = versions[_i];
+	const char *v = versions_at(_i);
 	char path[512], cmd[1024], line[256], rep[4096] = "";
 	int nbad = 0;
 	size_t seen = 0;
@@ -230,7 +263,7 @@ START_TEST(test_dwarf_gdb)
 		TU_SKIP("gdb with Python not installed: gen-offsets.sh cross-check of python %s not run", v);
 		return;
 	}
-	const ph_offsets *t = ph_offsets_builtin(version_minor(v));
+	const ph_offsets *t = layout(v);
 	ck_assert_ptr_nonnull(t);
 	hit = calloc(ph_offset_desc_count, 1);
 	ck_assert_ptr_nonnull(hit);
@@ -337,13 +370,13 @@ START_TEST(test_debug_offsets_real)
 		return;
 	ck_assert_uint_eq(ph_debug_offsets_version(dbg313, sizeof dbg313), 0x030d00f0);
 
-	ph_offsets o = *ph_offsets_builtin(13);
+	ph_offsets o = *layout("3.13.0");
 	int n = ph_offsets_apply_debug(&o, dbg313, sizeof dbg313);
 	ck_assert_int_eq(n, 30);
 	for (size_t i = 0; i < ph_offset_desc_count; i++)
-		ck_assert_msg(ph_offsets_get(&o, i) == ph_offsets_get(ph_offsets_builtin(13), i),
+		ck_assert_msg(ph_offsets_get(&o, i) == ph_offsets_get(layout("3.13.0"), i),
 			      "%s: table %lld, _Py_DebugOffsets %lld", ph_offset_descs[i].name,
-			      (long long)ph_offsets_get(ph_offsets_builtin(13), i),
+			      (long long)ph_offsets_get(layout("3.13.0"), i),
 			      (long long)ph_offsets_get(&o, i));
 
 	/* Applied to a blank table, exactly n fields get a value. */

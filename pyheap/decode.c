@@ -1,0 +1,455 @@
+/*
+ * decode.c - the references of an object, by its family (kinds.c) and, for
+ * instances of classes, by what every instance of the class holds.
+ *
+ * It mirrors what each type's tp_traverse visits, plus what tp_traverse
+ * leaves out but really is a strong reference (the keys of str-keyed dicts,
+ * the fields of code objects, the dicts of static types).  Weak references
+ * are edges too, flagged PH_EF_WEAK: they are drawn, but never retain and
+ * never count towards a refcount.
+ *
+ * Objects of types pyheap cannot decode (C extensions) are scanned
+ * conservatively: every aligned word of their fixed part that points at a
+ * known object becomes an edge flagged PH_EF_CONSERVATIVE.
+ */
+#include "walk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CONSERVATIVE_MAX 4096   /* bytes of an unknown object scanned */
+
+void ph_walk_array(ph_heap *h, ph_walk *w, uint64_t arr, uint64_t n, uint8_t kind, uint32_t first)
+{
+	uint64_t buf[128];
+	if (n > PH_MAX_ITEMS)
+		return;
+	for (uint64_t i = 0; i < n;) {
+		uint64_t c = n - i > 128 ? 128 : n - i;
+		size_t got = core_read(h->core, arr + i * 8, buf, (size_t)c * 8) / 8;
+		for (size_t j = 0; j < got; j++)
+			ph_emit(h, w, buf[j], kind, 0, (uint32_t)(first + i + j));
+		if (got < c) {
+			ph_warn(h, W_UNREADABLE, "item array unreadable at 0x%llx",
+				(unsigned long long)(arr + (i + got) * 8));
+			return;
+		}
+		i += c;
+	}
+}
+
+/* ---- dicts ---- */
+
+struct dict_walk { ph_walk *w; bool keys, values; uint8_t flags; };
+
+static bool dict_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
+{
+	struct dict_walk *d = payload;
+	if (d->keys)
+		ph_emit(h, d->w, k, PH_E_DICT_KEY, d->flags, PH_NOLABEL);
+	if (d->values)
+		ph_emit(h, d->w, v, PH_E_DICT_VALUE, d->flags, ph_id_of(h, k));
+	return true;
+}
+
+static void walk_dict(ph_heap *h, ph_walk *w, uint64_t dict)
+{
+	/* a split table's keys are held once, by the shared keys object of
+	 * the type (ht_cached_keys); the dict holds only the values.  The
+	 * interned-strings dict holds its strings without counting them (their
+	 * refcount leaves those two references out) and without keeping them
+	 * alive: weak edges. */
+	bool split = ph_dict_split(h, dict), values = true;
+	if (split && h->tr->managed_dict == PH_MD_INLINE) {
+		/* values embedded in an object belong to the object */
+		uint64_t mv = 0;
+		uint8_t embedded = 0;
+		if (rdf(h, dict, h->off.dict_ma_values, &mv) &&
+		    core_read(h->core, mv + 2, &embedded, 1) == 1 && embedded)
+			values = false;
+	}
+	if (!values)
+		return;
+	struct dict_walk d = {w, !split, values, dict == h->interned ? PH_EF_WEAK : 0};
+	ph_dict_foreach(h, dict, dict_cb, &d);
+}
+
+static bool cached_key_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
+{
+	(void)v;
+	ph_emit(h, payload, k, PH_E_FIELD, 0, F_CACHED_KEY);
+	return true;
+}
+
+void ph_decode_dict(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	(void)ti;
+	walk_dict(h, w, addr);
+}
+
+/* ---- sequences and sets ---- */
+
+void ph_decode_tuple(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	uint64_t v = 0;
+	(void)ti;
+	if (rd64(h, addr + 16, &v))
+		ph_walk_array(h, w, addr + (uint64_t)h->off.tuple_ob_item, v, PH_E_INDEX, 0);
+}
+
+void ph_decode_list(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	uint64_t v = 0, p = 0;
+	(void)ti;
+	if (rd64(h, addr + 16, &v) && rdf(h, addr, h->off.list_ob_item, &p) && p)
+		ph_walk_array(h, w, p, v, PH_E_INDEX, 0);
+}
+
+void ph_decode_set(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	uint64_t table = 0, mask = 0, buf[2 * 64];
+	(void)ti;
+	if (!rdf(h, addr, h->off.set_table, &table) || !rdf(h, addr, h->off.set_mask, &mask) ||
+	    mask >= PH_MAX_ITEMS)
+		return;
+	for (uint64_t i = 0; i <= mask;) {
+		uint64_t c = mask + 1 - i > 64 ? 64 : mask + 1 - i;
+		if (core_read(h->core, table + i * 16, buf, (size_t)c * 16) != c * 16)
+			break;
+		for (uint64_t j = 0; j < c; j++)
+			if (buf[2 * j] != h->set_dummy)
+				ph_emit(h, w, buf[2 * j], PH_E_SET_ITEM, 0, PH_NOLABEL);
+		i += c;
+	}
+}
+
+/* ---- types, weak references, lru_cache links ---- */
+
+void ph_decode_type(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	uint64_t f = 0, ck = 0, v = 0;
+	(void)ti;
+	rdf(h, addr, h->off.tp_flags, &f);
+	ph_field(h, w, addr, h->off.tp_dict, F_DICT);
+	ph_field(h, w, addr, h->off.tp_bases, F_BASES);
+	ph_field(h, w, addr, h->off.tp_mro, F_MRO);
+	/* a static type does not own a reference to its base */
+	if (rdf(h, addr, h->off.tp_base, &v) && v)
+		ph_emit(h, w, v, PH_E_FIELD, (f & TPF_HEAPTYPE) ? 0 : PH_EF_WEAK, F_BASE);
+	if (f & TPF_HEAPTYPE) {
+		ph_field(h, w, addr, h->off.ht_name, F_NAME);
+		ph_field(h, w, addr, h->off.ht_qualname, F_QUALNAME);
+		ph_field(h, w, addr, h->off.ht_slots, F_SLOTS);
+		ph_field(h, w, addr, h->off.ht_module, F_MODULE_OBJ);
+		/* 3.8-3.11 keep weakrefs to subclasses in a dict; 3.12+ heap
+		 * types too (static builtin types keep an index there) */
+		ph_field(h, w, addr, h->off.tp_subclasses, F_SUBCLASSES);
+		if (rdf(h, addr, h->off.ht_cached_keys, &ck) && ck)
+			ph_keys_foreach(h, ck, cached_key_cb, w);
+	} else if (!(f & TPF_STATIC_BUILTIN) || h->tr->static_dicts != PH_SDICT_INTERP) {
+		ph_field(h, w, addr, h->off.tp_subclasses, F_SUBCLASSES);
+	} else if (h->ninterps && h->off.is_types_builtins >= 0) {
+		/* tp_subclasses holds index + 1 into the (main) interpreter's
+		 * table, which keeps the type's __dict__ */
+		int64_t esz = h->off.sbs_size, dof = h->off.sbs_tp_dict;
+		uint64_t ix = 0;
+		if (esz > 0 && dof >= 0 && rdf(h, addr, h->off.tp_subclasses, &ix) &&
+		    ix >= 1 && ix <= 1024)
+			ph_field(h, w, h->interps[0] + (uint64_t)h->off.is_types_builtins +
+				 (ix - 1) * (uint64_t)esz, dof, F_DICT);
+	}
+}
+
+void ph_decode_weakref(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	uint64_t v = 0;
+	(void)ti;
+	if (rdf(h, addr, h->off.wr_object, &v) && v && v != h->none_addr)
+		ph_emit(h, w, v, PH_E_FIELD, PH_EF_WEAK, F_WR_OBJECT);
+}
+
+void ph_decode_lru_elem(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	/* {prev, next, hash, key, result}: the links are borrowed */
+	(void)ti;
+	ph_field(h, w, addr, 0x28, F_LRU_KEY);
+	ph_field(h, w, addr, 0x30, F_LRU_RESULT);
+}
+
+/* ---- instances ---- */
+
+/*
+ * What every instance of a type holds besides its family's fields, worked
+ * out once per type rather than once per instance (millions of instances
+ * share a handful of classes): where its __dict__ is, its __slots__ along
+ * the tp_base chain, and on 3.11+ the type's shared keys, in entry order,
+ * that name the values of its instances' values arrays.  The type's memory
+ * does not change in a core, so neither does the plan.
+ */
+struct ph_slot { uint64_t off; uint32_t label; };
+
+struct ph_iplan {
+	bool managed;            /* 3.11+ managed dict (and values) */
+	int64_t dictoffset;      /* else: the __dict__ slot to walk, 0 for none */
+	struct ph_slot *slots;
+	uint32_t nslots;
+	bool keys_done, ids_done;
+	uint64_t *keys;          /* the shared keys' names, in entry order */
+	uint32_t *key_ids;       /* their ids, once the scan has numbered all */
+	uint32_t nkeys;
+};
+
+void ph_plans_free(ph_heap *h)
+{
+	for (size_t i = 0; i < h->ntypes; i++) {
+		struct ph_iplan *p = h->types[i].plan;
+		if (p) {
+			free(p->slots);
+			free(p->keys);
+			free(p->key_ids);
+			free(p);
+			h->types[i].plan = NULL;
+		}
+	}
+}
+
+/* tp_dictoffset of the nearest static type on the tp_base chain. */
+static int64_t static_base_dictoffset(ph_heap *h, uint64_t ty)
+{
+	for (int d = 0; ty && d < 64; d++) {
+		uint32_t ti = ph_type_lookup(h, ty);
+		if (ti == TYPE_INVALID)
+			return 0;
+		if (!(h->types[ti].flags & TPF_HEAPTYPE))
+			return h->types[ti].dictoffset;
+		if (!rdf(h, ty, h->off.tp_base, &ty))
+			return 0;
+	}
+	return 0;
+}
+
+/* The dict slot a built-in family already walks: that of the type that
+ * gave the family (a type's tp_dict, a function's func_dict...). */
+static int64_t family_dictoffset(ph_heap *h, uint64_t addr, enum ph_kind kind, uint64_t kind_base)
+{
+	if (kind != K_OTHER && kind_base) {
+		uint32_t ti = ph_type_lookup(h, kind_base);
+		return ti == TYPE_INVALID ? 0 : h->types[ti].dictoffset;
+	}
+	return static_base_dictoffset(h, addr);
+}
+
+static bool plan_slot(struct ph_iplan *p, uint64_t off, uint32_t label)
+{
+	if (p->nslots % 16 == 0) {
+		struct ph_slot *n = realloc(p->slots, (p->nslots + 16) * sizeof *n);
+		if (!n)
+			return false;
+		p->slots = n;
+	}
+	p->slots[p->nslots++] = (struct ph_slot){off, label};
+	return true;
+}
+
+/* Builds the plan of type ti.  Looking up the base types may add types
+ * and move h->types, so this works on copies and stores the plan last. */
+static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
+{
+	if (h->types[ti].plan)
+		return h->types[ti].plan;
+	const ph_type t = h->types[ti];
+	struct ph_iplan *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->managed = h->tr->managed_dict != PH_MD_NONE && (t.flags & TPF_MANAGED_DICT);
+	if (!p->managed && t.dictoffset != 0 &&
+	    t.dictoffset != family_dictoffset(h, t.addr, t.kind, t.kind_base))
+		p->dictoffset = t.dictoffset;
+	/* __slots__: each heap type on the tp_base chain lists its own, up to
+	 * the built-in type that gave the family (a C heap type's members are
+	 * its own fields, walked by the family) */
+	uint64_t ty = t.addr;
+	for (uint32_t d = 0; ty && d < 64; d++) {
+		uint32_t bi = ph_type_lookup(h, ty);
+		if (bi == TYPE_INVALID || !(h->types[bi].flags & TPF_HEAPTYPE) ||
+		    (t.kind != K_OTHER && ty == t.kind_base))
+			break;
+		uint64_t m = h->types[bi].members;
+		for (uint32_t i = 0; m && i < PH_MAX_SLOTS; i++, m += 40) {
+			uint64_t ent[3];
+			if (core_read(h->core, m, ent, sizeof ent) != sizeof ent || !ent[0])
+				break;
+			uint32_t mtype = (uint32_t)ent[1];
+			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20))
+				plan_slot(p, ent[2], d << 16 | i);
+		}
+		if (!rdf(h, ty, h->off.tp_base, &ty))
+			break;
+	}
+	h->types[ti].plan = p;
+	return p;
+}
+
+struct keys_collect { struct ph_iplan *p; uint64_t cap; };
+
+static bool collect_key_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
+{
+	struct keys_collect *c = payload;
+	(void)h; (void)v;
+	if (c->p->nkeys >= c->cap)
+		return false;
+	c->p->keys[c->p->nkeys++] = k;
+	return true;
+}
+
+/* The shared keys of type ti (ht_cached_keys), read once. */
+static struct ph_iplan *plan_keys(ph_heap *h, uint32_t ti)
+{
+	struct ph_iplan *p = plan_of(h, ti);
+	if (!p || p->keys_done)
+		return p;
+	p->keys_done = true;
+	uint64_t ck = 0;
+	if (!rdf(h, h->types[ti].addr, h->off.ht_cached_keys, &ck) || !ck)
+		return p;
+	uint64_t n = ph_keys_nentries(h, ck);
+	if (n == 0 || n > PH_MAX_SLOTS * 64 || !(p->keys = malloc(n * sizeof *p->keys)))
+		return p;
+	struct keys_collect c = {p, n};
+	ph_keys_foreach(h, ck, collect_key_cb, &c);
+	return p;
+}
+
+/* Attribute values kept beside the type's shared keys (3.11/3.12 values
+ * arrays, 3.13 inline values): labelled with the attribute's name.  During
+ * the scan nothing reads labels, and not every name has an id yet. */
+static void walk_values(ph_heap *h, ph_walk *w, uint32_t ti, uint64_t values, uint64_t cap)
+{
+	struct ph_iplan *p = plan_keys(h, ti);
+	if (!p || !p->nkeys)
+		return;
+	if (h->scanned && !p->ids_done) {
+		p->ids_done = true;
+		if ((p->key_ids = malloc(p->nkeys * sizeof *p->key_ids)))
+			for (uint32_t i = 0; i < p->nkeys; i++)
+				p->key_ids[i] = ph_id_of(h, p->keys[i]);
+	}
+	uint64_t n = p->nkeys;
+	if (cap && n > cap)
+		n = cap;
+	uint64_t buf[64];
+	for (uint64_t i = 0; i < n;) {
+		uint64_t c = n - i > 64 ? 64 : n - i;
+		size_t got = core_read(h->core, values + 8 * i, buf, (size_t)c * 8) / 8;
+		for (size_t j = 0; j < got; j++)
+			if (buf[j])
+				ph_emit(h, w, buf[j], PH_E_ATTR, 0,
+				     p->key_ids ? p->key_ids[i + j] : PH_NOLABEL);
+		if (got < c)
+			return;
+		i += c;
+	}
+}
+
+void ph_walk_instance(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	struct ph_iplan *p = plan_of(h, ti);
+	if (!p)
+		return;
+	const ph_type *t = &h->types[ti];
+	uint64_t v = 0, tflags = t->flags, taddr = t->addr;
+	int64_t basicsize = t->basicsize, itemsize = t->itemsize;
+	if (p->managed) {
+		uint64_t dict = 0;
+		rd64(h, addr - 24, &dict);
+		enum ph_managed_dict md = h->tr->managed_dict;
+		if (md == PH_MD_TAGGED && (dict & 1)) {
+			walk_values(h, w, ti, dict + 1, 0);
+			dict = 0;
+		} else if (md == PH_MD_PAIR && !dict) {
+			uint64_t values = 0;
+			if (rd64(h, addr - 32, &values) && values)
+				walk_values(h, w, ti, values, 0);
+		} else if (md == PH_MD_INLINE && (tflags & TPF_INLINE_VALUES)) {
+			/* the object owns its inline values, even once a dict has
+			 * been made that shares them (the dict skips them) */
+			uint8_t hdr[4];
+			if (core_read(h->core, addr + 16, hdr, 4) == 4 && hdr[3])
+				walk_values(h, w, ti, addr + 24, hdr[0]);
+		}
+		if (dict)
+			ph_emit(h, w, dict, PH_E_FIELD, 0, F_DICT);
+	} else if (p->dictoffset) {
+		/* (a dict slot inherited from a built-in base, such as a type's
+		 * tp_dict or a function's func_dict, is its family's to walk) */
+		int64_t off = p->dictoffset;
+		if (off < 0) {
+			uint64_t sz = 0;
+			rd64(h, addr + 16, &sz);
+			if ((int64_t)sz < 0)
+				sz = 0 - sz;
+			off = sz < PH_MAX_ITEMS ? off + (int64_t)(((uint64_t)basicsize +
+				sz * (uint64_t)itemsize + 7) & ~7ull) : 0;
+		}
+		if (off > 0 && rd64(h, addr + (uint64_t)off, &v) && v)
+			ph_emit(h, w, v, PH_E_FIELD, 0, F_DICT);
+	}
+	for (uint32_t i = 0; i < p->nslots; i++)
+		if (rd64(h, addr + p->slots[i].off, &v) && v)
+			ph_emit(h, w, v, PH_E_SLOT, 0, p->slots[i].label);
+	ph_emit(h, w, taddr, PH_E_FIELD, 0, F_CLASS);
+}
+
+/* ---- deques, and what no row decodes ---- */
+
+void ph_decode_deque(ph_heap *h, ph_walk *w, uint64_t dq, uint32_t ti)
+{
+	uint64_t n = 0, block = 0, idx = 0;
+	if (!rd64(h, dq + 16, &n) || n > PH_MAX_ITEMS || !rdf(h, dq, h->off.deque_leftblock, &block) ||
+	    !rdf(h, dq, h->off.deque_leftindex, &idx) || idx >= 64)
+		return;
+	for (uint64_t i = 0; i < n && block; i++) {
+		uint64_t v;
+		if (rd64(h, block + (uint64_t)h->off.block_data + 8 * idx, &v) && v)
+			ph_emit(h, w, v, PH_E_INDEX, 0, (uint32_t)i);
+		if (++idx == 64) {
+			idx = 0;
+			if (!rd64(h, block + (uint64_t)h->off.block_rightlink, &block))
+				break;
+		}
+	}
+}
+
+/* Every aligned word of the fixed part that points at an object is an edge,
+ * flagged as a guess. */
+void ph_decode_conservative(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	uint64_t buf[CONSERVATIVE_MAX / 8];
+	uint64_t size = (uint64_t)h->types[ti].basicsize;
+	if (size <= 16)
+		return;
+	if (size > CONSERVATIVE_MAX)
+		size = CONSERVATIVE_MAX;
+	size_t got = core_read(h->core, addr + 16, buf, (size_t)(size - 16)) / 8;
+	for (size_t i = 0; i < got; i++)
+		if (buf[i] && !(buf[i] & 7))
+			ph_emit(h, w, buf[i], PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE, (uint32_t)(16 + 8 * i));
+}
+
+/* ---- every object ---- */
+
+size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn, void *payload)
+{
+	/* (decoders that look types up may move h->types: no pointer into it
+	 * is kept across them) */
+	const ph_kind_ops *k = &ph_kinds[h->types[ti].kind];
+	uint64_t tflags = h->types[ti].flags;
+	ph_walk w = {fn, payload, 0};
+	if (k->edges)
+		k->edges(h, &w, addr, ti);
+	for (size_t i = 0; i < PH_KIND_FIELDS && k->fields[i].label != F_NONE; i++)
+		ph_field(h, &w, addr, ph_offsets_get(&h->off, k->fields[i].off), k->fields[i].label);
+	if (tflags & TPF_HEAPTYPE)
+		ph_walk_instance(h, &w, addr, ti);
+	return w.n;
+}

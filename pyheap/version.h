@@ -1,0 +1,134 @@
+/*
+ * version.h - what differs between CPython builds, as data.
+ *
+ * One ph_traits entry per layout of the interpreter: a minor version, or a
+ * patch range of one where a layout changed inside a minor release.  The
+ * model asks for a trait (`T(h)->managed_dict`), never for a version
+ * number; this table is the one place that knows which releases pyheap
+ * supports and how each one keeps its heap.  Adding a release is adding an
+ * entry (and its offset table, scripts/gen-offsets.sh); tests/README.md
+ * says how.
+ */
+#ifndef PYHEAP_VERSION_H
+#define PYHEAP_VERSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "offsets.h"
+
+/* Where the cyclic collector's state lives. */
+enum ph_gc_home {
+	PH_GC_RUNTIME,        /* one state in _PyRuntime (rt_gc) */
+	PH_GC_INTERP,         /* one per interpreter (is_gc) */
+};
+
+/* Where pymalloc's arena table is found. */
+enum ph_arena_home {
+	PH_ARENAS_STATIC,     /* the statics `arenas` and `maxarenas` (.symtab only) */
+	PH_ARENAS_INTERP,     /* the interpreter's embedded _obmalloc_state */
+	PH_ARENAS_INTERP_PTR, /* a pointer to it in the interpreter */
+};
+
+/* What marks an object immortal. */
+enum ph_immortal {
+	PH_IMMORTAL_NONE,
+	PH_IMMORTAL_DEEP_FROZEN, /* 3.11's deep-frozen statics: refcount 999999999 and up */
+	PH_IMMORTAL_REFCNT_32,   /* the low 32 bits of ob_refcnt, as a signed int, < 0 */
+};
+
+/* How an instance's managed dict and values are kept (Py_TPFLAGS_MANAGED_DICT). */
+enum ph_managed_dict {
+	PH_MD_NONE,           /* no managed dicts: tp_dictoffset says */
+	PH_MD_PAIR,           /* dict at -24, values array at -32 (3.11) */
+	PH_MD_TAGGED,         /* one word at -24: the dict, or the values + 1 (3.12) */
+	PH_MD_INLINE,         /* dict at -24; values inline after the object (3.13) */
+};
+
+/* The size sys.getsizeof gives a split dict's values. */
+enum ph_values_size {
+	PH_VALUES_BY_KEYS,    /* two thirds of dk_size, 8 bytes each (3.8-3.10) */
+	PH_VALUES_BY_ENTRIES, /* entries + usable slots (3.11, 3.12) */
+	PH_VALUES_PREFIXED,   /* a header byte each, then the slots; none when embedded (3.13) */
+};
+
+/* How a thread's frames are kept. */
+enum ph_frames {
+	PH_FRAMES_OBJECTS,    /* frame objects linked by f_back from ts->frame (3.8-3.10) */
+	PH_FRAMES_CFRAME,     /* interpreter frames from ts->cframe->current_frame (3.11, 3.12) */
+	PH_FRAMES_CURRENT,    /* interpreter frames from ts->current_frame (3.13) */
+};
+
+/* Where static builtin types keep their __dict__. */
+enum ph_static_dicts {
+	PH_SDICT_TYPE,        /* in tp_dict, like any type */
+	PH_SDICT_INTERP,      /* in the interpreter's table, index in tp_subclasses (3.12+) */
+};
+
+/* Where the interned-strings dict is. */
+enum ph_interned {
+	PH_INTERNED_STATIC,   /* a static `interned` (symtab), else found by its shape */
+	PH_INTERNED_STATE,    /* the interpreter's, else the runtime's cached_objects */
+};
+
+/* The layout of _Py_DebugOffsets at the start of _PyRuntime. */
+enum ph_debug_offsets {
+	PH_DO_NONE,           /* the build has none */
+	PH_DO_3_13,           /* 3.13's */
+};
+
+typedef struct ph_traits {
+	int minor;                    /* 3.<minor> */
+	int micro_lo, micro_hi;       /* patch releases this layout is for */
+	const char *verified;         /* the build(s) it was checked on, and how */
+	const char *layout;           /* its built-in layout (ph_offsets_layout_of),
+				       * for builds without DWARF */
+
+	uint64_t arena_size, pool_size;
+	enum ph_arena_home arenas;
+	enum ph_gc_home gc;
+
+	/* A live object's refcount is below this: larger words are pointers
+	 * (a freed block's free-list link) or garbage. */
+	uint64_t refcnt_limit;
+	enum ph_immortal immortal;
+	/* 3.11: the deep-frozen statics refer to each other without counting */
+	bool frozen_refs_uncounted;
+
+	/* Type flags that put 16 bytes (dict and weakref pointers) before an
+	 * object, after the GC head. */
+	uint64_t preheader_flags;
+	/* sys.getsizeof counts the whole pre-header (else only the GC head) */
+	bool sizeof_preheader;
+	enum ph_managed_dict managed_dict;
+
+	unsigned dict_keys_header;    /* sizeof(PyDictKeysObject) before the indices */
+	enum ph_values_size values_size;
+	unsigned values_prefix;       /* bytes before a split table's first value */
+
+	bool int_one_digit;           /* 0 takes one digit in sys.getsizeof */
+
+	enum ph_frames frames;
+	/* the frame owner value of an entry frame on the C stack (3.12+), which
+	 * borrows its code and leaves its function slot unset; -1: none */
+	int frame_owner_cstack;
+
+	enum ph_static_dicts static_dicts;
+	enum ph_interned interned;
+	enum ph_debug_offsets debug_offsets;
+} ph_traits;
+
+/* Every entry, oldest first; n gets the count. */
+const ph_traits *ph_traits_all(size_t *n);
+
+/* The entry for 3.<minor>.<micro> (micro < 0: not known, the minor's
+ * first entry), or NULL when the release is not supported. */
+const ph_traits *ph_traits_find(int minor, int micro);
+
+/* Whether some entry is for 3.<minor>. */
+bool ph_minor_supported(int minor);
+
+/* The supported range as people read it: "3.8 to 3.13". */
+const char *ph_supported_range(void);
+
+#endif
