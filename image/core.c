@@ -39,14 +39,14 @@
 
 /* ---- small helpers ---- */
 
-static uint64_t rd64(const uint8_t *p)
+static uint64_t le64(const uint8_t *p)
 {
 	uint64_t v;
 	memcpy(&v, p, 8);
 	return v;
 }
 
-static uint32_t rd32(const uint8_t *p)
+static uint32_t le32(const uint8_t *p)
 {
 	uint32_t v;
 	memcpy(&v, p, 4);
@@ -309,8 +309,8 @@ static void parse_nt_file(core_t *core, const uint8_t *d, size_t sz)
 
 	if (core->files || sz < 16)
 		return;
-	count = rd64(d);
-	page = rd64(d + 8);
+	count = le64(d);
+	page = le64(d + 8);
 	/* Each entry takes 24 bytes plus at least one byte of name. */
 	if (count > (sz - 16) / 25) {
 		core_warn(core, "%s: NT_FILE note claims %llu entries, too many for its size",
@@ -332,9 +332,9 @@ static void parse_nt_file(core_t *core, const uint8_t *d, size_t sz)
 	for (i = 0; i < count && s < end; i++) {
 		const uint8_t *e = memchr(s, 0, (size_t)(end - s));
 		size_t l = e ? (size_t)(e - s) : (size_t)(end - s);
-		uint64_t start = rd64(d + 16 + i * 24);
-		uint64_t stop = rd64(d + 16 + i * 24 + 8);
-		uint64_t pgofs = rd64(d + 16 + i * 24 + 16);
+		uint64_t start = le64(d + 16 + i * 24);
+		uint64_t stop = le64(d + 16 + i * 24 + 8);
+		uint64_t pgofs = le64(d + 16 + i * 24 + 16);
 		char *name = strndup((const char *)s, l);
 
 		if (!name)
@@ -370,18 +370,18 @@ static void core_note(void *ctx, const char *name, size_t namesz, uint32_t type,
 			memcpy(&sig, d + PRSTATUS_CURSIG, 2);
 			core->prstatus_sig = sig;
 		}
-		add_tid(core, (int)rd32(d + PRSTATUS_PID));
+		add_tid(core, (int)le32(d + PRSTATUS_PID));
 		break;
 	case NT_PRPSINFO:
 		if (sz < PRPSINFO_SIZE)
 			return;
-		core->pid = (int)rd32(d + PRPSINFO_PID);
+		core->pid = (int)le32(d + PRPSINFO_PID);
 		copy_field(core->fname, sizeof(core->fname), d + PRPSINFO_FNAME, 16);
 		copy_field(core->cmdline, sizeof(core->cmdline), d + PRPSINFO_PSARGS, 80);
 		break;
 	case NT_SIGINFO:
 		if (sz >= 4 && core->siginfo_sig < 0)
-			core->siginfo_sig = (int)rd32(d);
+			core->siginfo_sig = (int)le32(d);
 		break;
 	case NT_AUXV:
 		if (!core->auxv) {
@@ -393,12 +393,12 @@ static void core_note(void *ctx, const char *name, size_t namesz, uint32_t type,
 			if (!core->auxv)
 				return;
 			for (i = 0; i < n; i++) {
-				uint64_t t = rd64(d + i * 16);
+				uint64_t t = le64(d + i * 16);
 
 				if (t == AT_NULL)
 					break;
 				core->auxv[2 * i] = t;
-				core->auxv[2 * i + 1] = rd64(d + i * 16 + 8);
+				core->auxv[2 * i + 1] = le64(d + i * 16 + 8);
 			}
 			core->n_auxv = i;
 		}

@@ -43,7 +43,7 @@ $(FUZZ_BUILD)/libpyheap-fuzz.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(FUZZ_BINS): $(FUZZ_BUILD)/%: fuzz/%.c fuzz/fuzzutil.h $(FUZZ_BUILD)/libpyheap-fuzz.a
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: fuzz/%.c fuzz/fuzzutil.h tests/tools/totalscmp.h $(FUZZ_BUILD)/libpyheap-fuzz.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ifuzz -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libpyheap-fuzz.a $(FUZZ_LDLIBS)
 

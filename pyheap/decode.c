@@ -46,7 +46,7 @@ static bool dict_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
 {
 	struct dict_walk *d = payload;
 	if (d->keys)
-		ph_emit(h, d->w, k, PH_E_DICT_KEY, d->flags, PH_NOLABEL);
+		ph_emit(h, d->w, k, PH_E_DICT_KEY, d->flags, PH_NONE);
 	if (d->values)
 		ph_emit(h, d->w, v, PH_E_DICT_VALUE, d->flags, ph_id_of(h, k));
 	return true;
@@ -118,7 +118,7 @@ void ph_decode_set(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 			break;
 		for (uint64_t j = 0; j < c; j++)
 			if (buf[2 * j] != h->set_dummy)
-				ph_emit(h, w, buf[2 * j], PH_E_SET_ITEM, 0, PH_NOLABEL);
+				ph_emit(h, w, buf[2 * j], PH_E_SET_ITEM, 0, PH_NONE);
 		i += c;
 	}
 }
@@ -218,7 +218,7 @@ static int64_t static_base_dictoffset(ph_heap *h, uint64_t ty)
 {
 	for (int d = 0; ty && d < 64; d++) {
 		uint32_t ti = ph_type_lookup(h, ty);
-		if (ti == TYPE_INVALID)
+		if (ti == PH_NONE)
 			return 0;
 		if (!(h->types[ti].flags & TPF_HEAPTYPE))
 			return h->types[ti].dictoffset;
@@ -234,7 +234,7 @@ static int64_t family_dictoffset(ph_heap *h, uint64_t addr, enum ph_kind kind, u
 {
 	if (kind != K_OTHER && kind_base) {
 		uint32_t ti = ph_type_lookup(h, kind_base);
-		return ti == TYPE_INVALID ? 0 : h->types[ti].dictoffset;
+		return ti == PH_NONE ? 0 : h->types[ti].dictoffset;
 	}
 	return static_base_dictoffset(h, addr);
 }
@@ -271,7 +271,7 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 	uint64_t ty = t.addr;
 	for (uint32_t d = 0; ty && d < 64; d++) {
 		uint32_t bi = ph_type_lookup(h, ty);
-		if (bi == TYPE_INVALID || !(h->types[bi].flags & TPF_HEAPTYPE) ||
+		if (bi == PH_NONE || !(h->types[bi].flags & TPF_HEAPTYPE) ||
 		    (t.kind != K_OTHER && ty == t.kind_base))
 			break;
 		uint64_t m = h->types[bi].members;
@@ -344,7 +344,7 @@ static void walk_values(ph_heap *h, ph_walk *w, uint32_t ti, uint64_t values, ui
 		for (size_t j = 0; j < got; j++)
 			if (buf[j])
 				ph_emit(h, w, buf[j], PH_E_ATTR, 0,
-				     p->key_ids ? p->key_ids[i + j] : PH_NOLABEL);
+				     p->key_ids ? p->key_ids[i + j] : PH_NONE);
 		if (got < c)
 			return;
 		i += c;

@@ -57,7 +57,7 @@ static void walk_locals(ph_heap *h, ph_walk *w, uint64_t co, uint64_t slots, uin
 	for (uint64_t i = 0; i < nslots; i++) {
 		uint64_t v;
 		if (rd64(h, slots + 8 * i, &v) && v)
-			ph_emit(h, w, v, PH_E_LOCAL, 0, i < nn ? ph_id_of(h, names[i]) : PH_NOLABEL);
+			ph_emit(h, w, v, PH_E_LOCAL, 0, i < nn ? ph_id_of(h, names[i]) : PH_NONE);
 	}
 	if (nstack <= 4096)
 		ph_walk_array(h, w, stack, nstack, PH_E_STACK, 0);

@@ -16,7 +16,7 @@ static void to_node(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags, ui
 {
 	struct emit_ctx *e = payload;
 	uint32_t dst = ph_id_of(h, target);
-	if (dst == PH_MAP_NONE)
+	if (dst == PH_NONE)
 		return;
 	e->fn(e->src, dst, kind, flags | e->extra, label, e->payload);
 	e->n++;
@@ -24,7 +24,7 @@ static void to_node(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags, ui
 
 static void vnode_edges(ph_heap *h, uint32_t node, struct emit_ctx *e)
 {
-	const ph_vnode *v = &h->vnodes[node - h->nobj];
+	const ph_vnode *v = &h->vnodes[node - h->objs.n];
 	ph_walk w = {to_node, e, 0};
 	if (strcmp(v->kind, "interpreter") == 0) {
 		ph_field(h, &w, v->addr, h->off.is_sysdict, F_SYS);
@@ -42,8 +42,8 @@ static void vnode_edges(ph_heap *h, uint32_t node, struct emit_ctx *e)
 		}
 		/* its frames are the virtual nodes that follow it */
 		uint32_t k = 0;
-		for (uint32_t n = node + 1; n < h->nobj + h->nvnodes; n++) {
-			const ph_vnode *f = &h->vnodes[n - h->nobj];
+		for (uint32_t n = node + 1; n < h->objs.n + h->nvnodes; n++) {
+			const ph_vnode *f = &h->vnodes[n - h->objs.n];
 			if (strcmp(f->kind, "frame") != 0 || f->aux != node)
 				break;
 			e->fn(node, n, PH_E_FRAME, 0, k++, e->payload);
@@ -69,11 +69,11 @@ uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload)
 {
 	struct emit_ctx e = {fn, payload, node, 0, 0};
 	/* 3.11's deep-frozen statics point at each other without counting */
-	if (node < h->nobj && h->tr->frozen_refs_uncounted && ph_object_immortal(h, node))
+	if (node < h->objs.n && h->tr->frozen_refs_uncounted && ph_object_immortal(h, node))
 		e.extra = PH_EF_UNCOUNTED;
-	if (node < h->nobj)
-		ph_object_edges_raw(h, h->obj_addr[node], h->obj_type[node], to_node, &e);
-	else if (node < h->nobj + h->nvnodes)
+	if (node < h->objs.n)
+		ph_object_edges_raw(h, h->objs.addr[node], h->objs.type[node], to_node, &e);
+	else if (node < h->objs.n + h->nvnodes)
 		vnode_edges(h, node, &e);
 	return e.n;
 }
@@ -81,14 +81,14 @@ uint64_t ph_node_edges(ph_heap *h, uint32_t node, ph_edge_fn fn, void *payload)
 uint64_t ph_edges(ph_heap *h, ph_edge_fn fn, void *payload)
 {
 	uint64_t n = 0;
-	for (uint32_t i = 0; i < h->nobj + h->nvnodes; i++)
+	for (uint32_t i = 0; i < h->objs.n + h->nvnodes; i++)
 		n += ph_node_edges(h, i, fn, payload);
 	return n;
 }
 
 size_t ph_node_count(ph_heap *h)
 {
-	return h->nobj + h->nvnodes;
+	return h->objs.n + h->nvnodes;
 }
 
 uint64_t ph_edge_estimate(ph_heap *h)
@@ -108,16 +108,16 @@ const ph_root *ph_root_at(ph_heap *h, size_t i)
 
 const char *ph_node_kind(ph_heap *h, uint32_t node)
 {
-	return node < h->nobj ? "object" : node < h->nobj + h->nvnodes ?
-		h->vnodes[node - h->nobj].kind : "?";
+	return node < h->objs.n ? "object" : node < h->objs.n + h->nvnodes ?
+		h->vnodes[node - h->objs.n].kind : "?";
 }
 
 const char *ph_node_name(ph_heap *h, uint32_t node, char *buf, size_t cap)
 {
-	if (node < h->nobj)
-		snprintf(buf, cap, "%s", h->types[h->obj_type[node]].name);
-	else if (node < h->nobj + h->nvnodes)
-		snprintf(buf, cap, "%s", h->vnodes[node - h->nobj].name);
+	if (node < h->objs.n)
+		snprintf(buf, cap, "%s", h->types[h->objs.type[node]].name);
+	else if (node < h->objs.n + h->nvnodes)
+		snprintf(buf, cap, "%s", h->vnodes[node - h->objs.n].name);
 	else
 		snprintf(buf, cap, "?");
 	return buf;
@@ -126,13 +126,13 @@ const char *ph_node_name(ph_heap *h, uint32_t node, char *buf, size_t cap)
 uint32_t ph_object_find(const ph_heap *h, uint64_t addr)
 {
 	uint32_t id = ph_object_id(h, addr);
-	return id == PH_MAP_NONE ? PH_NOLABEL : id;
+	return id == PH_NONE ? PH_NONE : id;
 }
 
 int64_t ph_object_refcnt(ph_heap *h, ph_id id)
 {
 	uint64_t v = 0;
-	rd64(h, h->obj_addr[id], &v);
+	rd64(h, h->objs.addr[id], &v);
 	return (int64_t)v;
 }
 
@@ -154,22 +154,22 @@ bool ph_refcnt_immortal(const ph_heap *h, uint64_t refcnt, unsigned flags)
 
 int ph_object_immortal(ph_heap *h, ph_id id)
 {
-	return (h->obj_flags[id] & PH_OBJ_IMMORTAL) != 0;
+	return (h->objs.flags[id] & PH_OBJ_IMMORTAL) != 0;
 }
 
 int ph_object_static_type(ph_heap *h, ph_id id)
 {
 	uint64_t f = 0;
-	if (!h->types || h->types[h->obj_type[id]].kind != K_TYPE)
+	if (!h->types || h->types[h->objs.type[id]].kind != K_TYPE)
 		return 0;
-	return rdf(h, h->obj_addr[id], h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE);
+	return rdf(h, h->objs.addr[id], h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE);
 }
 
 int ph_lru_unbounded(ph_heap *h, ph_id id, uint32_t *cache)
 {
-	uint64_t a = h->obj_addr[id], max = 0, c = 0;
-	*cache = PH_NOLABEL;
-	if (h->types[h->obj_type[id]].kind != K_LRU)
+	uint64_t a = h->objs.addr[id], max = 0, c = 0;
+	*cache = PH_NONE;
+	if (h->types[h->objs.type[id]].kind != K_LRU)
 		return -1;
 	if (rdf(h, a, h->off.lru_cache, &c) && c)
 		*cache = ph_object_find(h, c);

@@ -148,13 +148,13 @@ void ph_gc_chase_start(ph_heap *h)
 		return;
 	}
 	c->running = true;
-	h->gcchase = c;
+	h->scan.gcchase = c;
 }
 
 /* Waits for the thread; the lists are then ready (or the chase is gone). */
 static struct ph_gcchase *chase_join(ph_heap *h)
 {
-	struct ph_gcchase *c = h->gcchase;
+	struct ph_gcchase *c = h->scan.gcchase;
 	if (c && c->running) {
 		pthread_join(c->thread, NULL);
 		c->running = false;
@@ -169,7 +169,7 @@ void ph_gc_chase_free(ph_heap *h)
 		return;
 	munmap(c->nodes, c->mapped);
 	free(c);
-	h->gcchase = NULL;
+	h->scan.gcchase = NULL;
 }
 
 /* One object of a list: counted, flagged, added if the pool walk did not
@@ -180,7 +180,7 @@ static bool take(ph_heap *h, uint64_t p, bool count, uint64_t *n)
 	/* totals_only: block objects have bits, not ids */
 	uint64_t w, bit, *lb = ph_lean_bits(h, obj, &w, &bit);
 	if (lb && (lb[w] & bit)) {
-		uint64_t *gcw = lb + h->lean->words + w;
+		uint64_t *gcw = lb + h->objs.lean->words + w;
 		if (*gcw & bit) {
 			ph_warn(h, W_GC_LIST, "GC lists cut short: an object is on a list "
 				"twice (0x%llx)", (unsigned long long)obj);
@@ -194,22 +194,22 @@ static bool take(ph_heap *h, uint64_t p, bool count, uint64_t *n)
 	/* most were found in their blocks, checked already (with their block
 	 * size: more strictly than here) */
 	uint32_t id = ph_object_id(h, obj);
-	uint32_t ti = id != PH_MAP_NONE ? h->obj_type[id] : ph_object_check(h, obj, 0);
-	if (ti == TYPE_INVALID) {
+	uint32_t ti = id != PH_NONE ? h->objs.type[id] : ph_object_check(h, obj, 0);
+	if (ti == PH_NONE) {
 		ph_warn(h, W_GC_OBJECT, "GC list entries skipped: invalid object "
 			"(first at 0x%llx)", (unsigned long long)obj);
 		return true;
 	}
-	if (id == PH_MAP_NONE)
+	if (id == PH_NONE)
 		id = ph_add_object(h, obj, ti, 0);
-	if (id == PH_MAP_NONE)
+	if (id == PH_NONE)
 		return true;
-	if (h->obj_flags[id] & PH_OBJ_GC) {
+	if (h->objs.flags[id] & PH_OBJ_GC) {
 		ph_warn(h, W_GC_LIST, "GC lists cut short: an object is on a list "
 			"twice (0x%llx)", (unsigned long long)obj);
 		return false;
 	}
-	h->obj_flags[id] |= PH_OBJ_GC;
+	h->objs.flags[id] |= PH_OBJ_GC;
 	h->gc_objects += count;
 	(*n)++;
 	return true;

@@ -18,12 +18,12 @@ static inline size_t slot_of(uint64_t key, size_t cap)
 uint32_t ph_map_get(const ph_map *m, uint64_t key)
 {
 	if (m->cap == 0 || key == 0)
-		return PH_MAP_NONE;
+		return PH_NONE;
 	for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->keys[i] == key)
 			return m->vals[i];
 		if (m->keys[i] == 0)
-			return PH_MAP_NONE;
+			return PH_NONE;
 	}
 }
 
@@ -68,9 +68,9 @@ int ph_map_reserve(ph_map *m, size_t n)
 uint32_t ph_map_put(ph_map *m, uint64_t key, uint32_t val)
 {
 	if (key == 0)
-		return PH_MAP_NONE;
+		return PH_NONE;
 	if (2 * (m->len + 1) > m->cap && ph_map_reserve(m, m->len + 1) < 0)
-		return PH_MAP_NONE;
+		return PH_NONE;
 	size_t i = slot_of(key, m->cap);
 	while (m->keys[i] != 0) {
 		if (m->keys[i] == key)

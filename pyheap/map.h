@@ -19,12 +19,12 @@ typedef struct ph_map {
 	size_t len;
 } ph_map;
 
-#define PH_MAP_NONE UINT32_MAX
+#include "pyheap.h"   /* PH_NONE */
 
-/* Returns the value for key, or PH_MAP_NONE. */
+/* Returns the value for key, or PH_NONE. */
 uint32_t ph_map_get(const ph_map *m, uint64_t key);
 /* Inserts key->val unless key is present.  Returns the value now stored for
- * key (the old one if present), or PH_MAP_NONE when memory ran out. */
+ * key (the old one if present), or PH_NONE when memory ran out. */
 uint32_t ph_map_put(ph_map *m, uint64_t key, uint32_t val);
 /* Makes room for n keys in total without rehashing; -1 when out of memory. */
 int ph_map_reserve(ph_map *m, size_t n);

@@ -98,7 +98,7 @@ uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap)
 {
 	uint64_t w[2];
 	if (!addr || (addr & 7) || core_read(h->core, addr, w, 16) != 16)
-		return TYPE_INVALID;
+		return PH_NONE;
 	return ph_object_check_words(h, addr, w[0], w[1], alloc_cap);
 }
 
@@ -113,12 +113,12 @@ uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint6
 	 * ...) often keeps the old ob_type while its first word became the
 	 * pymalloc free-list link, a pointer: that is not a live object. */
 	if ((int64_t)refcnt <= 0 || refcnt >= h->tr->refcnt_limit)
-		return TYPE_INVALID;
+		return PH_NONE;
 	uint32_t ti = ph_type_lookup(h, type);
-	if (ti == TYPE_INVALID)
-		return TYPE_INVALID;
+	if (ti == PH_NONE)
+		return PH_NONE;
 	if (alloc_cap && body_need(h, addr, &h->types[ti]) > alloc_cap)
-		return TYPE_INVALID;
+		return PH_NONE;
 	if (!alloc_cap) {
 		/* not in a block: the body it claims must still be in memory (a
 		 * corrupt length would otherwise count gigabytes).  No claim
@@ -126,7 +126,7 @@ uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint6
 		 * size, for their frame, but no ob_size. */
 		uint64_t need = body_need(h, addr, &h->types[ti]);
 		if (need != UINT64_MAX && !one_allocation(h, addr, need))
-			return TYPE_INVALID;
+			return PH_NONE;
 	}
 	return ti;
 }

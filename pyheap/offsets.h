@@ -29,7 +29,7 @@
 	X(rt_interpreters_main,  "pyruntimestate", "interpreters.main") \
 	X(rt_gc,                 "pyruntimestate", "gc") \
 	/* 3.11+: element 0 of the statically allocated one-character bytes \
-	 * and str caches, held only by the runtime (heap.c: static_caches) */ \
+	 * and str caches, held only by the runtime (scan.c: static_caches) */ \
 	X(rt_bytes_chars,        "pyruntimestate", "static_objects.singletons.bytes_characters|global_objects.singletons.bytes_characters") \
 	X(rt_str_ascii,          "pyruntimestate", "static_objects.singletons.strings.ascii|global_objects.singletons.strings.ascii") \
 	X(rt_str_latin1,         "pyruntimestate", "static_objects.singletons.strings.latin1|global_objects.singletons.strings.latin1") \

@@ -89,6 +89,9 @@ const ph_gc_state *ph_gc(const ph_heap *h);
 /* ---- objects and types (valid after ph_scan) ---- */
 
 typedef uint32_t ph_id;
+/* No object, no type, no label: the one "none" of ids and indexes (the
+ * graph's RG_NONE has the same value). */
+#define PH_NONE UINT32_MAX
 enum {
 	PH_OBJ_ARENA = 1,      /* found in a used pymalloc block */
 	PH_OBJ_GC = 2,         /* on a GC generation list */
@@ -127,7 +130,7 @@ int ph_build_roots(ph_heap *h);
 
 enum ph_edge_kind {
 	PH_E_INDEX = 1,    /* [N]: an item of a tuple, list or deque; label N */
-	PH_E_DICT_VALUE,   /* [key]: label is the key's object id (PH_NOLABEL: unknown) */
+	PH_E_DICT_VALUE,   /* [key]: label is the key's object id (PH_NONE: unknown) */
 	PH_E_DICT_KEY,     /* (key): the key object itself */
 	PH_E_ATTR,         /* .name: an attribute kept in an instance's values; label: key id */
 	PH_E_SLOT,         /* .name: a __slots__ member; label: depth << 16 | member index */
@@ -138,7 +141,7 @@ enum ph_edge_kind {
 	PH_E_FRAME,        /* a thread's frame; label: 0 for the innermost */
 	PH_E_CONSERVATIVE, /* a word at +label of an object pyheap cannot decode */
 };
-#define PH_NOLABEL UINT32_MAX
+#define PH_NOLABEL PH_NONE   /* (the old name, until the commands use PH_NONE) */
 enum {
 	PH_EF_WEAK = 1,         /* keeps nothing alive and adds no refcount */
 	PH_EF_CONSERVATIVE = 2, /* a guess: any word that points at an object */
@@ -179,7 +182,7 @@ int64_t ph_object_refcnt(ph_heap *h, ph_id id);
 int ph_object_immortal(ph_heap *h, ph_id id);
 /* A type object that is not a heap type (it lives in a binary's data). */
 int ph_object_static_type(ph_heap *h, ph_id id);
-/* The id of the object at addr, or PH_NOLABEL. */
+/* The id of the object at addr, or PH_NONE. */
 uint32_t ph_object_find(const ph_heap *h, uint64_t addr);
 /* The number of items of a container (tuple, list, deque, dict, set); -1
  * for other objects. */
@@ -207,7 +210,7 @@ const ph_arena_stats *ph_arenas(const ph_heap *h);
 #define PH_PINNED_MAX 64
 size_t ph_pinned_arenas(const ph_heap *h, const uint64_t **bases);
 /* Whether an lru_cache wrapper is unbounded (maxsize=None); -1 when id is
- * not an lru_cache wrapper.  *cache gets its cache dict's id (PH_NOLABEL if none). */
+ * not an lru_cache wrapper.  *cache gets its cache dict's id (PH_NONE if none). */
 int ph_lru_unbounded(ph_heap *h, ph_id id, uint32_t *cache);
 
 /* ---- warnings: counted by kind, with one example each ---- */

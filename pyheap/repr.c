@@ -130,8 +130,8 @@ int64_t ph_len_set(ph_heap *h, uint64_t a)
 
 int64_t ph_object_len(ph_heap *h, ph_id id)
 {
-	const ph_kind_ops *k = &ph_kinds[h->types[h->obj_type[id]].kind];
-	return k->len ? k->len(h, h->obj_addr[id]) : -1;
+	const ph_kind_ops *k = &ph_kinds[h->types[h->objs.type[id]].kind];
+	return k->len ? k->len(h, h->objs.addr[id]) : -1;
 }
 
 /* ---- values ---- */
@@ -224,16 +224,16 @@ void ph_repr_lru(ph_heap *h, uint64_t a, char *buf, size_t cap)
 void ph_repr_type(ph_heap *h, uint64_t a, char *buf, size_t cap)
 {
 	uint32_t ti = ph_type_lookup(h, a);
-	if (ti != TYPE_INVALID)
+	if (ti != PH_NONE)
 		snprintf(buf, cap, "%s", h->types[ti].name);
 }
 
 const char *ph_object_repr(ph_heap *h, ph_id id, char *buf, size_t cap)
 {
-	const ph_kind_ops *k = &ph_kinds[h->types[h->obj_type[id]].kind];
+	const ph_kind_ops *k = &ph_kinds[h->types[h->objs.type[id]].kind];
 	buf[0] = 0;
 	if (k->repr)
-		k->repr(h, h->obj_addr[id], buf, cap);
+		k->repr(h, h->objs.addr[id], buf, cap);
 	return buf;
 }
 
@@ -250,11 +250,11 @@ const char *ph_edge_label(ph_heap *h, uint32_t src, uint8_t kind, uint32_t label
 	case PH_E_DICT_VALUE:
 	case PH_E_ATTR:
 	case PH_E_LOCAL:
-		if (label == PH_NOLABEL || label >= h->nobj)
+		if (label == PH_NONE || label >= h->objs.n)
 			snprintf(v, sizeof v, "?");
 		else
 			ph_object_repr(h, label, v, sizeof v);
-		if (kind == PH_E_ATTR && label < h->nobj && h->types[h->obj_type[label]].kind == K_STR)
+		if (kind == PH_E_ATTR && label < h->objs.n && h->types[h->objs.type[label]].kind == K_STR)
 			snprintf(buf, cap, ".%.*s", (int)(strlen(v) >= 2 ? strlen(v) - 2 : 0), v + 1);
 		else if (kind == PH_E_LOCAL)
 			snprintf(buf, cap, "f_locals[%s]", v);
@@ -266,13 +266,13 @@ const char *ph_edge_label(ph_heap *h, uint32_t src, uint8_t kind, uint32_t label
 		break;
 	case PH_E_SLOT: {
 		/* the member's name: a C string in the declaring type's slot table */
-		uint64_t ty = src < h->nobj ? h->types[h->obj_type[src]].addr : 0, name = 0;
+		uint64_t ty = src < h->objs.n ? h->types[h->objs.type[src]].addr : 0, name = 0;
 		for (uint32_t d = 0; ty && d < (label >> 16); d++)
 			if (!rdf(h, ty, h->off.tp_base, &ty))
 				ty = 0;
-		uint32_t ti = ty ? ph_type_lookup(h, ty) : TYPE_INVALID;
+		uint32_t ti = ty ? ph_type_lookup(h, ty) : PH_NONE;
 		v[0] = 0;
-		if (ti != TYPE_INVALID && rd64(h, h->types[ti].members + 40ull * (label & 0xffff), &name))
+		if (ti != PH_NONE && rd64(h, h->types[ti].members + 40ull * (label & 0xffff), &name))
 			core_read_str(h->core, name, v, sizeof v);
 		snprintf(buf, cap, ".%s", *v ? v : "?");
 		break;

@@ -48,7 +48,7 @@ static bool module_root_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)
 {
 	(void)payload;
 	uint32_t id = ph_id_of(h, v);
-	if (id == PH_MAP_NONE || h->types[h->obj_type[id]].kind != K_MODULE)
+	if (id == PH_NONE || h->types[h->objs.type[id]].kind != K_MODULE)
 		return true;
 	ph_root *r = add_root(h, id, "module");
 	if (r && !ph_str_read(h, k, r->name, sizeof r->name))
@@ -84,17 +84,17 @@ static void find_interned(ph_heap *h)
 			h->interned = d;
 		return;
 	}
-	for (size_t id = 0; id < h->nobj; id++) {
-		const ph_type *t = &h->types[h->obj_type[id]];
-		if (t->addr != h->kind_types[K_DICT] || (h->obj_flags[id] & PH_OBJ_GC))
+	for (size_t id = 0; id < h->objs.n; id++) {
+		const ph_type *t = &h->types[h->objs.type[id]];
+		if (t->addr != h->kind_types[K_DICT] || (h->objs.flags[id] & PH_OBJ_GC))
 			continue;
 		uint64_t used = 0;
-		if (!rdf(h, h->obj_addr[id], h->off.dict_ma_used, &used) || used < 1000 || used <= best_n)
+		if (!rdf(h, h->objs.addr[id], h->off.dict_ma_used, &used) || used < 1000 || used <= best_n)
 			continue;
 		struct interned_check c = {true, 0};
-		ph_dict_foreach(h, h->obj_addr[id], interned_cb, &c);
+		ph_dict_foreach(h, h->objs.addr[id], interned_cb, &c);
 		if (c.ok && c.n > 0) {
-			best = h->obj_addr[id];
+			best = h->objs.addr[id];
 			best_n = used;
 		}
 	}
@@ -109,7 +109,7 @@ static void build_roots(ph_heap *h)
 		if (!n)
 			return;
 		snprintf(n->name, sizeof n->name, "interpreter %zu", i);
-		ph_root *r = add_root(h, (uint32_t)(h->nobj + h->nvnodes - 1), "interpreter");
+		ph_root *r = add_root(h, (uint32_t)(h->objs.n + h->nvnodes - 1), "interpreter");
 		if (r)
 			snprintf(r->name, sizeof r->name, "interpreter %zu", i);
 	}
@@ -118,7 +118,7 @@ static void build_roots(ph_heap *h)
 		ph_vnode *n = add_vnode(h, "thread", ts, i);
 		if (!n)
 			return;
-		uint32_t tnode = (uint32_t)(h->nobj + h->nvnodes - 1);
+		uint32_t tnode = (uint32_t)(h->objs.n + h->nvnodes - 1);
 		uint64_t tid = h->threads[i].native_id;
 		snprintf(n->name, sizeof n->name, "thread %" PRIu64, tid ? tid : h->threads[i].thread_id);
 		ph_root *r = add_root(h, tnode, "frame");
@@ -138,7 +138,7 @@ static void build_roots(ph_heap *h)
 			char cname[48];
 			rdf(h, f, h->off.iframe_code, &co);
 			ph_code_name(h, co, cname, sizeof cname);
-			snprintf(fn->name, sizeof fn->name, "frame %.40s (%.30s)", cname, h->vnodes[tnode - h->nobj].name);
+			snprintf(fn->name, sizeof fn->name, "frame %.40s (%.30s)", cname, h->vnodes[tnode - h->objs.n].name);
 			if (!rdf(h, f, h->off.iframe_previous, &f))
 				break;
 		}

@@ -345,11 +345,11 @@ void ph_free(ph_heap *h)
 		free(h->types[i].name);
 	free(h->types);
 	ph_map_free(&h->type_map);
-	ph_map_free(&h->obj_map);
+	ph_map_free(&h->objs.map);
 	ph_gc_chase_free(h);
 	ph_blockix_free(h);
 	ph_lean_free(h);
-	free(h->pending);
+	free(h->scan.pending);
 	ph_objects_free(h);
 	free(h->chunks);
 	free(h->arena_lo);

@@ -110,30 +110,35 @@ uint32_t ph_type_lookup(ph_heap *h, uint64_t t)
 	if (h->tcache_on && t && h->tcache_key[slot] == t)
 		return h->tcache_val[slot];
 	uint32_t ti = validate(h, t, 0);
-	if (h->tcache_on && ti != TYPE_INVALID) {
+	if (h->tcache_on && ti != PH_NONE) {
 		h->tcache_key[slot] = t;
 		h->tcache_val[slot] = ti;
 	}
 	return ti;
 }
 
+/* What type_map holds for an address that is no type object. */
+#define TYPE_REJECTED (PH_NONE - 1)
+
 static uint32_t reject(ph_heap *h, uint64_t t)
 {
-	ph_map_put(&h->type_map, t, TYPE_INVALID);
-	return TYPE_INVALID;
+	ph_map_put(&h->type_map, t, TYPE_REJECTED);
+	return PH_NONE;
 }
 
 static uint32_t validate(ph_heap *h, uint64_t t, int depth)
 {
 	if (!t || (t & 7))
-		return TYPE_INVALID;
+		return PH_NONE;
 	/* Type objects are static or bigger than pymalloc's 512 bytes: never
 	 * in an arena.  Words pointing there are common (object pointers in
 	 * non-object blocks) and are not worth a slot in the cache. */
 	if (h->ranges_sorted && ph_in_arena(h, t))
-		return TYPE_INVALID;
+		return PH_NONE;
 	uint32_t idx = ph_map_get(&h->type_map, t);
-	if (idx != PH_MAP_NONE)
+	if (idx == TYPE_REJECTED)
+		return PH_NONE;
+	if (idx != PH_NONE)
 		return idx;
 
 	uint64_t meta, flags, basic, item, refcnt;
@@ -150,13 +155,13 @@ static uint32_t validate(ph_heap *h, uint64_t t, int depth)
 		if (depth >= META_DEPTH || meta == t)
 			return reject(h, t);
 		uint32_t mi = validate(h, meta, depth + 1);
-		if (mi == TYPE_INVALID || h->types[mi].kind != K_TYPE)
+		if (mi == PH_NONE || h->types[mi].kind != K_TYPE)
 			return reject(h, t);
 	}
 
 	ph_type *n = ph_grow(h->types, h->ntypes, &h->types_cap, sizeof *n, 256);
 	if (!n)
-		return TYPE_INVALID;
+		return PH_NONE;
 	h->types = n;
 	ph_type *ty = &h->types[h->ntypes];
 	memset(ty, 0, sizeof *ty);
@@ -190,7 +195,7 @@ bool ph_str_read(ph_heap *h, uint64_t addr, char *buf, size_t cap)
 	if (cap == 0 || !rd64(h, addr + 8, &tp))
 		return false;
 	uint32_t ti = ph_type_lookup(h, tp);
-	if (ti == TYPE_INVALID || h->types[ti].kind != K_STR)
+	if (ti == PH_NONE || h->types[ti].kind != K_STR)
 		return false;
 	if (!rdf(h, addr, h->off.ascii_length, &len) ||
 	    !rd32(h, addr + (uint64_t)h->off.ascii_state, &state))

@@ -162,9 +162,9 @@ def self_test(root):
     checks that the checker names it."""
     cases = [
         ('image/core.c', '#include "pyheap.h"\n', 'upward-include'),
-        ('pyheap/heap.c', '#include "heapgraph.h"\n', 'upward-include'),
+        ('pyheap/scan.c', '#include "heapgraph.h"\n', 'upward-include'),
         ('graph/walk.c', '#include "pyheap.h"\n', 'upward-include'),
-        ('pyheap/heap.c', '#include <gelf.h>\n', 'libelf'),
+        ('pyheap/scan.c', '#include <gelf.h>\n', 'libelf'),
         ('graph/walk.c', '#include <elfutils/libdw.h>\n', 'libelf'),
         ('analyzer/json.c', '#include <graphviz/cgraph.h>\n', 'graphviz'),
         ('pyheap/warn.c', 'static void f(void) { fprintf(stderr, "x"); }\n', 'print'),

@@ -3,7 +3,7 @@
 #
 #   sh scripts/demo.sh [PATH/TO/pyheap]      (`make demo` passes build/pyheap)
 #
-# 1. runs fixtures/leaky.py with python3 (Debian's /usr/bin/python3 when it
+# 1. runs tests/integration/leaky.py with python3 (Debian's /usr/bin/python3 when it
 #    exists, else the first python3/python on PATH); the program builds its
 #    heap, prints its pid and stops itself with SIGSTOP;
 # 2. waits (60 s at most) until /proc/PID/stat shows state 'T';
@@ -31,7 +31,7 @@ cd "$ROOT" || die "cannot cd to $ROOT"
 
 OUT=build/demo
 CORE=$OUT/leaky.core
-FIXTURE=fixtures/leaky.py
+FIXTURE=tests/integration/leaky.py
 TIMEOUT=60
 
 [ -x "$PYHEAP" ] || die "$PYHEAP: not found or not executable (run 'make all' first)"

@@ -1,7 +1,7 @@
 /*
  * check_core.c - tests for layer 1, the process image (image/core.c).
  *
- * Synthetic cores come from fixtures/synth (made by tests/gen_synth_core.py;
+ * Synthetic cores come from fixtures/synth (made by fixtures/synth/gen_synth_core.py;
  * their layout is described there).  The libpython tests need pyenv's builds
  * and the gcore test needs gdb and ptrace; both skip loudly without them.
  */
@@ -788,7 +788,7 @@ int main(void)
 		char cmd[8400];
 
 		snprintf(fixdir, sizeof(fixdir), "%s/synth", TU_TMP());
-		snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && python3 '%s/tests/gen_synth_core.py' '%s'",
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && python3 '%s/fixtures/synth/gen_synth_core.py' '%s'",
 			 fixdir, TU_SRC(), fixdir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "check_core: could not regenerate fixtures into %s\n", fixdir);

@@ -1,15 +1,12 @@
 /*
- * heap.c - the object table and the scan that fills it.
+ * objtable.c - the object table: the objects found, by dense id.
  *
- * Objects get dense uint32 ids in the order they are found; their address,
- * type and size live in flat arrays.  The scan is: used pymalloc blocks,
- * then the GC lists, then the references of everything found, which bring
- * in what lives outside the arenas and off the GC lists (str, bytes and int
- * over 512 bytes, untracked big tuples, static objects).  Each object has
- * its references followed and its size taken once, by ph_object_visit: the
- * pool walk visits each block's object as it finds it, while the block is
- * in the cache, and a loop over the ids found later (a worklist that grows
- * as it goes, so no recursion) does the rest.
+ * Objects get dense uint32 ids in the order the scan hands them over; their
+ * address, type, size and flags live in flat arrays.  An address is found
+ * by a hash (objects outside the arenas) or by its pool (the pool walk's
+ * objects, most of the heap), see struct ph_blockix.  This module reads no
+ * memory of the core and decides nothing about what an object is: the scan
+ * (scan.c) does that and hands objects over.
  */
 #include "phInt.h"
 
@@ -40,11 +37,11 @@ static void populate_ahead(ph_heap *h, size_t id)
 {
 	if (id & (POPULATE_STEP - 1) || id < POPULATE_STEP)
 		return;
-	size_t to = id + POPULATE_STEP < h->obj_cap ? id + POPULATE_STEP : h->obj_cap;
-	populate(h->obj_addr, sizeof *h->obj_addr, id, to);
-	populate(h->obj_type, sizeof *h->obj_type, id, to);
-	populate(h->obj_size, sizeof *h->obj_size, id, to);
-	populate(h->obj_flags, sizeof *h->obj_flags, id, to);
+	size_t to = id + POPULATE_STEP < h->objs.cap ? id + POPULATE_STEP : h->objs.cap;
+	populate(h->objs.addr, sizeof *h->objs.addr, id, to);
+	populate(h->objs.type, sizeof *h->objs.type, id, to);
+	populate(h->objs.size, sizeof *h->objs.size, id, to);
+	populate(h->objs.flags, sizeof *h->objs.flags, id, to);
 }
 
 /*
@@ -70,7 +67,7 @@ static int reserve_objects(ph_heap *h)
 	if (cap > UINT32_MAX - 2)
 		cap = UINT32_MAX - 2;
 	size_t o_size = align_up((size_t)cap * 8, HUGE_ALIGN);
-	size_t o_type = o_size + align_up((size_t)cap * sizeof *h->obj_size, HUGE_ALIGN);
+	size_t o_type = o_size + align_up((size_t)cap * sizeof *h->objs.size, HUGE_ALIGN);
 	size_t o_flags = o_type + align_up((size_t)cap * 4, HUGE_ALIGN);
 	size_t len = o_flags + align_up((size_t)cap, HUGE_ALIGN);
 	void *m = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE,
@@ -81,63 +78,63 @@ static int reserve_objects(ph_heap *h)
 #ifdef MADV_HUGEPAGE
 	madvise(base, len, MADV_HUGEPAGE);
 #endif
-	h->obj_mem = m;
-	h->obj_mem_len = len + HUGE_ALIGN;
-	h->obj_addr = (uint64_t *)base;
-	h->obj_size = (uint16_t *)(base + o_size);
-	h->obj_type = (uint32_t *)(base + o_type);
-	h->obj_flags = base + o_flags;
-	h->obj_cap = (size_t)cap;
+	h->objs.mem = m;
+	h->objs.mem_len = len + HUGE_ALIGN;
+	h->objs.addr = (uint64_t *)base;
+	h->objs.size = (uint16_t *)(base + o_size);
+	h->objs.type = (uint32_t *)(base + o_type);
+	h->objs.flags = base + o_flags;
+	h->objs.cap = (size_t)cap;
 	return 0;
 }
 
 void ph_objects_free(ph_heap *h)
 {
-	if (h->obj_mem) {
-		munmap(h->obj_mem, h->obj_mem_len);
+	if (h->objs.mem) {
+		munmap(h->objs.mem, h->objs.mem_len);
 	} else {
-		free(h->obj_addr);
-		free(h->obj_type);
-		free(h->obj_size);
-		free(h->obj_flags);
+		free(h->objs.addr);
+		free(h->objs.type);
+		free(h->objs.size);
+		free(h->objs.flags);
 	}
-	h->obj_mem = NULL;
-	free(h->big_sizes);
-	h->big_sizes = NULL;
-	h->nbig = h->big_cap = 0;
-	h->obj_addr = NULL;
-	h->obj_size = NULL;
-	h->obj_type = NULL;
-	h->obj_flags = NULL;
-	h->nobj = h->obj_cap = 0;
+	h->objs.mem = NULL;
+	free(h->objs.big);
+	h->objs.big = NULL;
+	h->objs.nbig = h->objs.big_cap = 0;
+	h->objs.addr = NULL;
+	h->objs.size = NULL;
+	h->objs.type = NULL;
+	h->objs.flags = NULL;
+	h->objs.n = h->objs.cap = 0;
 }
 
 static int grow_objects(ph_heap *h)
 {
-	if (!h->obj_cap && !h->obj_addr && reserve_objects(h) == 0)
+	if (!h->objs.cap && !h->objs.addr && reserve_objects(h) == 0)
 		return 0;
-	if (h->obj_mem)
+	if (h->objs.mem)
 		return -1;               /* the reservation is an upper bound */
-	size_t cap = h->obj_cap ? 2 * h->obj_cap : 1 << 16;
+	size_t cap = h->objs.cap ? 2 * h->objs.cap : 1 << 16;
 	if (cap > UINT32_MAX - 2)
 		return -1;
-	uint64_t *a = realloc(h->obj_addr, cap * sizeof *a);
+	uint64_t *a = realloc(h->objs.addr, cap * sizeof *a);
 	if (!a)
 		return -1;
-	h->obj_addr = a;
-	uint32_t *t = realloc(h->obj_type, cap * sizeof *t);
+	h->objs.addr = a;
+	uint32_t *t = realloc(h->objs.type, cap * sizeof *t);
 	if (!t)
 		return -1;
-	h->obj_type = t;
-	uint8_t *f = realloc(h->obj_flags, cap * sizeof *f);
+	h->objs.type = t;
+	uint8_t *f = realloc(h->objs.flags, cap * sizeof *f);
 	if (!f)
 		return -1;
-	h->obj_flags = f;
-	uint16_t *z = realloc(h->obj_size, cap * sizeof *z);
+	h->objs.flags = f;
+	uint16_t *z = realloc(h->objs.size, cap * sizeof *z);
 	if (!z)
 		return -1;
-	h->obj_size = z;
-	h->obj_cap = cap;
+	h->objs.size = z;
+	h->objs.cap = cap;
 	return 0;
 }
 
@@ -177,7 +174,7 @@ struct ph_blockix {
 
 void ph_blockix_free(ph_heap *h)
 {
-	struct ph_blockix *x = h->blockix;
+	struct ph_blockix *x = h->objs.blockix;
 	if (!x)
 		return;
 	ph_map_free(&x->pools);
@@ -188,28 +185,28 @@ void ph_blockix_free(ph_heap *h)
 	free(x->bits);
 	free(x->before);
 	free(x);
-	h->blockix = NULL;
+	h->objs.blockix = NULL;
 }
 
 static struct ph_blockix *blockix(ph_heap *h)
 {
-	if (!h->blockix)
-		h->blockix = calloc(1, sizeof *h->blockix);
-	return h->blockix;
+	if (!h->objs.blockix)
+		h->objs.blockix = calloc(1, sizeof *h->objs.blockix);
+	return h->objs.blockix;
 }
 
 /* Puts the block objects into obj_map: the hash answers for everything. */
 static void blocks_to_map(ph_heap *h)
 {
-	struct ph_blockix *x = h->blockix;
+	struct ph_blockix *x = h->objs.blockix;
 	if (!x || x->slow)
 		return;
 	x->slow = true;
 	x->ready = false;
 	if (x->end > x->begin)
-		ph_map_reserve(&h->obj_map, h->obj_map.len + (x->end - x->begin));
+		ph_map_reserve(&h->objs.map, h->objs.map.len + (x->end - x->begin));
 	for (size_t id = x->begin; id < x->end; id++)
-		ph_map_put(&h->obj_map, h->obj_addr[id], (uint32_t)id);
+		ph_map_put(&h->objs.map, h->objs.addr[id], (uint32_t)id);
 }
 
 static long range_of(const ph_heap *h, uint64_t addr)
@@ -232,7 +229,7 @@ bool ph_pool_begin(ph_heap *h, uint64_t pool)
 	if (x->pools.cap == 0)
 		ph_map_reserve(&x->pools, 1024);
 	size_t before = x->pools.len;
-	if (ph_map_put(&x->pools, pool, 1) == PH_MAP_NONE || x->pools.len == before) {
+	if (ph_map_put(&x->pools, pool, 1) == PH_NONE || x->pools.len == before) {
 		blocks_to_map(h);            /* out of memory, or seen before */
 		return false;
 	}
@@ -242,28 +239,28 @@ bool ph_pool_begin(ph_heap *h, uint64_t pool)
 		return false;
 	}
 	x->pfirst = n;
-	x->pfirst[x->np++] = (uint32_t)h->nobj;
+	x->pfirst[x->np++] = (uint32_t)h->objs.n;
 	return true;
 }
 
 uint32_t ph_add_block(ph_heap *h, uint64_t addr, uint32_t type)
 {
-	struct ph_blockix *x = h->blockix;
-	if (!x || x->slow || x->ready || (x->end != x->begin && x->end != h->nobj)) {
+	struct ph_blockix *x = h->objs.blockix;
+	if (!x || x->slow || x->ready || (x->end != x->begin && x->end != h->objs.n)) {
 		blocks_to_map(h);
 		return ph_add_object(h, addr, type, PH_OBJ_ARENA);
 	}
-	if (h->nobj == h->obj_cap && grow_objects(h) < 0)
-		return PH_MAP_NONE;
-	uint32_t id = (uint32_t)h->nobj;
+	if (h->objs.n == h->objs.cap && grow_objects(h) < 0)
+		return PH_NONE;
+	uint32_t id = (uint32_t)h->objs.n;
 	populate_ahead(h, id);
 	if (x->end == x->begin)
 		x->begin = id;
-	h->obj_addr[id] = addr;
-	h->obj_type[id] = type;
-	h->obj_flags[id] = PH_OBJ_ARENA;
-	h->nobj++;
-	x->end = h->nobj;
+	h->objs.addr[id] = addr;
+	h->objs.type[id] = type;
+	h->objs.flags[id] = PH_OBJ_ARENA;
+	h->objs.n++;
+	x->end = h->objs.n;
 	return id;
 }
 
@@ -282,7 +279,7 @@ static void index_bits(ph_heap *h, struct ph_blockix *x)
 	 * (ph_index_blocks checked) */
 	for (uint64_t sl = 0; sl < x->nslots; sl++) {
 		for (uint32_t k = 0; k < x->count[sl]; k++) {
-			uint64_t a = h->obj_addr[x->first[sl] + k];
+			uint64_t a = h->objs.addr[x->first[sl] + k];
 			if (a & 15)
 				goto fail;
 			uint64_t g = (a & (h->pool_size - 1)) >> 4;
@@ -309,7 +306,7 @@ fail:
 
 void ph_index_blocks(ph_heap *h)
 {
-	struct ph_blockix *x = h->blockix;
+	struct ph_blockix *x = h->objs.blockix;
 	if (!x || x->slow || x->ready)
 		return;
 	ph_map_free(&x->pools);
@@ -366,7 +363,7 @@ void ph_index_blocks(ph_heap *h)
 		}
 		if (e == f)
 			continue;
-		uint64_t a0 = h->obj_addr[f], a1 = h->obj_addr[e - 1];
+		uint64_t a0 = h->objs.addr[f], a1 = h->objs.addr[e - 1];
 		long r = range_of(h, a0);
 		if (r < 0 || range_of(h, a1) != r || a1 < a0 ||
 		    slot_of_addr(h, x, r, a1) != slot_of_addr(h, x, r, a0) ||
@@ -387,7 +384,7 @@ void ph_index_blocks(ph_heap *h)
 
 uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
 {
-	const struct ph_blockix *x = h->blockix;
+	const struct ph_blockix *x = h->objs.blockix;
 	/* ready without slot tables: the walk numbered no block objects */
 	if (x && x->ready && x->slot_base) {
 		long r = range_of(h, addr);
@@ -396,7 +393,7 @@ uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
 			uint32_t n = x->count[s];
 			if (n && x->bits) {
 				if (addr & 15)
-					return ph_map_get(&h->obj_map, addr);
+					return ph_map_get(&h->objs.map, addr);
 				uint64_t g = (addr & (h->pool_size - 1)) >> 4;
 				size_t w = (size_t)(s * x->words + g / 64);
 				uint64_t word = x->bits[w], bit = 1ull << (g % 64);
@@ -404,7 +401,7 @@ uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
 					return x->first[s] + x->before[w] +
 					       (uint32_t)__builtin_popcountll(word & (bit - 1));
 			} else if (n) {
-				const uint64_t *a = h->obj_addr + x->first[s];
+				const uint64_t *a = h->objs.addr + x->first[s];
 				uint32_t lo = 0, hi = n;
 				while (lo < hi) {
 					uint32_t mid = (lo + hi) / 2;
@@ -418,7 +415,7 @@ uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
 			}
 		}
 	}
-	return ph_map_get(&h->obj_map, addr);
+	return ph_map_get(&h->objs.map, addr);
 }
 
 /*
@@ -434,18 +431,18 @@ uint32_t ph_object_id(const ph_heap *h, uint64_t addr)
  */
 uint64_t *ph_lean_pool(ph_heap *h, uint64_t pool)
 {
-	struct ph_lean *L = h->lean;
+	struct ph_lean *L = h->objs.lean;
 	if (!L) {
 		if (!h->pool_size || (h->pool_size & (h->pool_size - 1)) ||
 		    h->pool_size > (1u << 24) || !(L = calloc(1, sizeof *L)))
 			return NULL;
 		L->words = (unsigned)((h->pool_size / 16 + 63) / 64);
 		L->pool_mask = ~(h->pool_size - 1);
-		h->lean = L;
+		h->objs.lean = L;
 	}
 	size_t rec = 2 * (size_t)L->words;
 	uint32_t i = ph_map_get(&L->pools, pool);
-	if (i != PH_MAP_NONE)
+	if (i != PH_NONE)
 		return L->bits + i * rec;
 	if (L->n >= UINT32_MAX - 2)
 		return NULL;
@@ -462,12 +459,12 @@ uint64_t *ph_lean_pool(ph_heap *h, uint64_t pool)
 
 uint64_t *ph_lean_bits(const ph_heap *h, uint64_t addr, uint64_t *word, uint64_t *bit)
 {
-	const struct ph_lean *L = h->lean;
+	const struct ph_lean *L = h->objs.lean;
 	if (!L || (addr & 15))
 		return NULL;
 	uint64_t pool = addr & L->pool_mask;
 	uint32_t i = ph_map_get(&L->pools, pool);
-	if (i == PH_MAP_NONE)
+	if (i == PH_NONE)
 		return NULL;
 	uint64_t g = (addr - pool) >> 4;
 	*word = g / 64;
@@ -485,234 +482,72 @@ static bool lean_counted(const ph_heap *h, uint64_t addr)
 
 void ph_lean_free(ph_heap *h)
 {
-	if (!h->lean)
+	if (!h->objs.lean)
 		return;
-	ph_map_free(&h->lean->pools);
-	free(h->lean->bits);
-	free(h->lean);
-	h->lean = NULL;
+	ph_map_free(&h->objs.lean->pools);
+	free(h->objs.lean->bits);
+	free(h->objs.lean);
+	h->objs.lean = NULL;
 }
 
 uint32_t ph_add_object(ph_heap *h, uint64_t addr, uint32_t type, unsigned flags)
 {
-	if (h->lean && lean_counted(h, addr))
-		return PH_MAP_NONE;      /* counted by the pool walk, without an id */
+	if (h->objs.lean && lean_counted(h, addr))
+		return PH_NONE;      /* counted by the pool walk, without an id */
 	/* block objects not yet indexed are invisible to ph_object_id */
-	if (h->blockix && !h->blockix->ready && h->blockix->end > h->blockix->begin)
+	if (h->objs.blockix && !h->objs.blockix->ready && h->objs.blockix->end > h->objs.blockix->begin)
 		blocks_to_map(h);
 	uint32_t id = ph_object_id(h, addr);
-	if (id != PH_MAP_NONE) {
-		h->obj_flags[id] |= (uint8_t)flags;
+	if (id != PH_NONE) {
+		h->objs.flags[id] |= (uint8_t)flags;
 		return id;
 	}
-	if (h->nobj == h->obj_cap && grow_objects(h) < 0)
-		return PH_MAP_NONE;
-	id = (uint32_t)h->nobj;
-	if (ph_map_put(&h->obj_map, addr, id) != id)
-		return PH_MAP_NONE;
-	h->obj_addr[id] = addr;
-	h->obj_type[id] = type;
-	h->obj_flags[id] = (uint8_t)flags;
-	h->nobj++;
+	if (h->objs.n == h->objs.cap && grow_objects(h) < 0)
+		return PH_NONE;
+	id = (uint32_t)h->objs.n;
+	if (ph_map_put(&h->objs.map, addr, id) != id)
+		return PH_NONE;
+	h->objs.addr[id] = addr;
+	h->objs.type[id] = type;
+	h->objs.flags[id] = (uint8_t)flags;
+	h->objs.n++;
 	return id;
 }
 
-static void discover(ph_heap *h, uint64_t target)
-{
-	/* Most references point into the arenas, whose objects the pool walk
-	 * finds: a binary search over a few hundred arenas is cheaper than a
-	 * cache miss in the object hash. */
-	if (!target || (target & 7))
-		return;
-	if (h->ranges_sorted) {
-		/* an object's references often lead into the arena of the last
-		 * one: two compares instead of a hash probe */
-		if (target - h->near_lo < h->near_len)
-			return;
-		long r = ph_arena_range(h, target);
-		if (r >= 0) {
-			h->near_lo = h->arena_lo[r];
-			h->near_len = h->arena_hi[r] - h->arena_lo[r];
-			return;
-		}
-	}
-	if (h->deferring) {
-		/* During the pool walk an object cannot be added out of turn
-		 * (the blocks are numbered by pool): keep the address for later.
-		 * The same few targets (classes, None, small ints) come up again
-		 * and again; a small cache keeps them out of the list. */
-		size_t slot = (size_t)(target >> 3) & 255;
-		if (h->pending_seen[slot] == target)
-			return;
-		h->pending_seen[slot] = target;
-		uint64_t *n = ph_grow(h->pending, h->npending, &h->pending_cap, sizeof *n, 4096);
-		if (!n)
-			return;
-		h->pending = n;
-		h->pending[h->npending++] = target;
-		return;
-	}
-	if (ph_map_get(&h->obj_map, target) != PH_MAP_NONE)
-		return;
-	uint32_t ti = ph_object_check(h, target, 0);
-	if (ti != TYPE_INVALID)
-		ph_add_object(h, target, ti, PH_OBJ_REF);
-}
 
-static void discover_cb(ph_heap *h, uint64_t target, uint8_t kind, uint8_t flags,
-			uint32_t label, void *payload)
+void ph_object_set_size(ph_heap *h, uint32_t id, uint64_t size)
 {
-	(void)kind; (void)flags; (void)label; (void)payload;
-	discover(h, target);
-}
-
-/* Follows an object's references and takes its size into the totals. */
-static uint64_t visit(ph_heap *h, uint64_t addr, uint32_t ti)
-{
-	h->scan_refs += ph_object_edges_raw(h, addr, ti, discover_cb, NULL);
-	uint64_t size = ph_object_sizeof(h, addr, &h->types[ti]);
-	h->total_size += size;
-	h->types[ti].count++;
-	h->types[ti].bytes += size;
-	return size;
-}
-
-void ph_lean_visit(ph_heap *h, uint64_t addr, uint32_t ti)
-{
-	visit(h, addr, ti);
-	h->nlean++;
-}
-
-void ph_object_visit(ph_heap *h, uint32_t id)
-{
-	if (id != h->walked)
-		return;                  /* seen before, or left for ph_scan's loop */
-	uint32_t ti = h->obj_type[id];
-	uint64_t addr = h->obj_addr[id], refcnt = 0;
-	if (rd64(h, addr, &refcnt) && ph_refcnt_immortal(h, refcnt, h->obj_flags[id]))
-		h->obj_flags[id] |= PH_OBJ_IMMORTAL;
-	uint64_t size = visit(h, addr, ti);
-	h->obj_size[id] = size < UINT16_MAX ? (uint16_t)size : UINT16_MAX;
+	h->objs.size[id] = size < UINT16_MAX ? (uint16_t)size : UINT16_MAX;
 	if (size >= UINT16_MAX) {
 		/* 64 KiB and up (few: big containers, long strs): kept aside,
 		 * in id order */
-		struct ph_big_size *n = ph_grow(h->big_sizes, h->nbig, &h->big_cap, sizeof *n, 16);
+		struct ph_big_size *n = ph_grow(h->objs.big, h->objs.nbig, &h->objs.big_cap, sizeof *n, 16);
 		if (n) {
-			h->big_sizes = n;
-			h->big_sizes[h->nbig++] = (struct ph_big_size){id, size};
+			h->objs.big = n;
+			h->objs.big[h->objs.nbig++] = (struct ph_big_size){id, size};
 		}
 	}
-	h->walked++;
 }
 
-static uint64_t round8(uint64_t n) { return (n + 7) & ~7ull; }
-
-/* 3.11+ keep the one-character bytes (256) and str (128 ASCII, 128 Latin-1)
- * caches as static objects inside _PyRuntime; before 3.11 they are pointers
- * to heap objects, which the arena walk finds.  The runtime holds them even
- * when no object refers to them, so they are roots.  Each element is the
- * object plus its 2-byte payload, padded: struct { PyBytesObject ob; char
- * eos; }, struct { PyASCIIObject _ascii; uint8_t _data[2]; }, struct {
- * PyCompactUnicodeObject _latin1; uint8_t _data[2]; }. */
-static void static_caches(ph_heap *h)
-{
-	if (!h->runtime)
-		return;
-	const struct { int64_t off, stride; uint64_t n; } arr[] = {
-		{h->off.rt_bytes_chars,
-		 h->off.bytes_sval >= 0 ? (int64_t)round8(round8((uint64_t)h->off.bytes_sval + 1) + 1) : -1, 256},
-		{h->off.rt_str_ascii,
-		 h->off.ascii_size > 0 ? (int64_t)round8((uint64_t)h->off.ascii_size + 2) : -1, 128},
-		{h->off.rt_str_latin1,
-		 h->off.compact_size > 0 ? (int64_t)round8((uint64_t)h->off.compact_size + 2) : -1, 128},
-	};
-	for (size_t a = 0; a < sizeof arr / sizeof arr[0]; a++) {
-		if (arr[a].off < 0 || arr[a].stride <= 0)
-			continue;
-		uint64_t base = h->runtime + (uint64_t)arr[a].off;
-		for (uint64_t i = 0; i < arr[a].n; i++)
-			discover(h, base + i * (uint64_t)arr[a].stride);
-	}
-}
-
-int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_t errlen)
-{
-	/* Objects are numbered as they are found, and each has its references
-	 * followed once (ph_object_visit): the pool walk visits its objects as
-	 * it adds them, everything found later is visited by the loop below. */
-	h->total_size = 0;
-	h->walked = 0;
-	h->scan_refs = 0;
-	ph_walk_threads(h);
-	ph_gc_chase_start(h);
-	h->deferring = true;
-	ph_walk_arenas(h, progress, payload);
-	h->deferring = false;
-	if (ph_walk_gc(h) < 0)
-		ph_warn(h, W_OFFSETS, "GC lists not walked: no offsets for the GC state");
-	for (size_t i = 0; i < h->npending; i++)
-		discover(h, h->pending[i]);
-	free(h->pending);
-	h->pending = NULL;
-	h->npending = h->pending_cap = 0;
-
-	/* roots the interpreter holds directly, in case its lists were lost */
-	for (size_t i = 0; i < h->ninterps; i++) {
-		const int64_t roots[] = {h->off.is_modules, h->off.is_sysdict, h->off.is_builtins};
-		for (size_t r = 0; r < 3; r++) {
-			uint64_t v;
-			if (rdf(h, h->interps[i], roots[r], &v) && v)
-				discover(h, v);
-		}
-	}
-	static_caches(h);
-	/* frame objects (3.8-3.10): a thread's executing frames are objects off
-	 * the GC lists, and big ones come from malloc: only the thread state
-	 * points at the innermost one (f_back leads on to the rest) */
-	for (size_t i = 0; h->tr->frames == PH_FRAMES_OBJECTS && i < h->nthreads; i++) {
-		uint64_t f = 0;
-		if (rdf(h, h->threads[i].tstate, h->off.ts_frame, &f) && f)
-			discover(h, f);
-	}
-	/* the rest, over a worklist that grows as it goes */
-	while (h->walked < h->nobj) {
-		size_t id = h->walked;
-		ph_object_visit(h, (uint32_t)id);
-		if (progress && (id & 0xfffff) == 0)
-			progress("references", id, h->nobj, payload);
-	}
-	if (!h->obj_size && !(h->obj_size = malloc(sizeof *h->obj_size))) {
-		snprintf(err, errlen, "%s: out of memory", core_path(h->core));
-		return -1;
-	}
-	if (h->nobj + h->nlean == 0) {
-		snprintf(err, errlen, "%s: no Python objects found (is the heap in the core?)",
-			 core_path(h->core));
-		return -1;
-	}
-	h->scanned = true;
-	return 0;
-}
-
-size_t ph_object_count(const ph_heap *h) { return h->nobj + h->nlean; }
-uint64_t ph_object_addr(const ph_heap *h, ph_id id) { return h->obj_addr[id]; }
-uint32_t ph_object_type(const ph_heap *h, ph_id id) { return h->obj_type[id]; }
+size_t ph_object_count(const ph_heap *h) { return h->objs.n + h->objs.nlean; }
+uint64_t ph_object_addr(const ph_heap *h, ph_id id) { return h->objs.addr[id]; }
+uint32_t ph_object_type(const ph_heap *h, ph_id id) { return h->objs.type[id]; }
 uint64_t ph_object_size(const ph_heap *h, ph_id id)
 {
-	if (!h->obj_size)
+	if (!h->objs.size)
 		return 0;
-	if (h->obj_size[id] != UINT16_MAX)
-		return h->obj_size[id];
-	size_t lo = 0, hi = h->nbig;
+	if (h->objs.size[id] != UINT16_MAX)
+		return h->objs.size[id];
+	size_t lo = 0, hi = h->objs.nbig;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (h->big_sizes[mid].id < id)
+		if (h->objs.big[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < h->nbig && h->big_sizes[lo].id == id ? h->big_sizes[lo].size : UINT16_MAX;
+	return lo < h->objs.nbig && h->objs.big[lo].id == id ? h->objs.big[lo].size : UINT16_MAX;
 }
-unsigned ph_object_flags(const ph_heap *h, ph_id id) { return h->obj_flags[id]; }
+unsigned ph_object_flags(const ph_heap *h, ph_id id) { return h->objs.flags[id]; }
 uint64_t ph_gc_object_count(const ph_heap *h) { return h->gc_objects; }
 uint64_t ph_total_size(const ph_heap *h) { return h->total_size; }
