@@ -40,6 +40,7 @@ typedef struct cmd_ctx {
 	const char *core_path;
 	core_options copts;
 	const char *lib_paths[32];
+	const char *debug_dirs[32];
 	int json, quiet, no_progress, no_dwarf, pool_scan;
 	int totals_only;      /* the command's OPT_TOTALS */
 	const char *sort;     /* "size" (default) or "count" */

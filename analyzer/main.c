@@ -48,6 +48,9 @@ static const char *global_usage =
 	"  --exe PATH         the main executable, when it is not where the core says\n"
 	"  --sysroot DIR      prefix for every module path the core names\n"
 	"  --lib-path DIR     directory searched for libraries by basename (repeatable)\n"
+	"  --debug-dir DIR    directory of separate debug info, by build-id or debuglink\n"
+	"                     (repeatable; then the sysroot's and the system's\n"
+	"                     /usr/lib/debug, then debuginfod when DEBUGINFOD_URLS is set)\n"
 	"  --no-dwarf         ignore debug info; use the built-in offset tables\n"
 	"  --pool-scan        find pymalloc pools by scanning memory, even with symbols\n"
 	"  --no-progress      never show the progress indicator\n"
@@ -231,7 +234,7 @@ int cmd_finish(cmd_ctx *ctx, int rc)
 
 /* ---- argv ---- */
 
-enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
+enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
        O_POOLSCAN, O_BASELINE, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
 
 /* A non-negative number option; -1 when it is not one. */
@@ -250,6 +253,7 @@ int main(int argc, char **argv)
 		{"exe", required_argument, 0, O_EXE},
 		{"sysroot", required_argument, 0, O_SYSROOT},
 		{"lib-path", required_argument, 0, O_LIBPATH},
+		{"debug-dir", required_argument, 0, O_DEBUGDIR},
 		{"no-progress", no_argument, 0, O_NOPROG},
 		{"no-dwarf", no_argument, 0, O_NODWARF},
 		{"pool-scan", no_argument, 0, O_POOLSCAN},
@@ -272,7 +276,7 @@ int main(int argc, char **argv)
 	unsigned used = 0;    /* OPT_* seen, checked against the command */
 	int help = 0, c;
 	unsigned seen = 0;
-	size_t nlib = 0;
+	size_t nlib = 0, ndebug = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+qho:", longopts, NULL)) != -1 || optind < argc) {
@@ -289,6 +293,11 @@ int main(int argc, char **argv)
 			if (nlib == sizeof ctx.lib_paths / sizeof ctx.lib_paths[0])
 				return bad_usage("too many --lib-path options", NULL);
 			ctx.lib_paths[nlib++] = optarg;
+			break;
+		case O_DEBUGDIR:
+			if (ndebug == sizeof ctx.debug_dirs / sizeof ctx.debug_dirs[0])
+				return bad_usage("too many --debug-dir options", NULL);
+			ctx.debug_dirs[ndebug++] = optarg;
 			break;
 		case O_NOPROG: ctx.no_progress = 1; break;
 		case O_NODWARF: ctx.no_dwarf = 1; break;
@@ -343,6 +352,8 @@ int main(int argc, char **argv)
 	}
 	ctx.copts.lib_paths = ctx.lib_paths;
 	ctx.copts.n_lib_paths = nlib;
+	ctx.copts.debug_dirs = ctx.debug_dirs;
+	ctx.copts.n_debug_dirs = ndebug;
 
 	if (seen == 0) {
 		if (help) {

@@ -1196,6 +1196,35 @@ static void find_exe(core_t *core)
 
 /* ---- open and close ---- */
 
+/* libdwfl's search path for separate debug info: the --debug-dir
+ * directories, the sysroot's /usr/lib/debug, then libdwfl's default (beside
+ * the file, its .debug/, /usr/lib/debug).  Absolute directories are
+ * searched by build-id and by debuglink name. */
+static int set_debuginfo_path(core_t *core, const core_options *o)
+{
+	size_t len = 64;
+	for (size_t i = 0; o && i < o->n_debug_dirs; i++)
+		len += o->debug_dirs[i] ? strlen(o->debug_dirs[i]) + 1 : 0;
+	if (o && o->sysroot)
+		len += strlen(o->sysroot) + sizeof "/usr/lib/debug:";
+	char *p = malloc(len);
+	if (!p)
+		return -1;
+	p[0] = 0;
+	for (size_t i = 0; o && i < o->n_debug_dirs; i++)
+		if (o->debug_dirs[i] && *o->debug_dirs[i]) {
+			strcat(p, o->debug_dirs[i]);
+			strcat(p, ":");
+		}
+	if (o && o->sysroot && *o->sysroot) {
+		strcat(p, o->sysroot);
+		strcat(p, "/usr/lib/debug:");
+	}
+	strcat(p, ":.debug:/usr/lib/debug");
+	core->debuginfo_path = p;
+	return 0;
+}
+
 int core_open(core_t **out, const char *path, const core_options *opts,
 	      char *err, size_t errlen)
 {
@@ -1257,7 +1286,7 @@ int core_open(core_t **out, const char *path, const core_options *opts,
 	label_segments(core);
 	if (core->pid < 0 && core->n_tids)
 		core->pid = core->tids[0];
-	if (add_modules(core, opts) < 0) {
+	if (add_modules(core, opts) < 0 || set_debuginfo_path(core, opts) < 0) {
 		set_err(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
@@ -1309,6 +1338,8 @@ void core_free(core_t *core)
 	free(core->segs);
 	free(core->seg_truncated);
 	free(core->exe);
+	free(core->debuginfo_path);
+	free(core->dwfl_cbs);
 	if (core->map)
 		munmap((void *)core->map, core->size);
 	if (core->fd >= 0)

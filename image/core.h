@@ -41,6 +41,12 @@ typedef struct core_options {
 	const char *sysroot;        /* --sysroot DIR: prefix for every module path */
 	const char *const *lib_paths; /* --lib-path DIR (repeatable): searched by basename */
 	size_t n_lib_paths;
+	/* --debug-dir DIR (repeatable): separate debug info, looked for by
+	 * build-id (DIR/.build-id/xx/yyyy.debug) and by .gnu_debuglink name,
+	 * before the sysroot's /usr/lib/debug and the system's; then
+	 * debuginfod (DEBUGINFOD_URLS) */
+	const char *const *debug_dirs;
+	size_t n_debug_dirs;
 } core_options;
 
 /* ---- open and close ---- */
@@ -117,9 +123,15 @@ uint64_t core_module_base(const core_module_t *m);          /* lowest mapped add
 uint64_t core_module_bias(const core_module_t *m);          /* load bias */
 /* Whether symbols came with DWARF (debug info in the file or found by build-id). */
 int core_module_has_dwarf(core_module_t *m);
+/* Where the module's DWARF came from: "in the file", "build-id",
+ * "debuglink", "debuginfod"; NULL when it has none.  *file gets the debug
+ * file's path (NULL when the DWARF is in the module's own file).  Borrowed. */
+const char *core_module_debug_source(core_module_t *m, const char **file);
 
 /* Symbol by exact name from .dynsym, .symtab or separate debug info; addr is
- * the run-time address (bias applied).  size may be NULL. */
+ * the run-time address (bias applied).  size may be NULL.  A static that
+ * link-time optimisation renamed ("arenas.lto_priv.0") is found by its
+ * source name too, unless a symbol of that name exists. */
 int core_module_symbol(core_module_t *m, const char *name, uint64_t *addr, uint64_t *size);
 /* Section by name (from the file's section headers); addr is run-time. */
 int core_module_section(core_module_t *m, const char *name, uint64_t *addr, uint64_t *size);

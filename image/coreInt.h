@@ -98,6 +98,10 @@ struct core {
 
 	char **warns;
 	size_t n_warns, cap_warns;
+
+	/* libdwfl's search path for separate debug info (core_dwarf.c) */
+	char *debuginfo_path;
+	void *dwfl_cbs;		/* Dwfl_Callbacks * using it */
 };
 
 /* core.c */

@@ -117,6 +117,8 @@ struct core_symidx {
 	struct htab ht;
 	struct core_sym *v;
 	size_t n, cap;
+	char **aliases;		/* names add_lto_aliases made */
+	size_t naliases;
 };
 
 struct core_typeidx {
@@ -131,6 +133,24 @@ static const Dwfl_Callbacks offline_cbs = {
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 };
+
+/* The callbacks of a module: its core's search path (--debug-dir,
+ * --sysroot), or libdwfl's default for a file opened alone. */
+static const Dwfl_Callbacks *callbacks_of(core_module_t *m)
+{
+	core_t *core = m->core;
+	if (!core || !core->debuginfo_path)
+		return &offline_cbs;
+	if (!core->dwfl_cbs) {
+		Dwfl_Callbacks *c = malloc(sizeof *c);
+		if (!c)
+			return &offline_cbs;
+		*c = offline_cbs;
+		c->debuginfo_path = &core->debuginfo_path;
+		core->dwfl_cbs = c;
+	}
+	return core->dwfl_cbs;
+}
 
 static void ensure_libelf(void)
 {
@@ -155,7 +175,7 @@ static int ensure_dwfl(core_module_t *m)
 	if (!m->map || m->fd < 0 || !m->disk_path)
 		return -1;
 	ensure_libelf();
-	dwfl = dwfl_begin(&offline_cbs);
+	dwfl = dwfl_begin(callbacks_of(m));
 	if (!dwfl)
 		return -1;
 	/* libdwfl takes ownership of the descriptor it is given. */
@@ -311,9 +331,48 @@ static void symidx_free(struct core_symidx *x)
 {
 	if (!x)
 		return;
+	for (size_t i = 0; i < x->naliases; i++)
+		free(x->aliases[i]);
+	free(x->aliases);
 	free(x->ht.slots);
 	free(x->v);
 	free(x);
+}
+
+/* Statics that link-time optimisation renamed keep their source name
+ * before the first '.' ("arenas.lto_priv.0"): index them by it too, where
+ * no symbol has that name.  The aliases' names are the index's own. */
+static void add_lto_aliases(struct core_symidx *x)
+{
+	size_t n = 0;
+	for (size_t i = 0; i <= x->ht.mask && x->ht.slots; i++) {
+		const char *name = x->ht.slots[i].name;
+		n += name && strstr(name, ".lto_priv") && name[0] != '.';
+	}
+	if (!n || !(x->aliases = calloc(n, sizeof *x->aliases)))
+		return;
+	/* collect first: adding may grow (move) the table */
+	struct { char *name; struct core_sym sym; } *add = calloc(n, sizeof *add);
+	size_t k = 0;
+	for (size_t i = 0; add && i <= x->ht.mask && k < n; i++) {
+		const struct hslot *sl = &x->ht.slots[i];
+		if (!sl->name || !strstr(sl->name, ".lto_priv") || sl->name[0] == '.')
+			continue;
+		char *base = strndup(sl->name, strcspn(sl->name, "."));
+		if (!base)
+			break;
+		add[k].name = base;
+		add[k++].sym = x->v[sl->idx];
+	}
+	for (size_t i = 0; i < k; i++) {
+		if (ht_get(&x->ht, add[i].name) ||
+		    sym_add(x, add[i].name, add[i].sym.addr, add[i].sym.size, add[i].sym.type) < 0) {
+			free(add[i].name);
+			continue;
+		}
+		x->aliases[x->naliases++] = add[i].name;
+	}
+	free(add);
 }
 
 int core_module_symbol(core_module_t *m, const char *name, uint64_t *addr, uint64_t *size)
@@ -327,8 +386,10 @@ int core_module_symbol(core_module_t *m, const char *name, uint64_t *addr, uint6
 		m->syms = calloc(1, sizeof(*m->syms));
 		if (!m->syms)
 			return -1;
-		if (syms_from_dwfl(m, m->syms) == 0 || syms_from_elf(m, m->syms) == 0)
+		if (syms_from_dwfl(m, m->syms) == 0 || syms_from_elf(m, m->syms) == 0) {
 			m->sym_state = 1;
+			add_lto_aliases(m->syms);
+		}
 	}
 	if (m->sym_state < 0)
 		return -1;
@@ -387,6 +448,26 @@ static Dwarf *module_dwarf(core_module_t *m)
 int core_module_has_dwarf(core_module_t *m)
 {
 	return m && module_dwarf(m) != NULL;
+}
+
+const char *core_module_debug_source(core_module_t *m, const char **file)
+{
+	const char *mainfile = NULL, *debugfile = NULL;
+
+	if (file)
+		*file = NULL;
+	if (!core_module_has_dwarf(m))
+		return NULL;
+	dwfl_module_info(m->dwmod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	if (!debugfile || (mainfile && strcmp(debugfile, mainfile) == 0))
+		return "in the file";
+	if (file)
+		*file = debugfile;
+	if (strstr(debugfile, "/debuginfod_client/"))
+		return "debuginfod";
+	if (strstr(debugfile, "/.build-id/"))
+		return "build-id";
+	return "debuglink";
 }
 
 static int ti_add(struct core_typeidx *x, struct htab *t, const char *name, Dwarf_Die *die)
