@@ -237,6 +237,57 @@ int cmd_finish(cmd_ctx *ctx, int rc)
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
        O_POOLSCAN, O_BASELINE, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
 
+/* `pyheap --version`: the program's version, then the Python releases it
+ * reads (for people, and for tests and scripts, which take the list from
+ * here rather than writing it again). */
+static int print_version(int as_json)
+{
+	ph_release r;
+	if (as_json) {
+		json_w w;
+		json_init(&w, stdout);
+		json_obj(&w);
+		json_kstr(&w, "version", PYHEAP_VERSION);
+		json_key(&w, "python");
+		json_arr(&w);
+		for (size_t i = 0, last = 0; i < ph_release_count(); i++) {
+			ph_release_at(i, &r);
+			char v[16];
+			snprintf(v, sizeof v, "3.%d", r.minor);
+			if (i == 0 || (size_t)r.minor != last)
+				json_str(&w, v);
+			last = (size_t)r.minor;
+		}
+		json_arr_end(&w);
+		json_key(&w, "layouts");
+		json_arr(&w);
+		for (size_t i = 0; i < ph_release_count(); i++) {
+			ph_release_at(i, &r);
+			json_obj(&w);
+			json_ki64(&w, "minor", r.minor);
+			json_ki64(&w, "micro_lo", r.micro_lo);
+			json_ki64(&w, "micro_hi", r.micro_hi);
+			json_kstr(&w, "layout", r.layout);
+			json_kstr(&w, "verified", r.verified);
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		json_obj_end(&w);
+		json_end(&w);
+	} else {
+		printf("pyheap %s\npython:", PYHEAP_VERSION);
+		int last = -1;
+		for (size_t i = 0; i < ph_release_count(); i++) {
+			ph_release_at(i, &r);
+			if (r.minor != last)
+				printf(" 3.%d", r.minor);
+			last = r.minor;
+		}
+		printf("\n");
+	}
+	return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_UNUSABLE;
+}
+
 /* A non-negative number option; -1 when it is not one. */
 static long number(const char *s)
 {
@@ -274,7 +325,7 @@ int main(int argc, char **argv)
 	};
 	cmd_ctx ctx = {.sort = NULL, .top = -1, .depth = -1, .max_nodes = -1};
 	unsigned used = 0;    /* OPT_* seen, checked against the command */
-	int help = 0, c;
+	int help = 0, version = 0, c;
 	unsigned seen = 0;
 	size_t nlib = 0, ndebug = 0;
 
@@ -341,15 +392,15 @@ int main(int argc, char **argv)
 		}
 		case 'q': ctx.quiet = 1; break;
 		case 'h': help = 1; break;
-		case O_VERSION:
-			printf("pyheap %s\n", PYHEAP_VERSION);
-			return EXIT_OK;
+		case O_VERSION: version = 1; break;
 		case ':':
 			return bad_usage("option needs an argument", argv[optind - 1]);
 		default:
 			return bad_usage("unknown option", argv[optind - 1]);
 		}
 	}
+	if (version)
+		return print_version(ctx.json);
 	ctx.copts.lib_paths = ctx.lib_paths;
 	ctx.copts.n_lib_paths = nlib;
 	ctx.copts.debug_dirs = ctx.debug_dirs;

@@ -57,6 +57,18 @@ void ph_free(ph_heap *h);
  * found; partial results come with warnings, not -1. */
 int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_t errlen);
 
+/* ---- the releases this model reads ---- */
+
+/* One layout of one release: 3.<minor>.<micro_lo> to 3.<minor>.<micro_hi>,
+ * the built-in layout used without debug info (named by the build it was
+ * read from) and how it was verified. */
+typedef struct ph_release {
+	int minor, micro_lo, micro_hi;
+	const char *layout, *verified;
+} ph_release;
+size_t ph_release_count(void);
+void ph_release_at(size_t i, ph_release *out);
+
 /* ---- the interpreter ---- */
 
 const char *ph_version(const ph_heap *h);          /* "3.11.7" */

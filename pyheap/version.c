@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pyheap.h"
 #include "version.h"
 
 #define KiB 1024ull
@@ -139,4 +140,15 @@ const ph_offsets *ph_offsets_layout_of(const char *build)
 		if (strcmp(ph_offsets_layouts[i].build, build) == 0)
 			return ph_offsets_layouts[i].offsets;
 	return NULL;
+}
+
+size_t ph_release_count(void)
+{
+	return NTRAITS;
+}
+
+void ph_release_at(size_t i, ph_release *out)
+{
+	const ph_traits *t = &traits[i < NTRAITS ? i : NTRAITS - 1];
+	*out = (ph_release){t->minor, t->micro_lo, t->micro_hi, t->layout, t->verified};
 }
