@@ -47,6 +47,17 @@ static size_t local_names(ph_heap *h, uint64_t co, uint64_t *names, size_t cap)
 	return n;
 }
 
+/* A frame slot: a pointer, or on 3.14+ a _PyStackRef, whose bit 0 says the
+ * slot holds no reference of its own (an immortal object, or one borrowed
+ * from elsewhere in the frame): it keeps the object alive, but its
+ * refcount does not count it. */
+static void emit_slot(ph_heap *h, ph_walk *w, uint64_t v, uint8_t kind, uint32_t label)
+{
+	uint64_t p = ph_stackref(h, v);
+	uint8_t flags = h->tr->stackrefs && (v & 1) ? PH_EF_UNCOUNTED : 0;
+	ph_emit(h, w, p, kind, flags, label);
+}
+
 static void walk_locals(ph_heap *h, ph_walk *w, uint64_t co, uint64_t slots, uint64_t nslots,
 			uint64_t stack, uint64_t nstack)
 {
@@ -57,10 +68,29 @@ static void walk_locals(ph_heap *h, ph_walk *w, uint64_t co, uint64_t slots, uin
 	for (uint64_t i = 0; i < nslots; i++) {
 		uint64_t v;
 		if (rd64(h, slots + 8 * i, &v) && v)
-			ph_emit(h, w, v, PH_E_LOCAL, 0, i < nn ? ph_id_of(h, names[i]) : PH_NONE);
+			emit_slot(h, w, v, PH_E_LOCAL, i < nn ? ph_id_of(h, names[i]) : PH_NONE);
 	}
-	if (nstack <= 4096)
+	if (nstack > 4096)
+		return;
+	if (!h->tr->stackrefs) {
 		ph_walk_array(h, w, stack, nstack, PH_E_STACK, 0);
+		return;
+	}
+	for (uint64_t i = 0; i < nstack; i++) {
+		uint64_t v;
+		if (!rd64(h, stack + 8 * i, &v))
+			break;
+		emit_slot(h, w, v, PH_E_STACK, (uint32_t)i);
+	}
+}
+
+/* A field of a frame that is a _PyStackRef on 3.14+ (f_executable,
+ * f_funcobj), a pointer before. */
+static void frame_ref(ph_heap *h, ph_walk *w, uint64_t f, int64_t off, int label)
+{
+	uint64_t v;
+	if (rdf(h, f, off, &v) && v)
+		emit_slot(h, w, v, PH_E_FIELD, (uint32_t)label);
 }
 
 /* A 3.11+ interpreter frame: code, function, locals, stack.  f_globals and
@@ -68,25 +98,32 @@ static void walk_locals(ph_heap *h, ph_walk *w, uint64_t co, uint64_t slots, uin
 void ph_walk_iframe(ph_heap *h, ph_walk *w, uint64_t f)
 {
 	uint64_t co = 0, nlp = 0;
-	uint32_t top = 0;
-	ph_field(h, w, f, h->off.iframe_code, F_F_CODE);
-	ph_field(h, w, f, h->off.iframe_func, F_FUNCOBJ);
+	frame_ref(h, w, f, h->off.iframe_code, F_F_CODE);
+	frame_ref(h, w, f, h->off.iframe_func, F_FUNCOBJ);
 	ph_field(h, w, f, h->off.iframe_locals, F_F_LOCALS);
 	ph_field(h, w, f, h->off.iframe_frame_obj, F_FRAME_OBJ);
-	if (!rdf(h, f, h->off.iframe_code, &co) || !co)
+	if (!rdf(h, f, h->off.iframe_code, &co) || !(co = ph_stackref(h, co)))
 		return;
 	uint64_t tp = 0;
 	if (!rd64(h, co + 8, &tp) || tp != h->kind_types[K_CODE])
-		return;                  /* 3.13: None for C-stack entry frames */
+		return;                  /* 3.13+: None for C-stack entry frames */
 	int32_t n32 = 0;
 	if (!rd32(h, co + (uint64_t)h->off.co_nlocalsplus, (uint32_t *)&n32) || n32 < 0)
 		return;
 	nlp = (uint64_t)n32;
-	rd32(h, f + (uint64_t)h->off.iframe_stacktop, &top);
-	uint64_t lp = f + (uint64_t)h->off.iframe_localsplus;
-	/* the executing frame keeps its stack pointer in a register: stacktop
-	 * may be -1 or stale, so trust only the locals then */
-	uint64_t nstack = (int32_t)top > (int32_t)nlp && top < nlp + 4096 ? top - nlp : 0;
+	uint64_t lp = f + (uint64_t)h->off.iframe_localsplus, nstack = 0;
+	/* the executing frame keeps its stack pointer in a register: the
+	 * frame's copy may be unset or stale, so trust only the locals then */
+	if (h->tr->stackpointer) {
+		uint64_t sp = 0, base = lp + 8 * nlp;
+		if (rdf(h, f, h->off.iframe_stackpointer, &sp) && sp > base && sp - base < 8 * 4096 &&
+		    !((sp - base) & 7))
+			nstack = (sp - base) / 8;
+	} else {
+		uint32_t top = 0;
+		rd32(h, f + (uint64_t)h->off.iframe_stacktop, &top);
+		nstack = (int32_t)top > (int32_t)nlp && top < nlp + 4096 ? top - nlp : 0;
+	}
 	walk_locals(h, w, co, lp, nlp, lp + 8 * nlp, nstack);
 }
 
@@ -137,8 +174,9 @@ void ph_decode_gen(ph_heap *h, ph_walk *w, uint64_t g, uint32_t ti)
 		ph_field(h, w, g, h->off.gen_frame, F_GI_FRAME);
 		return;
 	}
-	int8_t state = 1;
-	if (core_read(h->core, g + (uint64_t)h->off.gen_frame_state, &state, 1) == 1 && state < 1)
+	int8_t state = 127;
+	if (core_read(h->core, g + (uint64_t)h->off.gen_frame_state, &state, 1) == 1 &&
+	    state < h->tr->gen_live_below)
 		ph_walk_iframe(h, w, g + (uint64_t)h->off.gen_iframe);
 }
 

@@ -133,6 +133,8 @@ int64_t ph_object_refcnt(ph_heap *h, ph_id id)
 {
 	uint64_t v = 0;
 	rd64(h, h->objs.addr[id], &v);
+	if (h->tr->refcnt == PH_REFCNT_LOW32)
+		return (int64_t)(uint32_t)v;
 	return (int64_t)v;
 }
 

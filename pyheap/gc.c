@@ -22,25 +22,35 @@ static uint64_t walk_bound(const ph_heap *h)
 	return bytes / 32 + 1024;
 }
 
-/* The generation lists to walk: per interpreter generations 0-2, which
- * gc.get_objects() counts, then the permanent generation, which it does
- * not.  3.8 keeps one set in _PyRuntime (PH_GC_RUNTIME). */
-struct gc_list { uint64_t head; int gen; bool main; };
-#define GC_LISTS_MAX (16 * 4)
+#define gc_list ph_gc_list
+#define GC_LISTS_MAX PH_GC_LISTS_MAX
 
-static size_t gc_lists(ph_heap *h, struct gc_list *out)
+size_t ph_gc_lists(const ph_heap *h, struct ph_gc_list *out)
 {
 	bool in_runtime = h->tr->gc == PH_GC_RUNTIME;
+	bool incremental = h->tr->gc_shape == PH_GC_INCREMENTAL;
 	size_t n = 0, ni = in_runtime ? 1 : h->ninterps;
-	if ((in_runtime && h->off.rt_gc < 0) || (!in_runtime && h->off.is_gc < 0))
+	if ((in_runtime && h->off.rt_gc < 0) || (!in_runtime && h->off.is_gc < 0) ||
+	    (incremental ? h->off.gc_young < 0 || h->off.gc_old < 0 : h->off.gc_generations < 0) ||
+	    h->off.gc_permanent < 0 || h->off.gen_size <= 0)
 		return 0;
-	for (size_t i = 0; i < ni && n + 4 <= GC_LISTS_MAX; i++) {
+	for (size_t i = 0; i < ni && n + 4 <= PH_GC_LISTS_MAX; i++) {
 		uint64_t gcs = in_runtime ? h->runtime + (uint64_t)h->off.rt_gc
 					  : h->interps[i] + (uint64_t)h->off.is_gc;
-		for (int g = 0; g < 3; g++)
-			out[n++] = (struct gc_list){gcs + (uint64_t)h->off.gc_generations +
-						    (uint64_t)(g * h->off.gen_size), g, i == 0};
-		out[n++] = (struct gc_list){gcs + (uint64_t)h->off.gc_permanent, 3, i == 0};
+		uint64_t gsz = (uint64_t)h->off.gen_size;
+		if (incremental) {
+			/* young is generation 0; both old spaces are what
+			 * gc.get_objects(2) lists */
+			uint64_t old = gcs + (uint64_t)h->off.gc_old;
+			out[n++] = (struct ph_gc_list){gcs, gcs + (uint64_t)h->off.gc_young, 0, i == 0};
+			out[n++] = (struct ph_gc_list){gcs, old, 2, i == 0};
+			out[n++] = (struct ph_gc_list){gcs, old + gsz, 2, i == 0};
+		} else {
+			uint64_t gen0 = gcs + (uint64_t)h->off.gc_generations;
+			for (int g = 0; g < 3; g++)
+				out[n++] = (struct ph_gc_list){gcs, gen0 + (uint64_t)g * gsz, g, i == 0};
+		}
+		out[n++] = (struct ph_gc_list){gcs, gcs + (uint64_t)h->off.gc_permanent, 3, i == 0};
 	}
 	return n;
 }
@@ -126,7 +136,7 @@ void ph_gc_chase_start(ph_heap *h)
 	if (!c)
 		return;
 	c->core = h->core;
-	c->nlists = gc_lists(h, c->lists);
+	c->nlists = ph_gc_lists(h, c->lists);
 	c->bound = walk_bound(h);
 	/* room for every object the core could hold on a list; address space
 	 * only, faulted in as the nodes come */
@@ -242,33 +252,59 @@ static uint64_t walk_list(ph_heap *h, uint64_t head, uint64_t bound, bool count)
 	return n;
 }
 
+void ph_gc_thresholds(const ph_heap *h, uint64_t gcs, ph_gc_state *out)
+{
+	uint32_t v;
+	uint64_t gsz = (uint64_t)h->off.gen_size;
+	if (h->tr->gc_shape == PH_GC_INCREMENTAL) {
+		/* gc.get_threshold() is (young, old[0], 0); gc.get_count() is
+		 * (young, the old space being visited, the other) */
+		uint64_t young = gcs + (uint64_t)h->off.gc_young, old = gcs + (uint64_t)h->off.gc_old;
+		uint32_t visited = 0;
+		if (h->off.gc_visited_space >= 0)
+			rd32(h, gcs + (uint64_t)h->off.gc_visited_space, &visited);
+		visited &= 1;
+		const uint64_t th[3] = {young, old, 0}, cnt[3] = {young, old + visited * gsz,
+								  old + (visited ^ 1) * gsz};
+		for (int g = 0; g < 3; g++) {
+			out->gen[g].threshold = 0;
+			if (th[g] && rd32(h, th[g] + (uint64_t)h->off.gen_threshold, &v))
+				out->gen[g].threshold = (int)v;
+			if (rd32(h, cnt[g] + (uint64_t)h->off.gen_count, &v))
+				out->gen[g].count = (int)v;
+		}
+		return;
+	}
+	for (int g = 0; g < 3; g++) {
+		uint64_t gen = gcs + (uint64_t)h->off.gc_generations + (uint64_t)g * gsz;
+		if (rd32(h, gen + (uint64_t)h->off.gen_threshold, &v))
+			out->gen[g].threshold = (int)v;
+		if (rd32(h, gen + (uint64_t)h->off.gen_count, &v))
+			out->gen[g].count = (int)v;
+	}
+}
+
 int ph_walk_gc(ph_heap *h)
 {
 	/* the lists the helper chased, or found now when there is no helper */
 	struct ph_gcchase *c = chase_join(h);
 	struct gc_list found[GC_LISTS_MAX];
 	const struct gc_list *lists = c ? c->lists : found;
-	size_t nl = c ? c->nlists : gc_lists(h, found);
+	size_t nl = c ? c->nlists : ph_gc_lists(h, found);
 	if (!nl)
 		return -1;
 	uint64_t bound = walk_bound(h);
-	uint64_t gcs0 = lists[0].head - (uint64_t)h->off.gc_generations;
+	uint64_t gcs0 = lists[0].state;
 	uint32_t v;
 	h->gc.known = 1;
 	if (rd32(h, gcs0 + (uint64_t)h->off.gc_enabled, &v))
 		h->gc.enabled = (int)v;
 	if (rd32(h, gcs0 + (uint64_t)h->off.gc_collecting, &v))
 		h->gc.collecting = (int)v;
+	ph_gc_thresholds(h, gcs0, &h->gc);
 	for (size_t l = 0; l < nl; l++) {
 		int g = lists[l].gen;
 		bool count = g < 3;
-		if (lists[l].main && g < 3) {
-			uint64_t gen = lists[l].head;
-			if (rd32(h, gen + (uint64_t)h->off.gen_threshold, &v))
-				h->gc.gen[g].threshold = (int)v;
-			if (rd32(h, gen + (uint64_t)h->off.gen_count, &v))
-				h->gc.gen[g].count = (int)v;
-		}
 		uint64_t n = 0;
 		if (c && c->complete[l]) {
 			for (size_t i = c->begin[l]; i < c->end[l]; i++)

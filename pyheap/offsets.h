@@ -57,6 +57,10 @@
 	X(gc_generations,        "_gc_runtime_state", "generations") \
 	X(gc_permanent,          "_gc_runtime_state", "permanent_generation") \
 	X(gc_collecting,         "_gc_runtime_state", "collecting") \
+	/* the incremental collector (3.13 betas, 3.14.0 - 3.14.4) */ \
+	X(gc_young,              "_gc_runtime_state", "young") \
+	X(gc_old,                "_gc_runtime_state", "old") \
+	X(gc_visited_space,      "_gc_runtime_state", "visited_space") \
 	X(gen_size,              "gc_generation", "") \
 	X(gen_threshold,         "gc_generation", "threshold") \
 	X(gen_count,             "gc_generation", "count") \
@@ -124,6 +128,7 @@
 	X(func_doc,              "PyFunctionObject", "func_doc") \
 	X(func_annotations,      "PyFunctionObject", "func_annotations") \
 	X(func_typeparams,       "PyFunctionObject", "func_typeparams") \
+	X(func_annotate,         "PyFunctionObject", "func_annotate") \
 	/* more containers and callables, for the reference graph */ \
 	X(cell_ref,              "PyCellObject", "ob_ref") \
 	X(meth_func,             "PyMethodObject", "im_func") \
@@ -187,6 +192,8 @@
 	X(co_nlocals,            "PyCodeObject", "co_nlocals") \
 	X(co_nlocalsplus,        "PyCodeObject", "co_nlocalsplus") \
 	X(co_firstlineno,        "PyCodeObject", "co_firstlineno") \
+	X(co_framesize,          "PyCodeObject", "co_framesize") \
+	X(co_code_adaptive,      "PyCodeObject", "co_code_adaptive") \
 	X(frame_back,            "_frame", "f_back") \
 	X(frame_code,            "_frame", "f_code") \
 	X(frame_builtins,        "_frame", "f_builtins") \
@@ -207,6 +214,8 @@
 	X(iframe_locals,         "_PyInterpreterFrame", "f_locals") \
 	X(iframe_frame_obj,      "_PyInterpreterFrame", "frame_obj") \
 	X(iframe_stacktop,       "_PyInterpreterFrame", "stacktop") \
+	X(iframe_stackpointer,   "_PyInterpreterFrame", "stackpointer") \
+	X(iframe_instr_ptr,      "_PyInterpreterFrame", "instr_ptr|prev_instr") \
 	X(iframe_owner,          "_PyInterpreterFrame", "owner") \
 	X(iframe_localsplus,     "_PyInterpreterFrame", "localsplus") \
 	X(cframe_current_frame,  "_PyCFrame", "current_frame") \

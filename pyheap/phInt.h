@@ -134,6 +134,8 @@ struct ph_heap {
 	int minor, micro;                /* for display; the code asks tr */
 	char version[32];
 	const char *version_found_by, *runtime_found_by, *offsets_source, *arenas_found_by;
+	const char *layout_name;         /* "DWARF", or the built-in layout used */
+	char layout_note[768];           /* why (layout.c) */
 	uint64_t runtime;
 	uint64_t interps[16];            /* interpreter states, main first */
 	size_t ninterps;
@@ -319,6 +321,15 @@ long ph_arena_range(const ph_heap *h, uint64_t addr);
 
 /* ---- gc.c: the collector's lists, the threads ---- */
 int ph_walk_gc(ph_heap *h);
+/* The lists to walk: per interpreter (one state in _PyRuntime on 3.8) the
+ * generations, whose objects gc.get_objects() lists, then the permanent
+ * generation, whose objects it does not.  gen: 0-2 as gc.get_objects(gen)
+ * counts them, 3 permanent. */
+struct ph_gc_list { uint64_t state, head; int gen; bool main; };
+#define PH_GC_LISTS_MAX (16 * 4)
+size_t ph_gc_lists(const ph_heap *h, struct ph_gc_list *out);
+/* gc.get_threshold() and gc.get_count() of the GC state at gcs into out. */
+void ph_gc_thresholds(const ph_heap *h, uint64_t gcs, ph_gc_state *out);
 /* Starts chasing the GC lists' links in a helper thread, for ph_walk_gc to
  * use; ph_gc_chase_free stops and frees it. */
 void ph_gc_chase_start(ph_heap *h);
@@ -327,5 +338,25 @@ void ph_walk_threads(ph_heap *h);
 
 /* ---- runtime.c ---- */
 int ph_offsets_from_dwarf(core_module_t *m, ph_offsets *out);
+/* Reads the interpreter list with the current offsets, main first. */
+void ph_walk_interpreters(ph_heap *h);
+
+/* ---- layout.c ---- */
+/* Sets h->off: from DWARF (already in h->off) when use_dwarf, else the
+ * first built-in layout of the release that the core validates, with the
+ * debug offsets (dbg, or NULL) laid over it.  -1 with a message naming what
+ * did not fit when none does. */
+int ph_layout_choose(ph_heap *h, bool use_dwarf, const uint8_t *dbg, size_t dbglen,
+		     char *err, size_t errlen);
+
+/* A reference as a frame slot holds it: a pointer, or on 3.14+ a
+ * _PyStackRef whose low bits are flags (1: NULL; 3: a tagged int, no
+ * object). */
+static inline uint64_t ph_stackref(const ph_heap *h, uint64_t v)
+{
+	if (!h->tr->stackrefs)
+		return v;
+	return (v & 3) == 3 ? 0 : v & ~3ull;
+}
 
 #endif

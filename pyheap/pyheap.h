@@ -64,7 +64,7 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
  * read from) and how it was verified. */
 typedef struct ph_release {
 	int minor, micro_lo, micro_hi;
-	const char *layout, *verified;
+	const char *layout, *verified;   /* layout: the first of its layouts */
 } ph_release;
 size_t ph_release_count(void);
 void ph_release_at(size_t i, ph_release *out);

@@ -137,6 +137,7 @@ static void build_roots(ph_heap *h)
 			uint64_t co = 0;
 			char cname[48];
 			rdf(h, f, h->off.iframe_code, &co);
+			co = ph_stackref(h, co);
 			ph_code_name(h, co, cname, sizeof cname);
 			snprintf(fn->name, sizeof fn->name, "frame %.40s (%.30s)", cname, h->vnodes[tnode - h->objs.n].name);
 			if (!rdf(h, f, h->off.iframe_previous, &f))

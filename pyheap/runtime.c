@@ -9,6 +9,7 @@
 #include "phInt.h"
 #include "kinds.h"
 #include "debug_offsets.h"
+#include "walk.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -160,9 +161,10 @@ static void find_static_objects(ph_heap *h)
 		rd64(h, a, &h->set_dummy);
 }
 
-static void walk_interpreters(ph_heap *h)
+void ph_walk_interpreters(ph_heap *h)
 {
 	uint64_t p = 0;
+	h->ninterps = 0;
 	rdf(h, h->runtime, h->off.rt_interpreters_head, &p);
 	while (p && h->ninterps < sizeof h->interps / sizeof h->interps[0]) {
 		for (size_t i = 0; i < h->ninterps; i++)
@@ -258,13 +260,21 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 	}
 
 	/* the version */
-	uint8_t dbg[0x248];
-	bool have_dbg = core_read(core, h->runtime, dbg, sizeof dbg) == sizeof dbg &&
-			ph_debug_offsets_version(dbg, sizeof dbg) != 0;
+	uint8_t dbg[PH_DEBUG_OFFSETS_MAX];
+	size_t dbglen = core_read(core, h->runtime, dbg, sizeof dbg);
+	bool have_dbg = ph_debug_offsets_version(dbg, dbglen) != 0;
 	uint64_t v = 0, sa;
 	if (have_dbg) {
-		set_version_hex(h, ph_debug_offsets_version(dbg, sizeof dbg));
+		set_version_hex(h, ph_debug_offsets_version(dbg, dbglen));
 		h->version_found_by = "debug_offsets";
+		if (ph_debug_offsets_free_threaded(dbg, dbglen)) {
+			snprintf(err, errlen, "%s: Python %s is a free-threaded build "
+				 "(Py_GIL_DISABLED): its objects live in mimalloc heaps, not in "
+				 "pymalloc's arenas, and pyheap does not read them yet",
+				 core_path(core), h->version);
+			free(h);
+			return -1;
+		}
 	} else if (h->pymod && core_module_symbol(h->pymod, "Py_Version", &sa, NULL) == 0 &&
 		   core_read(core, sa, &v, 8) == 8 && (v >> 24) == 3) {
 		set_version_hex(h, v & 0xffffffff);
@@ -297,28 +307,18 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 		return -1;
 	}
 
-	/* the offsets */
-	const ph_offsets *table = ph_offsets_layout_of(h->tr->layout);
-	if (!opts->no_dwarf && h->pymod && core_module_has_dwarf(h->pymod) &&
-	    ph_offsets_from_dwarf(h->pymod, &h->off) > 0 && offsets_usable(&h->off)) {
-		h->offsets_source = "dwarf";
-	} else if (table) {
-		h->off = *table;
-		h->offsets_source = "builtin";
-		if (have_dbg && h->tr->debug_offsets == PH_DO_3_13 &&
-		    ph_offsets_apply_debug(&h->off, dbg, sizeof dbg) > 0)
-			h->offsets_source = "builtin+debug_offsets";
-	} else {
-		snprintf(err, errlen, "%s: no struct offsets for Python %s", core_path(core), h->version);
-		free(h);
-		return -1;
-	}
-
+	/* the layout: DWARF, else the built-in one the core validates */
 	h->arena_size = h->tr->arena_size;
 	h->pool_size = h->tr->pool_size;
 	if (h->pymod)
 		find_static_objects(h);
-	walk_interpreters(h);
+	bool use_dwarf = !opts->no_dwarf && h->pymod && core_module_has_dwarf(h->pymod) &&
+			 ph_offsets_from_dwarf(h->pymod, &h->off) > 0 && offsets_usable(&h->off);
+	int lrc = ph_layout_choose(h, use_dwarf, have_dbg ? dbg : NULL, dbglen, err, errlen);
+	if (lrc < 0 && h->ninterps) {
+		free(h);
+		return -1;
+	}
 	if (!h->ninterps) {
 		snprintf(err, errlen, "%s: _PyRuntime at 0x%llx has no interpreter (the process "
 			 "had not started Python, or the core lacks its data)",

@@ -30,6 +30,20 @@ enum ph_arena_home {
 	PH_ARENAS_INTERP_PTR, /* a pointer to it in the interpreter */
 };
 
+/* What the collector's state holds. */
+enum ph_gc_shape {
+	PH_GC_GENERATIONS,    /* generations[3] and permanent_generation */
+	PH_GC_INCREMENTAL,    /* young, old[2], permanent_generation, visited_space
+			       * (3.14.0 - 3.14.4) */
+};
+
+/* How the first word of an object counts references. */
+enum ph_refcnt {
+	PH_REFCNT_WORD,       /* all of ob_refcnt (Py_ssize_t) */
+	PH_REFCNT_LOW32,      /* the low 32 bits; then ob_overflow (u16, 0) and
+			       * ob_flags (u16: 1 immortal, 4 static) (3.14+) */
+};
+
 /* What marks an object immortal. */
 enum ph_immortal {
 	PH_IMMORTAL_NONE,
@@ -75,22 +89,30 @@ enum ph_interned {
 enum ph_debug_offsets {
 	PH_DO_NONE,           /* the build has none */
 	PH_DO_3_13,           /* 3.13's */
+	PH_DO_3_14,           /* 3.14's: more sections, thread state before frames */
+	PH_DO_3_15,           /* 3.15's: thread state, type and GC sections grew */
 };
 
 typedef struct ph_traits {
 	int minor;                    /* 3.<minor> */
 	int micro_lo, micro_hi;       /* patch releases this layout is for */
 	const char *verified;         /* the build(s) it was checked on, and how */
-	const char *layout;           /* its built-in layout (ph_offsets_layout_of),
-				       * for builds without DWARF */
+	/* Its built-in layouts (ph_offsets_layout_of), for builds without
+	 * DWARF: tried in this order (one whose name starts with the core's
+	 * patch release first), the first one the core validates is used.
+	 * Distributions patch the interpreter: Debian's 3.13 packs the GC
+	 * state differently from upstream's. */
+	const char *layouts[4];
 
 	uint64_t arena_size, pool_size;
 	enum ph_arena_home arenas;
 	enum ph_gc_home gc;
+	enum ph_gc_shape gc_shape;
 
 	/* A live object's refcount is below this: larger words are pointers
 	 * (a freed block's free-list link) or garbage. */
 	uint64_t refcnt_limit;
+	enum ph_refcnt refcnt;
 	enum ph_immortal immortal;
 	/* 3.11: the deep-frozen statics refer to each other without counting */
 	bool frozen_refs_uncounted;
@@ -109,9 +131,21 @@ typedef struct ph_traits {
 	bool int_one_digit;           /* 0 takes one digit in sys.getsizeof */
 
 	enum ph_frames frames;
-	/* the frame owner value of an entry frame on the C stack (3.12+), which
-	 * borrows its code and leaves its function slot unset; -1: none */
+	/* the first frame owner value that is no Python frame: an entry frame
+	 * on the C stack (3.12, 3.13: 3) or the interpreter's own (3.14+: 3,
+	 * and the C stack 4), which borrow their code and leave their
+	 * function slot unset; -1: none */
 	int frame_owner_cstack;
+	/* frames hold _PyStackRef, tagged pointers: the low two bits are
+	 * flags (3.14+) */
+	bool stackrefs;
+	/* the value stack's top: stacktop (an index, 3.11-3.13) or
+	 * stackpointer (a pointer, 3.14+) */
+	bool stackpointer;
+	/* a generator's frame is alive (walked) while gi_frame_state, signed,
+	 * is below this: created, suspended or running, not completed or
+	 * cleared (1 on 3.11-3.14; 3.15 numbers the states from 0: 5) */
+	int gen_live_below;
 
 	enum ph_static_dicts static_dicts;
 	enum ph_interned interned;

@@ -3,8 +3,10 @@
 #
 #   scripts/gen-offsets.sh                 regenerate pyheap/offsets_tables.c
 #   scripts/gen-offsets.sh -o FILE         write the tables to FILE instead
-#   scripts/gen-offsets.sh --print 3.11.7  print "field value" lines (decimal,
-#                                          -1 = absent) for one build
+#   scripts/gen-offsets.sh --print NAME    print "field value" lines (decimal,
+#                                          -1 = absent) for one layout
+#   scripts/gen-offsets.sh --dwarf NAME    print the file holding its DWARF
+#   scripts/gen-offsets.sh --binary NAME   print the binary holding its _PyRuntime
 #
 # The field list is parsed out of the PH_OFFSETS X-macro in pyheap/offsets.h,
 # so offsets.h stays the single source of truth.  Each field is
@@ -13,17 +15,23 @@
 # "" asks for sizeof(type).  One gdb run per build evaluates every field from
 # the libpython's DWARF; a field that gdb cannot resolve becomes -1.
 #
-# Builds come from pyenv: $PYENV_ROOT/versions/<ver>/lib/libpython3.X.so.1.0
-# (PYENV_ROOT defaults to /root/.pyenv).  The versions used for the tables are
-# PH_VERSIONS (default: the six below, one per supported minor).
+# The builds are listed in scripts/layouts.txt (NAME SOURCE ARG): pyenv
+# builds ($PYENV_ROOT/versions/<ver>/lib/libpython3.X.so.1.0, PYENV_ROOT
+# defaulting to /root/.pyenv) and detached debug files found by build-id
+# under $PYHEAP_CACHE/debug/*/ (default /var/cache/pyheap, made by
+# scripts/distro.sh) or /usr/lib/debug.  PH_VERSIONS="NAME ..." picks some.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 offsets_h=$here/pyheap/offsets.h
 out=$here/pyheap/offsets_tables.c
 pyenv_root=${PYENV_ROOT:-/root/.pyenv}
-versions=${PH_VERSIONS:-"3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0"}
+layouts=$here/scripts/layouts.txt
+cache=${PYHEAP_CACHE:-/var/cache/pyheap}
+versions=${PH_VERSIONS:-$(grep -v '^#' "$layouts" | awk 'NF { print $1 }')}
 print_ver=
+dwarf_ver=
+binary_ver=
 
 usage() {
 	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -33,6 +41,8 @@ usage() {
 while [ $# -gt 0 ]; do
 	case $1 in
 	--print) [ $# -ge 2 ] || usage; print_ver=$2; shift 2 ;;
+	--dwarf) [ $# -ge 2 ] || usage; dwarf_ver=$2; shift 2 ;;
+	--binary) [ $# -ge 2 ] || usage; binary_ver=$2; shift 2 ;;
 	-o) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) usage ;;
@@ -41,10 +51,24 @@ done
 
 command -v gdb >/dev/null 2>&1 || { echo "gen-offsets.sh: gdb not found" >&2; exit 1; }
 
-libpython() {		# 3.11.7 -> path of its libpython3.11.so.1.0
-	local v=$1 mm
-	mm=$(echo "$v" | cut -d. -f1-2)
-	echo "$pyenv_root/versions/$v/lib/libpython$mm.so.1.0"
+# dwarf_file NAME: the file holding the DWARF of layout NAME (layouts.txt).
+dwarf_file() {
+	local src arg mm f
+	read -r src arg < <(awk -v n="$1" '$1 == n && !/^#/ { print $2, $3 }' "$layouts")
+	case $src in
+	pyenv)
+		mm=$(echo "$arg" | cut -d. -f1-2)
+		echo "$pyenv_root/versions/$arg/lib/libpython$mm.so.1.0" ;;
+	build-id)
+		for f in "$cache"/debug/*/.build-id/"${arg:0:2}/${arg:2}".debug \
+			 /usr/lib/debug/.build-id/"${arg:0:2}/${arg:2}".debug; do
+			[ -r "$f" ] && { echo "$f"; return 0; }
+		done
+		echo "$cache/debug/<suite>/.build-id/${arg:0:2}/${arg:2}.debug (missing: run scripts/distro.sh)" ;;
+	*)
+		echo "gen-offsets.sh: no layout $1 in $layouts" >&2
+		return 1 ;;
+	esac
 }
 
 tmp=$(mktemp -d)
@@ -97,7 +121,7 @@ nfields=$(grep -cE '^[[:space:]]*X\([[:space:]]*[A-Za-z_0-9]+[[:space:]]*,' "$of
 # run_gdb VERSION: "name value" lines on stdout for that build.
 run_gdb() {
 	local lib
-	lib=$(libpython "$1")
+	lib=$(dwarf_file "$1") || return 1
 	[ -r "$lib" ] || { echo "gen-offsets.sh: $lib not found" >&2; return 1; }
 	# gdb's own status says little (it is 0 even when the script raised), so
 	# judge by the output: exactly one value per X(...) line.
@@ -111,6 +135,21 @@ run_gdb() {
 	fi
 	cat "$tmp/vals"
 }
+
+if [ -n "$binary_ver" ]; then
+	read -r src arg bin < <(awk -v n="$binary_ver" '$1 == n && !/^#/ { print $2, $3, $4 }' "$layouts")
+	case $src in
+	pyenv) dwarf_file "$binary_ver" ;;
+	build-id) echo "$cache/$bin" ;;
+	*) echo "gen-offsets.sh: no layout $binary_ver in $layouts" >&2; exit 1 ;;
+	esac
+	exit 0
+fi
+
+if [ -n "$dwarf_ver" ]; then
+	dwarf_file "$dwarf_ver"
+	exit 0
+fi
 
 if [ -n "$print_ver" ]; then
 	run_gdb "$print_ver"
@@ -127,7 +166,7 @@ fi
  * evaluated with gdb ($(gdb --version | head -n1 | sed 's/^GNU gdb //')) from the DWARF of these builds:
 EOF
 	for v in $versions; do
-		printf ' *   %-8s %s\n' "$v" "$(libpython "$v" | sed "s|^$pyenv_root|\$PYENV_ROOT|")"
+		printf ' *   %-15s %s\n' "$v" "$(dwarf_file "$v" | sed "s|^$pyenv_root|\$PYENV_ROOT|; s|^$cache|\$PYHEAP_CACHE|")"
 	done
 	cat <<'EOF'
  * Internal structs (_is, _ts, _PyRuntimeState) can drift between patch
