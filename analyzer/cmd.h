@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "core.h"
+#include "heapgraph.h"
 #include "json.h"
 #include "pyheap.h"
 
@@ -66,27 +67,43 @@ typedef struct cmd_def {
 	const char *summary;
 } cmd_def;
 
+/* ---- shared by the commands (cmd_common.c) ---- */
+
 /* Opens and scans ctx->core_path; prints the error and returns an exit
  * code on failure, 0 on success. */
 int cmd_load(cmd_ctx *ctx);
-/* Opens and scans one core into *core and *heap (the caller frees both);
- * prints the error and returns an exit code on failure, 0 on success. */
+/* Opens and scans one core into *core and *heap (the caller frees both,
+ * even on failure); prints the error and returns an exit code on failure,
+ * 0 on success. */
 int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap);
-/* The reference graph of the command's heap (hg_build); on failure the
- * one-line error is printed and -1 returned (exit EXIT_UNUSABLE). */
-struct heapgraph;
-int cmd_build_graph(cmd_ctx *ctx, struct heapgraph *hg);
+/* The reference graph of the command's heap into *out (hg_free it); on
+ * failure the one-line error is printed and -1 returned (exit
+ * EXIT_UNUSABLE). */
+int cmd_build_graph(heapgraph **out, cmd_ctx *ctx);
 /* Prints warnings to stderr (unless quiet) and turns "had warnings" into
  * EXIT_PARTIAL; otherwise returns rc unchanged. */
 int cmd_finish(cmd_ctx *ctx, int rc);
 /* Total warning count, image and heap. */
 unsigned long long cmd_warning_count(const cmd_ctx *ctx);
-/* Writes the "warnings" array and "warning_count" into the current object. */
-void cmd_json_warnings(const cmd_ctx *ctx, json_w *w);
+/* --json output: begin opens the object on stdout; end writes the
+ * "warnings" array and "warning_count", closes the object and the line. */
+void cmd_json_begin(json_w *w);
+void cmd_json_end(const cmd_ctx *ctx, json_w *w);
 /* 1234567 -> "1,234,567" into buf. */
 const char *cmd_num(char *buf, size_t cap, unsigned long long v);
 /* 1234567 -> "1.2 MiB" into buf. */
 const char *cmd_bytes(char *buf, size_t cap, unsigned long long v);
+/* Parses "0x7f..." or a decimal address; -1 when it is not a number. */
+int cmd_parse_addr(const char *s, uint64_t *out);
+/* The targets of --addr (the object there) or --type (every object of
+ * it): *out (caller frees) and the count; 0 with the message printed when
+ * there is none. */
+size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out);
+/* The root and the chain of labels that hold id, after rg_bfs gave
+ * parent: as "root" and "chain" members of the current JSON object, or as
+ * one text line "<indent>held by KIND root NAME: labels...". */
+void cmd_chain_json(const heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w);
+void cmd_chain_print(const heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent);
 
 /* Live objects by type, those with sel[id] set (all when sel is NULL): one
  * row per type name, sorted by size (or by count), ties by name.  *out

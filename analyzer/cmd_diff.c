@@ -164,11 +164,10 @@ static int add_side(table *t, side *s, int is_new)
 	return 0;
 }
 
-static int sort_by_count;
-
-static int by_growth(const void *a, const void *b)
+static int by_growth(const void *a, const void *b, void *by_count)
 {
 	const trow *x = a, *y = b;
+	int sort_by_count = *(const int *)by_count;
 	int64_t dx = sort_by_count ? (int64_t)(x->nc - x->oc) : (int64_t)(x->ns - x->os);
 	int64_t dy = sort_by_count ? (int64_t)(y->nc - y->oc) : (int64_t)(y->ns - y->os);
 	if (dx != dy)
@@ -227,19 +226,19 @@ int cmd_diff(cmd_ctx *ctx)
 		fprintf(stderr, "pyheap: out of memory\n");
 		goto out;
 	}
-	sort_by_count = strcmp(ctx->sort, "count") == 0;
-	qsort(t.rows, t.n, sizeof *t.rows, by_growth);
+	int by_count = strcmp(ctx->sort, "count") == 0;
+	qsort_r(t.rows, t.n, sizeof *t.rows, by_growth, &by_count);
 	grown g[GROWN_MAX];
 	size_t ng = s[0].heap && s[1].heap ? cmd_find_grown(s[0].heap, s[1].heap, g) : 0;
-	heapgraph hg = {0};
+	heapgraph *hg = NULL;
 	int have_graph = ng && hg_build(&hg, s[1].heap, (char[128]){0}, 128) == 0;
 	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
-	rg_id *roots = have_graph ? malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots) : NULL;
+	rg_id *roots = have_graph ? malloc((hg_root_count(hg) ? hg_root_count(hg) : 1) * sizeof *roots) : NULL;
 	if (roots) {
-		for (size_t i = 0; i < hg.nroots; i++)
-			roots[i] = hg.roots[i].node;
-		if (rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0)
+		for (size_t i = 0; i < hg_root_count(hg); i++)
+			roots[i] = hg_root_at(hg, i)->node;
+		if (rg_bfs(hg_graph(hg), roots, hg_root_count(hg), NULL, NULL, &parent, &dist) < 0)
 			have_graph = 0;
 	} else {
 		have_graph = 0;
@@ -252,8 +251,7 @@ int cmd_diff(cmd_ctx *ctx)
 	char n1[32], n2[32], n3[32], v[160];
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		json_kstr(&w, "old", s[0].path);
 		json_kstr(&w, "new", s[1].path);
 		json_key(&w, "types");
@@ -300,13 +298,11 @@ int cmd_diff(cmd_ctx *ctx)
 			json_ki64(&w, "len_delta", g[i].new_len - g[i].old_len);
 			json_ku64(&w, "size", ph_object_size(s[1].heap, id));
 			if (have_graph)
-				hg_chain_json(&hg, parent, id, &w);
+				cmd_chain_json(hg, parent, id, &w);
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 	} else {
 		printf("%-44s %12s %12s %14s\n", "type", "count", "delta", "bytes delta");
 		size_t shown = 0;
@@ -336,7 +332,7 @@ int cmd_diff(cmd_ctx *ctx)
 				       (long long)g[i].old_len, (long long)g[i].new_len,
 				       ph_object_repr(s[1].heap, id, v, sizeof v));
 				if (have_graph)
-					hg_chain_print(&hg, parent, id, "               ");
+					cmd_chain_print(hg, parent, id, "               ");
 			}
 		}
 	}
@@ -344,8 +340,7 @@ int cmd_diff(cmd_ctx *ctx)
 	free(roots);
 	free(parent);
 	free(dist);
-	if (have_graph || hg.g)
-		hg_free(&hg);
+	hg_free(hg);
 out:
 	for (size_t i = 0; i < t.n; i++)
 		free(t.rows[i].name);
@@ -377,8 +372,8 @@ int cmd_growth(cmd_ctx *ctx, const char *path, ph_heap *cur, core_t **old_core,
 		fprintf(stderr, "pyheap: out of memory\n");
 		k = (size_t)-1;
 	} else {
-		sort_by_count = 0;
-		qsort(t.rows, t.n, sizeof *t.rows, by_growth);
+		int by_count = 0;
+		qsort_r(t.rows, t.n, sizeof *t.rows, by_growth, &by_count);
 		for (size_t i = 0; i < t.n && k < max; i++) {
 			if (t.rows[i].ns <= t.rows[i].os)
 				break;

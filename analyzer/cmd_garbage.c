@@ -13,22 +13,22 @@
 int cmd_garbage(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
-	heapgraph hg;
+	heapgraph *hg;
 	char n1[32], n2[32], b[32];
-	if (cmd_build_graph(ctx, &hg) < 0)
+	if (cmd_build_graph(&hg, ctx) < 0)
 		return EXIT_UNUSABLE;
-	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots);
-	uint8_t *sel = calloc(hg.nobj ? hg.nobj : 1, 1);
+	rg_id *roots = malloc((hg_root_count(hg) ? hg_root_count(hg) : 1) * sizeof *roots);
+	uint8_t *sel = calloc(hg_object_count(hg) ? hg_object_count(hg) : 1, 1);
 	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
 	cmd_trow *rows = NULL;
 	long nr = -1;
 	uint64_t count = 0, size = 0;
 	if (roots && sel) {
-		for (size_t i = 0; i < hg.nroots; i++)
-			roots[i] = hg.roots[i].node;
-		if (rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) == 0) {
-			for (rg_id id = 0; id < hg.nobj; id++)
+		for (size_t i = 0; i < hg_root_count(hg); i++)
+			roots[i] = hg_root_at(hg, i)->node;
+		if (rg_bfs(hg_graph(hg), roots, hg_root_count(hg), NULL, NULL, &parent, &dist) == 0) {
+			for (rg_id id = 0; id < hg_object_count(hg); id++)
 				if (dist[id] == UINT32_MAX) {
 					sel[id] = 1;
 					count++;
@@ -43,7 +43,7 @@ int cmd_garbage(cmd_ctx *ctx)
 		free(sel);
 		free(parent);
 		free(dist);
-		hg_free(&hg);
+		hg_free(hg);
 		fprintf(stderr, "pyheap: out of memory\n");
 		return EXIT_UNUSABLE;
 	}
@@ -53,15 +53,12 @@ int cmd_garbage(cmd_ctx *ctx)
 	const ph_gc_state *g = ph_gc(h);
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		cmd_json_type_rows(&w, "types", h, rows, shown);
 		json_ku64(&w, "objects", count);
 		json_ku64(&w, "size", size);
 		json_kbool(&w, "gc_enabled", g->enabled);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 	} else {
 		printf("%s objects (%s) are alive but unreachable from any root%s\n\n",
 		       cmd_num(n1, sizeof n1, count), cmd_bytes(b, sizeof b, size),
@@ -79,6 +76,6 @@ int cmd_garbage(cmd_ctx *ctx)
 	free(sel);
 	free(parent);
 	free(dist);
-	hg_free(&hg);
+	hg_free(hg);
 	return EXIT_OK;
 }

@@ -9,43 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Collects the targets: the object at --addr, or every object of --type.
- * Returns the count (0: none, message printed). */
-size_t cmd_targets(cmd_ctx *ctx, heapgraph *hg, rg_id **out);
-size_t cmd_targets(cmd_ctx *ctx, heapgraph *hg, rg_id **out)
-{
-	ph_heap *h = ctx->heap;
-	size_t n = 0;
-	*out = NULL;
-	if (ctx->addr) {
-		uint64_t a = 0;
-		hg_parse_addr(ctx->addr, &a);
-		uint32_t id = ph_object_find(h, a);
-		if (id == PH_NOLABEL) {
-			fprintf(stderr, "pyheap: %s: no live object at %s\n", ctx->core_path, ctx->addr);
-			return 0;
-		}
-		*out = malloc(sizeof **out);
-		if (*out)
-			(*out)[n++] = id;
-		return n;
-	}
-	*out = malloc((hg->nobj ? hg->nobj : 1) * sizeof **out);
-	if (!*out)
-		return 0;
-	for (rg_id id = 0; id < hg->nobj; id++)
-		if (strcmp(ph_type_name(h, ph_object_type(h, id)), ctx->type) == 0)
-			(*out)[n++] = id;
-	if (!n)
-		fprintf(stderr, "pyheap: %s: no live object of type %s\n", ctx->core_path, ctx->type);
-	return n;
-}
-
 static void node_json(json_w *w, heapgraph *hg, rg_id n)
 {
 	char t[160], v[160];
-	ph_heap *h = hg->heap;
-	if (n < hg->nobj) {
+	ph_heap *h = hg_heap(hg);
+	if (n < hg_object_count(hg)) {
 		json_khex(w, "addr", ph_object_addr(h, n));
 		json_kstr(w, "type", hg_node_type(hg, n, t, sizeof t));
 		json_ku64(w, "size", ph_object_size(h, n));
@@ -60,14 +28,14 @@ static void node_json(json_w *w, heapgraph *hg, rg_id n)
 int cmd_path(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
-	heapgraph hg;
+	heapgraph *hg;
 	char t[160], v[160], l[200];
-	if (cmd_build_graph(ctx, &hg) < 0)
+	if (cmd_build_graph(&hg, ctx) < 0)
 		return EXIT_UNUSABLE;
 	rg_id *targets;
-	size_t nt = cmd_targets(ctx, &hg, &targets);
+	size_t nt = cmd_targets(ctx, hg, &targets);
 	int rc = EXIT_UNUSABLE;
-	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots);
+	rg_id *roots = malloc((hg_root_count(hg) ? hg_root_count(hg) : 1) * sizeof *roots);
 	rg_edge *parent = NULL, *chain = NULL;
 	uint32_t *dist = NULL;
 	size_t nchain = 0;
@@ -77,22 +45,22 @@ int cmd_path(cmd_ctx *ctx)
 	 * object better than "something in C holds it": try those first, and
 	 * the external roots only for what they cannot reach. */
 	size_t nown = 0;
-	for (size_t i = 0; i < hg.nroots; i++)
-		if (strcmp(hg.roots[i].kind, "external") != 0)
-			roots[nown++] = hg.roots[i].node;
+	for (size_t i = 0; i < hg_root_count(hg); i++)
+		if (strcmp(hg_root_at(hg, i)->kind, "external") != 0)
+			roots[nown++] = hg_root_at(hg, i)->node;
 	rg_id best = targets[0];
 	for (int pass = 0; pass < 2; pass++) {
 		size_t nr = nown;
 		if (pass == 1) {
-			for (size_t i = 0; i < hg.nroots; i++)
-				if (strcmp(hg.roots[i].kind, "external") == 0)
-					roots[nr++] = hg.roots[i].node;
+			for (size_t i = 0; i < hg_root_count(hg); i++)
+				if (strcmp(hg_root_at(hg, i)->kind, "external") == 0)
+					roots[nr++] = hg_root_at(hg, i)->node;
 			free(parent);
 			free(dist);
 			parent = NULL;
 			dist = NULL;
 		}
-		if (rg_bfs(hg.g, roots, nr, NULL, NULL, &parent, &dist) < 0) {
+		if (rg_bfs(hg_graph(hg), roots, nr, NULL, NULL, &parent, &dist) < 0) {
 			fprintf(stderr, "pyheap: out of memory\n");
 			goto out;
 		}
@@ -107,11 +75,10 @@ int cmd_path(cmd_ctx *ctx)
 		/* nothing reaches it: say so, and it is garbage */
 		if (ctx->json) {
 			json_w w;
-			json_init(&w, stdout);
-			json_obj(&w);
+			cmd_json_begin(&w);
 			json_key(&w, "target");
 			json_obj(&w);
-			node_json(&w, &hg, best);
+			node_json(&w, hg, best);
 			json_obj_end(&w);
 			json_key(&w, "root");
 			json_obj(&w);
@@ -121,30 +88,27 @@ int cmd_path(cmd_ctx *ctx)
 			json_key(&w, "chain");
 			json_arr(&w);
 			json_arr_end(&w);
-			cmd_json_warnings(ctx, &w);
-			json_obj_end(&w);
-			json_end(&w);
+			cmd_json_end(ctx, &w);
 		} else {
 			printf("0x%llx %s is not reachable from any root: it is garbage "
-			       "(see `pyheap garbage`)\n", (unsigned long long)hg_node_addr(&hg, best),
-			       hg_node_type(&hg, best, t, sizeof t));
+			       "(see `pyheap garbage`)\n", (unsigned long long)hg_node_addr(hg, best),
+			       hg_node_type(hg, best, t, sizeof t));
 		}
 		rc = EXIT_OK;
 		goto out;
 	}
-	if (rg_path(hg.g, parent, best, &chain, &nchain) < 0) {
+	if (rg_path(hg_graph(hg), parent, best, &chain, &nchain) < 0) {
 		fprintf(stderr, "pyheap: out of memory\n");
 		goto out;
 	}
-	rg_id root = nchain ? rg_edge_src(hg.g, chain[0]) : best;
-	const hg_root *r = hg.root_of[root] ? &hg.roots[hg.root_of[root] - 1] : NULL;
+	rg_id root = nchain ? rg_edge_src(hg_graph(hg), chain[0]) : best;
+	const hg_root *r = hg_root_of(hg, root);
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		json_key(&w, "target");
 		json_obj(&w);
-		node_json(&w, &hg, best);
+		node_json(&w, hg, best);
 		json_obj_end(&w);
 		if (ctx->type)
 			json_ku64(&w, "candidates", nt);
@@ -156,37 +120,35 @@ int cmd_path(cmd_ctx *ctx)
 		json_key(&w, "chain");
 		json_arr(&w);
 		json_obj(&w);
-		node_json(&w, &hg, root);
+		node_json(&w, hg, root);
 		json_kstr(&w, "edge", "");
 		json_obj_end(&w);
 		for (size_t i = 0; i < nchain; i++) {
 			json_obj(&w);
-			node_json(&w, &hg, rg_edge_dst(hg.g, chain[i]));
-			json_kstr(&w, "edge", hg_edge_text(&hg, chain[i], l, sizeof l));
+			node_json(&w, hg, rg_edge_dst(hg_graph(hg), chain[i]));
+			json_kstr(&w, "edge", hg_edge_text(hg, chain[i], l, sizeof l));
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 	} else {
-		printf("%s 0x%llx", hg_node_type(&hg, best, t, sizeof t),
-		       (unsigned long long)hg_node_addr(&hg, best));
+		printf("%s 0x%llx", hg_node_type(hg, best, t, sizeof t),
+		       (unsigned long long)hg_node_addr(hg, best));
 		if (ctx->type && nt > 1)
 			printf(" (the nearest of %zu)", nt);
 		printf(" is held by %s root %s:\n\n", r ? r->kind : "?", r ? r->name : "?");
-		if (root < hg.nobj)
-			printf("  %-32s %s 0x%llx %s\n", "", hg_node_type(&hg, root, t, sizeof t),
-			       (unsigned long long)hg_node_addr(&hg, root), ph_object_repr(h, root, v, sizeof v));
+		if (root < hg_object_count(hg))
+			printf("  %-32s %s 0x%llx %s\n", "", hg_node_type(hg, root, t, sizeof t),
+			       (unsigned long long)hg_node_addr(hg, root), ph_object_repr(h, root, v, sizeof v));
 		else
 			printf("  %-32s %s\n", "", ph_node_name(h, root, v, sizeof v));
 		for (size_t i = 0; i < nchain; i++) {
-			rg_id d = rg_edge_dst(hg.g, chain[i]);
+			rg_id d = rg_edge_dst(hg_graph(hg), chain[i]);
 			char lab[200];
-			snprintf(lab, sizeof lab, "-> %s", hg_edge_text(&hg, chain[i], l, sizeof l));
-			if (d < hg.nobj)
-				printf("  %-32s %s 0x%llx %s\n", lab, hg_node_type(&hg, d, t, sizeof t),
-				       (unsigned long long)hg_node_addr(&hg, d), ph_object_repr(h, d, v, sizeof v));
+			snprintf(lab, sizeof lab, "-> %s", hg_edge_text(hg, chain[i], l, sizeof l));
+			if (d < hg_object_count(hg))
+				printf("  %-32s %s 0x%llx %s\n", lab, hg_node_type(hg, d, t, sizeof t),
+				       (unsigned long long)hg_node_addr(hg, d), ph_object_repr(h, d, v, sizeof v));
 			else
 				printf("  %-32s %s\n", lab, ph_node_name(h, d, v, sizeof v));
 		}
@@ -198,6 +160,6 @@ out:
 	free(parent);
 	free(dist);
 	free(chain);
-	hg_free(&hg);
+	hg_free(hg);
 	return rc;
 }

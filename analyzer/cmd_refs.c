@@ -25,11 +25,11 @@ static int by_refs_desc(const void *a, const void *b)
 int cmd_refs(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
-	heapgraph hg;
-	if (cmd_build_graph(ctx, &hg) < 0)
+	heapgraph *hg;
+	if (cmd_build_graph(&hg, ctx) < 0)
 		return EXIT_UNUSABLE;
-	ext *exts = malloc((hg.nobj ? hg.nobj : 1) * sizeof *exts);
-	uint8_t *sel = calloc(hg.nobj ? hg.nobj : 1, 1);   /* orphans */
+	ext *exts = malloc((hg_object_count(hg) ? hg_object_count(hg) : 1) * sizeof *exts);
+	uint8_t *sel = calloc(hg_object_count(hg) ? hg_object_count(hg) : 1, 1);   /* orphans */
 	rg_id *overs = malloc(OVER_LISTED * sizeof *overs);
 	size_t nover = 0;
 	cmd_trow *orph = NULL;
@@ -38,20 +38,20 @@ int cmd_refs(cmd_ctx *ctx)
 		free(exts);
 		free(sel);
 		free(overs);
-		hg_free(&hg);
+		hg_free(hg);
 		return EXIT_UNUSABLE;
 	}
 	uint64_t explained = 0, external = 0, external_refs = 0, immortal = 0;
 	uint64_t over = 0, over_cons = 0, orphans = 0, orphan_size = 0;
 	size_t nexts = 0;
-	for (rg_id id = 0; id < hg.nobj; id++) {
+	for (rg_id id = 0; id < hg_object_count(hg); id++) {
 		if (ph_object_immortal(h, id)) {
 			immortal++;
 			continue;
 		}
 		int64_t rc = ph_object_refcnt(h, id);
-		int64_t precise = (int64_t)(hg.found[id] - hg_found_cons(&hg, id));
-		int64_t d = rc - (int64_t)hg.found[id];
+		int64_t precise = (int64_t)(hg_found(hg, id) - hg_found_cons(hg, id));
+		int64_t d = rc - (int64_t)hg_found(hg, id);
 		if (precise > rc) {
 			/* listed in the report: there should be none */
 			if (nover < OVER_LISTED)
@@ -66,7 +66,7 @@ int cmd_refs(cmd_ctx *ctx)
 			external_refs += (uint64_t)d;
 			exts[nexts++] = (ext){id, d};
 		}
-		if (hg_orphan(&hg, id)) {
+		if (hg_orphan(hg, id)) {
 			sel[id] = 1;
 			orphans++;
 			orphan_size += ph_object_size(h, id);
@@ -76,7 +76,7 @@ int cmd_refs(cmd_ctx *ctx)
 	if (nr < 0) {
 		fprintf(stderr, "pyheap: out of memory\n");
 		free(orph); free(exts); free(sel); free(overs);
-		hg_free(&hg);
+		hg_free(hg);
 		return EXIT_UNUSABLE;
 	}
 	size_t norph = (size_t)nr;
@@ -90,10 +90,9 @@ int cmd_refs(cmd_ctx *ctx)
 	char t[160], v[160], n1[32], n2[32];
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
-		json_ku64(&w, "objects", hg.nobj);
-		json_ku64(&w, "edges", rg_edge_count(hg.g));
+		cmd_json_begin(&w);
+		json_ku64(&w, "objects", hg_object_count(hg));
+		json_ku64(&w, "edges", rg_edge_count(hg_graph(hg)));
 		json_ku64(&w, "explained", explained);
 		json_ku64(&w, "external", external);
 		json_ku64(&w, "external_refs", external_refs);
@@ -111,7 +110,7 @@ int cmd_refs(cmd_ctx *ctx)
 			json_khex(&w, "addr", ph_object_addr(h, id));
 			json_kstr(&w, "type", ph_type_name(h, ph_object_type(h, id)));
 			json_ki64(&w, "refcount", ph_object_refcnt(h, id));
-			json_ku64(&w, "found", hg.found[id]);
+			json_ku64(&w, "found", hg_found(hg, id));
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
@@ -123,18 +122,16 @@ int cmd_refs(cmd_ctx *ctx)
 			json_khex(&w, "addr", ph_object_addr(h, id));
 			json_kstr(&w, "type", ph_type_name(h, ph_object_type(h, id)));
 			json_ki64(&w, "refcount", ph_object_refcnt(h, id));
-			json_ku64(&w, "found", hg.found[id]);
+			json_ku64(&w, "found", hg_found(hg, id));
 			json_ki64(&w, "external", exts[i].refs);
 			json_kstr(&w, "value", ph_object_repr(h, id, v, sizeof v));
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 	} else {
-		printf("objects:      %s, %s references between them\n", cmd_num(n1, sizeof n1, hg.nobj),
-		       cmd_num(n2, sizeof n2, rg_edge_count(hg.g)));
+		printf("objects:      %s, %s references between them\n", cmd_num(n1, sizeof n1, hg_object_count(hg)),
+		       cmd_num(n2, sizeof n2, rg_edge_count(hg_graph(hg))));
 		printf("explained:    %s (refcount fully accounted for by references found)\n",
 		       cmd_num(n1, sizeof n1, explained));
 		printf("external:     %s objects hold %s references from outside the heap "
@@ -155,7 +152,7 @@ int cmd_refs(cmd_ctx *ctx)
 			rg_id id = exts[i].id;
 			printf("  %8lld of %-8lld 0x%llx %s %s\n", (long long)exts[i].refs,
 			       (long long)ph_object_refcnt(h, id),
-			       (unsigned long long)ph_object_addr(h, id), hg_node_type(&hg, id, t, sizeof t),
+			       (unsigned long long)ph_object_addr(h, id), hg_node_type(hg, id, t, sizeof t),
 			       ph_object_repr(h, id, v, sizeof v));
 		}
 	}
@@ -163,6 +160,6 @@ int cmd_refs(cmd_ctx *ctx)
 	free(exts);
 	free(sel);
 	free(overs);
-	hg_free(&hg);
+	hg_free(hg);
 	return EXIT_OK;
 }

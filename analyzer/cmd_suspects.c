@@ -30,7 +30,7 @@ typedef struct suspect {
 } suspect;
 
 typedef struct report {
-	heapgraph hg;
+	heapgraph *hg;
 	rg_edge *parent;
 	uint32_t *dist;
 	uint64_t *retained;
@@ -60,9 +60,9 @@ static int by_bytes(const void *a, const void *b)
 static void chain(report *r, rg_id id, json_w *w)
 {
 	if (w)
-		hg_chain_json(&r->hg, r->parent, id, w);
+		cmd_chain_json(r->hg, r->parent, id, w);
 	else
-		hg_chain_print(&r->hg, r->parent, id, "     ");
+		cmd_chain_print(r->hg, r->parent, id, "     ");
 }
 
 /* A module's globals, or a dict the interpreter holds itself (sys,
@@ -73,11 +73,11 @@ static int plumbing(report *r, rg_id id)
 	char l[64];
 	if (e == RG_EDGE_NONE)
 		return 1;
-	rg_id src = rg_edge_src(r->hg.g, e);
-	if (src >= r->hg.nobj)
+	rg_id src = rg_edge_src(hg_graph(r->hg), e);
+	if (src >= hg_object_count(r->hg))
 		return 1;
-	return strcmp(ph_type_name(r->hg.heap, ph_object_type(r->hg.heap, src)), "module") == 0 &&
-	       strcmp(hg_edge_text(&r->hg, e, l, sizeof l), "__dict__") == 0;
+	return strcmp(ph_type_name(hg_heap(r->hg), ph_object_type(hg_heap(r->hg), src)), "module") == 0 &&
+	       strcmp(hg_edge_text(r->hg, e, l, sizeof l), "__dict__") == 0;
 }
 
 /* "300 __main__.Orphan, 12 dict, ..." for the objects marked in sel, the
@@ -111,33 +111,33 @@ int cmd_suspects(cmd_ctx *ctx)
 		fprintf(stderr, "pyheap: out of memory\n");
 		return EXIT_UNUSABLE;
 	}
-	if (cmd_build_graph(ctx, &r->hg) < 0) {
+	if (cmd_build_graph(&r->hg, ctx) < 0) {
 		free(r);
 		return EXIT_UNUSABLE;
 	}
-	heapgraph *hg = &r->hg;
+	heapgraph *hg = r->hg;
 	uint64_t total = ph_total_size(h);
-	roots = malloc((hg->nroots ? hg->nroots : 1) * sizeof *roots);
-	r->retained = rg_zalloc(hg->nnodes, sizeof *r->retained);
-	sel = calloc(hg->nobj ? hg->nobj : 1, 1);
+	roots = malloc((hg_root_count(hg) ? hg_root_count(hg) : 1) * sizeof *roots);
+	r->retained = rg_zalloc(hg_node_count(hg), sizeof *r->retained);
+	sel = calloc(hg_object_count(hg) ? hg_object_count(hg) : 1, 1);
 	if (!roots || !r->retained || !sel)
 		goto oom;
-	for (size_t i = 0; i < hg->nroots; i++)
-		roots[i] = hg->roots[i].node;
+	for (size_t i = 0; i < hg_root_count(hg); i++)
+		roots[i] = hg_root_at(hg, i)->node;
 	/* sizes, then (in place) retained sizes */
-	for (rg_id i = 0; i < hg->nobj; i++)
+	for (rg_id i = 0; i < hg_object_count(hg); i++)
 		r->retained[i] = ph_object_size(h, i);
-	if (rg_dominators_order(hg->g, roots, hg->nroots, &idom, &order, &norder) < 0 ||
-	    rg_retain_sizes(hg->g, idom, order, norder, r->retained) < 0)
+	if (rg_dominators_order(hg_graph(hg), roots, hg_root_count(hg), &idom, &order, &norder) < 0 ||
+	    rg_retain_sizes(hg_graph(hg), idom, order, norder, r->retained) < 0)
 		goto oom;
 	free(order);
 	order = NULL;
-	if (rg_bfs(hg->g, roots, hg->nroots, NULL, NULL, &r->parent, &r->dist) < 0)
+	if (rg_bfs(hg_graph(hg), roots, hg_root_count(hg), NULL, NULL, &r->parent, &r->dist) < 0)
 		goto oom;
 
 	/* unbounded caches; their cache dicts are not reported again */
-	memset(sel, 0, hg->nobj);
-	for (rg_id id = 0; id < hg->nobj; id++) {
+	memset(sel, 0, hg_object_count(hg));
+	for (rg_id id = 0; id < hg_object_count(hg); id++) {
 		uint32_t cache;
 		if (ph_lru_unbounded(h, id, &cache) < 0)
 			continue;
@@ -157,7 +157,7 @@ int cmd_suspects(cmd_ctx *ctx)
 	}
 	/* containers retaining a large share; module-level ones (a module's
 	 * globals, one step from it) are weighed first */
-	for (rg_id id = 0; id < hg->nobj; id++) {
+	for (rg_id id = 0; id < hg_object_count(hg); id++) {
 		if (ph_object_len(h, id) < 0 || r->retained[id] * 100 < total * BIG_SHARE)
 			continue;
 		if (sel[id] || plumbing(r, id))
@@ -203,8 +203,8 @@ int cmd_suspects(cmd_ctx *ctx)
 	/* cyclic garbage */
 	const ph_gc_state *gc = ph_gc(h);
 	uint64_t gcount = 0, gbytes = 0;
-	memset(sel, 0, hg->nobj);
-	for (rg_id id = 0; id < hg->nobj; id++)
+	memset(sel, 0, hg_object_count(hg));
+	for (rg_id id = 0; id < hg_object_count(hg); id++)
 		if (r->dist[id] == UINT32_MAX) {
 			sel[id] = 1;
 			gcount++;
@@ -225,8 +225,8 @@ int cmd_suspects(cmd_ctx *ctx)
 	}
 	/* orphans */
 	uint64_t ocount = 0, obytes = 0;
-	memset(sel, 0, hg->nobj);
-	for (rg_id id = 0; id < hg->nobj; id++) {
+	memset(sel, 0, hg_object_count(hg));
+	for (rg_id id = 0; id < hg_object_count(hg); id++) {
 		if (hg_orphan(hg, id)) {
 			sel[id] = 1;
 			ocount++;
@@ -248,9 +248,9 @@ int cmd_suspects(cmd_ctx *ctx)
 	size_t np = ph_pinned_arenas(h, &pinned);
 	const ph_arena_stats *as = ph_arenas(h);
 	if (np) {
-		memset(sel, 0, hg->nobj);
+		memset(sel, 0, hg_object_count(hg));
 		uint64_t pinners = 0;
-		for (rg_id id = 0; id < hg->nobj; id++) {
+		for (rg_id id = 0; id < hg_object_count(hg); id++) {
 			uint64_t a = ph_object_addr(h, id);
 			for (size_t i = 0; i < np; i++)
 				if (a >= pinned[i] && a < pinned[i] + as->arena_size) {
@@ -273,8 +273,7 @@ int cmd_suspects(cmd_ctx *ctx)
 
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		json_ku64(&w, "total_size", total);
 		json_key(&w, "gc");
 		json_obj(&w);
@@ -317,9 +316,7 @@ int cmd_suspects(cmd_ctx *ctx)
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 	} else {
 		printf("heap: %s in %s objects\n", cmd_bytes(b1, sizeof b1, total),
 		       cmd_num(n1, sizeof n1, ph_object_count(h)));
@@ -356,7 +353,7 @@ out:
 	free(r->parent);
 	free(r->dist);
 	free(r->retained);
-	hg_free(&r->hg);
+	hg_free(r->hg);
 	free(r);
 	ph_free(old_heap);
 	core_free(old_core);

@@ -34,9 +34,9 @@ static int by_retained_desc(const void *a, const void *b)
  * keeps, per type, how many of its objects are on the current path. */
 static int type_retained(heapgraph *hg, const rg_id *idom, const uint64_t *retained, trow *rows)
 {
-	uint32_t n = hg->nnodes;
+	uint32_t n = hg_node_count(hg);
 	uint32_t *first = calloc((size_t)n + 1, sizeof *first), *kids = malloc((n ? n : 1) * sizeof *kids);
-	uint32_t *onpath = calloc(ph_type_count(hg->heap) + 1, sizeof *onpath);
+	uint32_t *onpath = calloc(ph_type_count(hg_heap(hg)) + 1, sizeof *onpath);
 	rg_id *stack = malloc(((size_t)n + 1) * sizeof *stack);
 	uint8_t *state = calloc(n ? n : 1, 1);
 	if (!first || !kids || !onpath || !stack || !state) {
@@ -62,7 +62,7 @@ static int type_retained(heapgraph *hg, const rg_id *idom, const uint64_t *retai
 		stack[sp++] = top;
 		while (sp) {
 			rg_id v = stack[sp - 1];
-			uint32_t t = v < hg->nobj ? ph_object_type(hg->heap, v) : UINT32_MAX;
+			uint32_t t = v < hg_object_count(hg) ? ph_object_type(hg_heap(hg), v) : UINT32_MAX;
 			if (!state[v]) {
 				state[v] = 1;
 				if (t != UINT32_MAX) {
@@ -90,40 +90,40 @@ static int type_retained(heapgraph *hg, const rg_id *idom, const uint64_t *retai
 int cmd_top(cmd_ctx *ctx)
 {
 	ph_heap *h = ctx->heap;
-	heapgraph hg;
+	heapgraph *hg;
 	char t[160], v[160], b1[32];
-	if (cmd_build_graph(ctx, &hg) < 0)
+	if (cmd_build_graph(&hg, ctx) < 0)
 		return EXIT_UNUSABLE;
 	int rc = EXIT_UNUSABLE;
-	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots), *idom = NULL;
-	uint64_t *retained = rg_zalloc(hg.nnodes, sizeof *retained);
+	rg_id *roots = malloc((hg_root_count(hg) ? hg_root_count(hg) : 1) * sizeof *roots), *idom = NULL;
+	uint64_t *retained = rg_zalloc(hg_node_count(hg), sizeof *retained);
 	rg_id *order = NULL;
 	uint32_t norder = 0;
-	ret *rs = malloc((hg.nobj ? hg.nobj : 1) * sizeof *rs);
+	ret *rs = malloc((hg_object_count(hg) ? hg_object_count(hg) : 1) * sizeof *rs);
 	trow *rows = calloc(ph_type_count(h) + 1, sizeof *rows);
 	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
 	if (!roots || !retained || !rs || !rows)
 		goto oom;
-	for (size_t i = 0; i < hg.nroots; i++)
-		roots[i] = hg.roots[i].node;
+	for (size_t i = 0; i < hg_root_count(hg); i++)
+		roots[i] = hg_root_at(hg, i)->node;
 	/* sizes, then (in place) retained sizes */
-	for (rg_id i = 0; i < hg.nobj; i++)
+	for (rg_id i = 0; i < hg_object_count(hg); i++)
 		retained[i] = ph_object_size(h, i);
-	if (rg_dominators_order(hg.g, roots, hg.nroots, &idom, &order, &norder) < 0 ||
-	    rg_retain_sizes(hg.g, idom, order, norder, retained) < 0)
+	if (rg_dominators_order(hg_graph(hg), roots, hg_root_count(hg), &idom, &order, &norder) < 0 ||
+	    rg_retain_sizes(hg_graph(hg), idom, order, norder, retained) < 0)
 		goto oom;
 	free(order);
 	order = NULL;
-	if (rg_bfs(hg.g, roots, hg.nroots, NULL, NULL, &parent, &dist) < 0)
+	if (rg_bfs(hg_graph(hg), roots, hg_root_count(hg), NULL, NULL, &parent, &dist) < 0)
 		goto oom;
-	size_t top = ctx->top < 0 ? 20 : ctx->top == 0 ? hg.nobj : (size_t)ctx->top;
-	if (top > hg.nobj)
-		top = hg.nobj;
-	if (top <= 4096 && top < hg.nobj) {
+	size_t top = ctx->top < 0 ? 20 : ctx->top == 0 ? hg_object_count(hg) : (size_t)ctx->top;
+	if (top > hg_object_count(hg))
+		top = hg_object_count(hg);
+	if (top <= 4096 && top < hg_object_count(hg)) {
 		/* the biggest few: a sorted window, not a sort of every object */
 		size_t k = 0;
-		for (rg_id i = 0; i < hg.nobj; i++) {
+		for (rg_id i = 0; i < hg_object_count(hg); i++) {
 			ret x = {i, retained[i]};
 			if (k == top && by_bytes_desc(&x, &rs[k - 1]) >= 0)
 				continue;
@@ -135,21 +135,20 @@ int cmd_top(cmd_ctx *ctx)
 			rs[pos] = x;
 		}
 	} else {
-		for (rg_id i = 0; i < hg.nobj; i++)
+		for (rg_id i = 0; i < hg_object_count(hg); i++)
 			rs[i] = (ret){i, retained[i]};
-		qsort(rs, hg.nobj, sizeof *rs, by_bytes_desc);
+		qsort(rs, hg_object_count(hg), sizeof *rs, by_bytes_desc);
 	}
 	for (size_t i = 0; i < ph_type_count(h); i++)
 		rows[i].type = (uint32_t)i;
-	if (type_retained(&hg, idom, retained, rows) < 0)
+	if (type_retained(hg, idom, retained, rows) < 0)
 		goto oom;
 	size_t nt = ph_type_count(h);
 	qsort(rows, nt, sizeof *rows, by_retained_desc);
 	size_t ttop = ctx->top == 0 ? nt : top < nt ? top : nt;
 	json_w w;
 	if (ctx->json) {
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		json_ku64(&w, "total_size", ph_total_size(h));
 		json_key(&w, "objects");
 		json_arr(&w);
@@ -161,17 +160,17 @@ int cmd_top(cmd_ctx *ctx)
 		if (ctx->json) {
 			json_obj(&w);
 			json_khex(&w, "addr", ph_object_addr(h, id));
-			json_kstr(&w, "type", hg_node_type(&hg, id, t, sizeof t));
+			json_kstr(&w, "type", hg_node_type(hg, id, t, sizeof t));
 			json_ku64(&w, "size", ph_object_size(h, id));
 			json_ku64(&w, "retained", rs[i].bytes);
 			json_kstr(&w, "value", ph_object_repr(h, id, v, sizeof v));
-			hg_chain_json(&hg, parent, id, &w);
+			cmd_chain_json(hg, parent, id, &w);
 			json_obj_end(&w);
 		} else {
 			printf("%12s  %s 0x%llx %s\n", cmd_bytes(b1, sizeof b1, rs[i].bytes),
-			       hg_node_type(&hg, id, t, sizeof t), (unsigned long long)ph_object_addr(h, id),
+			       hg_node_type(hg, id, t, sizeof t), (unsigned long long)ph_object_addr(h, id),
 			       ph_object_repr(h, id, v, sizeof v));
-			hg_chain_print(&hg, parent, id, "              ");
+			cmd_chain_print(hg, parent, id, "              ");
 		}
 	}
 	if (ctx->json) {
@@ -188,9 +187,7 @@ int cmd_top(cmd_ctx *ctx)
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 	} else {
 		printf("\nretained size by type (objects not inside another of their type):\n\n");
 		for (size_t i = 0; i < ttop && rows[i].count; i++)
@@ -204,6 +201,6 @@ oom:
 out:
 	free(roots); free(idom); free(order); free(retained); free(rs); free(rows);
 	free(parent); free(dist);
-	hg_free(&hg);
+	hg_free(hg);
 	return rc;
 }

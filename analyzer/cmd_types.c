@@ -6,38 +6,31 @@
 
 typedef cmd_trow row;
 
-/* qsort has no payload: the heap whose names break ties. */
-static const ph_heap *sort_heap;
-
 /* Ties go by name, so the order is the same however the objects were found. */
-static int by_name(const row *x, const row *y)
+static int by_name(const void *a, const void *b, void *heap)
 {
-	return strcmp(ph_type_name(sort_heap, x->type), ph_type_name(sort_heap, y->type));
+	const row *x = a, *y = b;
+	return strcmp(ph_type_name(heap, x->type), ph_type_name(heap, y->type));
 }
 
-static int by_name_q(const void *a, const void *b)
-{
-	return by_name(a, b);
-}
-
-static int by_size(const void *a, const void *b)
+static int by_size(const void *a, const void *b, void *heap)
 {
 	const row *x = a, *y = b;
 	if (x->size != y->size)
 		return x->size < y->size ? 1 : -1;
 	if (x->count != y->count)
 		return x->count < y->count ? 1 : -1;
-	return by_name(x, y);
+	return by_name(x, y, heap);
 }
 
-static int by_count(const void *a, const void *b)
+static int by_count(const void *a, const void *b, void *heap)
 {
 	const row *x = a, *y = b;
 	if (x->count != y->count)
 		return x->count < y->count ? 1 : -1;
 	if (x->size != y->size)
 		return x->size < y->size ? 1 : -1;
-	return by_name(x, y);
+	return by_name(x, y, heap);
 }
 
 long cmd_type_rows(ph_heap *h, const uint8_t *sel, int by_count_first, cmd_trow **out)
@@ -62,20 +55,19 @@ long cmd_type_rows(ph_heap *h, const uint8_t *sel, int by_count_first, cmd_trow 
 	/* Types with the same name (a class defined twice, or one type seen
 	 * through two interpreters) are one row, as Python would print them:
 	 * sort by name, then fold neighbours. */
-	sort_heap = h;
-	qsort(rows, nt, sizeof *rows, by_name_q);
+	qsort_r(rows, nt, sizeof *rows, by_name, h);
 	size_t n = 0;
 	for (size_t i = 0; i < nt; i++) {
 		if (!rows[i].count)
 			continue;
-		if (n > 0 && by_name(&rows[n - 1], &rows[i]) == 0) {
+		if (n > 0 && by_name(&rows[n - 1], &rows[i], h) == 0) {
 			rows[n - 1].count += rows[i].count;
 			rows[n - 1].size += rows[i].size;
 		} else {
 			rows[n++] = rows[i];
 		}
 	}
-	qsort(rows, n, sizeof *rows, by_count_first ? by_count : by_size);
+	qsort_r(rows, n, sizeof *rows, by_count_first ? by_count : by_size, h);
 	return (long)n;
 }
 
@@ -114,16 +106,13 @@ int cmd_types(cmd_ctx *ctx)
 	size_t shown = top == 0 || top > n ? n : top;
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		cmd_json_type_rows(&w, "types", h, rows, shown);
 		json_ku64(&w, "total_count", total_count);
 		json_ku64(&w, "total_size", total_size);
 		json_ku64(&w, "type_count", n);
 		json_kstr(&w, "sort", ctx->sort);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 	} else {
 		char c[32], s[32], p[32];
 		printf("%14s %14s %10s %6s  %s\n", "count", "bytes", "", "%", "type");
