@@ -4,13 +4,16 @@
  *
  * Each command is one file (cmd_<name>.c) with one entry in the table in
  * main.c.  A command gets a cmd_ctx with the options parsed and the core
- * opened and scanned (cmd_load), and returns an exit code.
+ * opened and scanned (cmd_load), calls its analysis (analysis.h), renders
+ * the result as text or JSON, and returns an exit code.  What several
+ * commands share is in cmd_common.c.
  */
 #ifndef PYHEAP_CMD_H
 #define PYHEAP_CMD_H
 
 #include <stdio.h>
 
+#include "analysis.h"
 #include "core.h"
 #include "heapgraph.h"
 #include "json.h"
@@ -80,6 +83,8 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
  * failure the one-line error is printed and -1 returned (exit
  * EXIT_UNUSABLE). */
 int cmd_build_graph(heapgraph **out, cmd_ctx *ctx);
+/* Prints "out of memory"; returns EXIT_UNUSABLE. */
+int cmd_oom(void);
 /* Prints warnings to stderr (unless quiet) and turns "had warnings" into
  * EXIT_PARTIAL; otherwise returns rc unchanged. */
 int cmd_finish(cmd_ctx *ctx, int rc);
@@ -89,6 +94,9 @@ unsigned long long cmd_warning_count(const cmd_ctx *ctx);
  * "warnings" array and "warning_count", closes the object and the line. */
 void cmd_json_begin(json_w *w);
 void cmd_json_end(const cmd_ctx *ctx, json_w *w);
+/* Rows a listing shows: --top, else text_default for text and all (0)
+ * for JSON; 0 means all. */
+size_t cmd_rows(const cmd_ctx *ctx, size_t text_default);
 /* 1234567 -> "1,234,567" into buf. */
 const char *cmd_num(char *buf, size_t cap, unsigned long long v);
 /* 1234567 -> "1.2 MiB" into buf. */
@@ -99,20 +107,21 @@ int cmd_parse_addr(const char *s, uint64_t *out);
  * it): *out (caller frees) and the count; 0 with the message printed when
  * there is none. */
 size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out);
-/* The root and the chain of labels that hold id, after rg_bfs gave
- * parent: as "root" and "chain" members of the current JSON object, or as
- * one text line "<indent>held by KIND root NAME: labels...". */
-void cmd_chain_json(const heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w);
-void cmd_chain_print(const heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent);
+/* The first n rows of a types table, as the list under key (`types
+ * --json`'s "types"). */
+void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const an_type_row *rows,
+			size_t n);
+/* The chain that holds an object: as "root" and "chain" members of the
+ * current JSON object, or as one text line "<indent>held by KIND root
+ * NAME: labels...". */
+void cmd_chain_json(json_w *w, const an_chain *c);
+void cmd_chain_print(const an_chain *c, const char *indent);
+/* The same for the chain to id in the tree parent (an_chain_get); -1 when
+ * out of memory (nothing written). */
+int cmd_chain_json_at(json_w *w, const heapgraph *hg, const rg_edge *parent, rg_id id);
+int cmd_chain_print_at(const heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent);
 
-/* Live objects by type, those with sel[id] set (all when sel is NULL): one
- * row per type name, sorted by size (or by count), ties by name.  *out
- * belongs to the caller (free() it even on failure); returns the row count
- * or -1 when out of memory.  cmd_json_type_rows writes them as the "types"
- * list of `types --json` (under key). */
-typedef struct cmd_trow { uint32_t type; uint64_t count, size; } cmd_trow;
-long cmd_type_rows(ph_heap *h, const uint8_t *sel, int by_count, cmd_trow **out);
-void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const cmd_trow *rows, size_t n);
+/* ---- the commands ---- */
 
 int cmd_info(cmd_ctx *ctx);
 int cmd_types(cmd_ctx *ctx);
@@ -124,7 +133,6 @@ int cmd_show(cmd_ctx *ctx);
 int cmd_backrefs(cmd_ctx *ctx);
 int cmd_top(cmd_ctx *ctx);
 int cmd_suspects(cmd_ctx *ctx);
-
 /* Containers at the same address, of the same type, in two dumps of one
  * process that gained items: biggest growth first, at most GROWN_MAX. */
 #define GROWN_MAX 10

@@ -75,6 +75,12 @@ int cmd_build_graph(heapgraph **out, cmd_ctx *ctx)
 
 /* ---- errors, warnings, exit codes ---- */
 
+int cmd_oom(void)
+{
+	fprintf(stderr, "pyheap: out of memory\n");
+	return EXIT_UNUSABLE;
+}
+
 unsigned long long cmd_warning_count(const cmd_ctx *ctx)
 {
 	unsigned long long n = 0;
@@ -133,7 +139,70 @@ void cmd_json_end(const cmd_ctx *ctx, json_w *w)
 	json_end(w);
 }
 
+void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const an_type_row *rows,
+			size_t n)
+{
+	json_key(w, key);
+	json_arr(w);
+	for (size_t i = 0; i < n; i++) {
+		json_obj(w);
+		json_kstr(w, "type", ph_type_name(h, rows[i].type));
+		json_ku64(w, "count", rows[i].count);
+		json_ku64(w, "size", rows[i].size);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+void cmd_chain_json(json_w *w, const an_chain *c)
+{
+	json_key(w, "root");
+	json_obj(w);
+	json_kstr(w, "kind", c->root_kind ? c->root_kind : "none");
+	json_kstr(w, "name", c->root_kind ? c->root_name : "");
+	json_obj_end(w);
+	json_key(w, "chain");
+	json_arr(w);
+	for (size_t k = 0; k < c->n; k++)
+		json_str(w, c->labels[k]);
+	json_arr_end(w);
+}
+
 /* ---- text ---- */
+
+void cmd_chain_print(const an_chain *c, const char *indent)
+{
+	printf("%sheld by %s root %s:", indent, c->root_kind ? c->root_kind : "no",
+	       c->root_kind ? c->root_name : "");
+	for (size_t k = 0; k < c->n; k++)
+		printf(" %s", c->labels[k]);
+	printf("%s\n", c->n ? "" : " (itself)");
+}
+
+int cmd_chain_json_at(json_w *w, const heapgraph *hg, const rg_edge *parent, rg_id id)
+{
+	an_chain c;
+	if (an_chain_get(&c, hg, parent, id) < 0)
+		return -1;
+	cmd_chain_json(w, &c);
+	an_chain_clear(&c);
+	return 0;
+}
+
+int cmd_chain_print_at(const heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent)
+{
+	an_chain c;
+	if (an_chain_get(&c, hg, parent, id) < 0)
+		return -1;
+	cmd_chain_print(&c, indent);
+	an_chain_clear(&c);
+	return 0;
+}
+
+size_t cmd_rows(const cmd_ctx *ctx, size_t text_default)
+{
+	return ctx->top < 0 ? (ctx->json ? 0 : text_default) : (size_t)ctx->top;
+}
 
 const char *cmd_num(char *buf, size_t cap, unsigned long long v)
 {
@@ -180,78 +249,29 @@ int cmd_parse_addr(const char *s, uint64_t *out)
 
 size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out)
 {
-	ph_heap *h = ctx->heap;
 	size_t n = 0;
 	*out = NULL;
 	if (ctx->addr) {
 		uint64_t a = 0;
 		cmd_parse_addr(ctx->addr, &a);
-		uint32_t id = ph_object_find(h, a);
+		uint32_t id = ph_object_find(ctx->heap, a);
 		if (id == PH_NOLABEL) {
 			fprintf(stderr, "pyheap: %s: no live object at %s\n", ctx->core_path, ctx->addr);
 			return 0;
 		}
 		*out = malloc(sizeof **out);
-		if (*out)
-			(*out)[n++] = id;
+		if (!*out) {
+			cmd_oom();
+			return 0;
+		}
+		(*out)[n++] = id;
 		return n;
 	}
-	uint32_t nobj = hg_object_count(hg);
-	*out = malloc((nobj ? nobj : 1) * sizeof **out);
-	if (!*out)
+	if (an_objects_of_type(out, &n, hg, ctx->type) < 0) {
+		cmd_oom();
 		return 0;
-	for (rg_id id = 0; id < nobj; id++)
-		if (strcmp(ph_type_name(h, ph_object_type(h, id)), ctx->type) == 0)
-			(*out)[n++] = id;
+	}
 	if (!n)
 		fprintf(stderr, "pyheap: %s: no live object of type %s\n", ctx->core_path, ctx->type);
 	return n;
-}
-
-/* ---- chains ---- */
-
-/* The chain after rg_bfs; returns its length, *root the node it starts at
- * (id itself when id is a root or unreached).  *out belongs to the caller. */
-static size_t chain_of(const heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge **out,
-		       rg_id *root)
-{
-	size_t n = 0;
-	*out = NULL;
-	rg_path(hg_graph(hg), parent, id, out, &n);
-	*root = n ? rg_edge_src(hg_graph(hg), (*out)[0]) : id;
-	return n;
-}
-
-void cmd_chain_json(const heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w)
-{
-	rg_edge *c;
-	rg_id root;
-	char l[200];
-	size_t n = chain_of(hg, parent, id, &c, &root);
-	const hg_root *r = hg_root_of(hg, root);
-	json_key(w, "root");
-	json_obj(w);
-	json_kstr(w, "kind", r ? r->kind : "none");
-	json_kstr(w, "name", r ? r->name : "");
-	json_obj_end(w);
-	json_key(w, "chain");
-	json_arr(w);
-	for (size_t k = 0; k < n; k++)
-		json_str(w, hg_edge_text(hg, c[k], l, sizeof l));
-	json_arr_end(w);
-	free(c);
-}
-
-void cmd_chain_print(const heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent)
-{
-	rg_edge *c;
-	rg_id root;
-	char l[200];
-	size_t n = chain_of(hg, parent, id, &c, &root);
-	const hg_root *r = hg_root_of(hg, root);
-	printf("%sheld by %s root %s:", indent, r ? r->kind : "no", r ? r->name : "");
-	for (size_t k = 0; k < n; k++)
-		printf(" %s", hg_edge_text(hg, c[k], l, sizeof l));
-	printf("%s\n", n ? "" : " (itself)");
-	free(c);
 }

@@ -298,7 +298,7 @@ int cmd_diff(cmd_ctx *ctx)
 			json_ki64(&w, "len_delta", g[i].new_len - g[i].old_len);
 			json_ku64(&w, "size", ph_object_size(s[1].heap, id));
 			if (have_graph)
-				cmd_chain_json(hg, parent, id, &w);
+				cmd_chain_json_at(&w, hg, parent, id);
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
@@ -332,7 +332,7 @@ int cmd_diff(cmd_ctx *ctx)
 				       (long long)g[i].old_len, (long long)g[i].new_len,
 				       ph_object_repr(s[1].heap, id, v, sizeof v));
 				if (have_graph)
-					cmd_chain_print(hg, parent, id, "               ");
+					cmd_chain_print_at(hg, parent, id, "               ");
 			}
 		}
 	}

@@ -60,9 +60,9 @@ static int by_bytes(const void *a, const void *b)
 static void chain(report *r, rg_id id, json_w *w)
 {
 	if (w)
-		cmd_chain_json(r->hg, r->parent, id, w);
+		cmd_chain_json_at(w, r->hg, r->parent, id);
 	else
-		cmd_chain_print(r->hg, r->parent, id, "     ");
+		cmd_chain_print_at(r->hg, r->parent, id, "     ");
 }
 
 /* A module's globals, or a dict the interpreter holds itself (sys,
@@ -84,16 +84,17 @@ static int plumbing(report *r, rg_id id)
  * types holding the most bytes first. */
 static void describe_types(ph_heap *h, const uint8_t *sel, char *out, size_t cap)
 {
-	cmd_trow *rows;
-	long n = cmd_type_rows(h, sel, 0, &rows);
+	an_types_result *t;
 	size_t o = 0;
 	char num[32];
 	out[0] = 0;
-	for (long i = 0; i < n && i < EXAMPLES; i++)
+	if (an_types(&t, h, sel, 0) < 0)
+		return;
+	for (size_t i = 0; i < t->n && i < EXAMPLES; i++)
 		o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s %s", i ? ", " : "",
-				      cmd_num(num, sizeof num, rows[i].count),
-				      ph_type_name(h, rows[i].type));
-	free(rows);
+				      cmd_num(num, sizeof num, t->rows[i].count),
+				      ph_type_name(h, t->rows[i].type));
+	an_types_free(t);
 }
 
 int cmd_suspects(cmd_ctx *ctx)

@@ -164,13 +164,13 @@ int cmd_top(cmd_ctx *ctx)
 			json_ku64(&w, "size", ph_object_size(h, id));
 			json_ku64(&w, "retained", rs[i].bytes);
 			json_kstr(&w, "value", ph_object_repr(h, id, v, sizeof v));
-			cmd_chain_json(hg, parent, id, &w);
+			cmd_chain_json_at(&w, hg, parent, id);
 			json_obj_end(&w);
 		} else {
 			printf("%12s  %s 0x%llx %s\n", cmd_bytes(b1, sizeof b1, rs[i].bytes),
 			       hg_node_type(hg, id, t, sizeof t), (unsigned long long)ph_object_addr(h, id),
 			       ph_object_repr(h, id, v, sizeof v));
-			cmd_chain_print(hg, parent, id, "              ");
+			cmd_chain_print_at(hg, parent, id, "              ");
 		}
 	}
 	if (ctx->json) {
