@@ -8,6 +8,9 @@
  *   an_refs       refcounts rebuilt: explained, external, overcounted, orphans
  *   an_path       the shortest chain from a root to the nearest of some objects
  *   an_garbage    objects no root reaches
+ *   an_top        dominators: the biggest retainers, retained size by type
+ *   an_suspects   the leak rules, each finding with its evidence and chain
+ *   an_diff       type growth between two dumps, containers that grew
  *   an_show       one object: refcount accounting, referents and referrers
  *   an_backrefs   the backward neighbourhood of some objects, for drawing
  *
@@ -25,6 +28,7 @@
 
 #include "graph.h"
 #include "heapgraph.h"
+#include "jsonread.h"
 #include "pyheap.h"
 
 /* ---- chains ---- */
@@ -129,6 +133,150 @@ typedef struct an_garbage_result {
 
 int an_garbage(an_garbage_result **out, const heapgraph *hg);
 void an_garbage_free(an_garbage_result *r);
+
+/* ---- top ---- */
+
+typedef struct an_retainer { rg_id id; uint64_t retained; } an_retainer;
+typedef struct an_type_retained { uint32_t type; uint64_t count, retained; } an_type_retained;
+
+typedef struct an_top_result {
+	uint64_t total_size;     /* the heap's bytes */
+	an_retainer *objects;    /* the biggest retainers, most bytes first, ties */
+	size_t nobjects;         /* by id */
+	an_type_retained *types; /* by type, most bytes first: the objects with no
+				  * ancestor of their type in the dominator tree */
+	size_t ntypes;           /* (up to the first type without one) */
+	rg_edge *parent;         /* the breadth-first tree from every root, for */
+	uint32_t *dist;          /* an_chain_get; hg_node_count() long */
+} an_top_result;
+
+/* Each node's retained size (its own bytes, 0 for a virtual node, plus
+ * those of every node it dominates) into *out, and the dominator tree
+ * into *idom (rg_dominators' meaning): hg_node_count() long each, the
+ * caller frees both.  -1 when out of memory. */
+int an_retained(uint64_t **out, rg_id **idom, const heapgraph *hg);
+
+/* Retained sizes from the dominator tree (from a virtual root holding
+ * every root): the nobjects biggest retainers (0: every object) and the
+ * retained size by type.  -1 when out of memory. */
+int an_top(an_top_result **out, const heapgraph *hg, size_t nobjects);
+void an_top_free(an_top_result *r);
+
+/* ---- diff ---- */
+
+/* One side of a comparison: a scanned core, or a `types --json` snapshot. */
+typedef struct an_dump {
+	const char *path;        /* for messages */
+	ph_heap *heap;           /* a core's heap, or NULL */
+	const jr_doc *snapshot;  /* a parsed snapshot (its "types" list checked
+				  * to be one), or NULL */
+} an_dump;
+
+typedef struct an_type_delta {
+	char *name;
+	uint64_t old_count, new_count, old_size, new_size;
+} an_type_delta;
+
+/* Every type on either side, most growth first (bytes, or count), ties
+ * by name: *out (free with an_type_deltas_free) and *n.  -1 when out of
+ * memory, or with a message in err (err[0] non-zero) when a snapshot's row
+ * lacks its type, count or size. */
+int an_type_deltas(an_type_delta **out, size_t *n, const an_dump *old, const an_dump *cur,
+		   int by_count, char *err, size_t errlen);
+void an_type_deltas_free(an_type_delta *rows, size_t n);
+
+#define AN_GROWN_MAX 10
+
+/* A container at the same address, of the same type, in both dumps, that
+ * gained items. */
+typedef struct an_grown { ph_id id; int64_t old_len, new_len; } an_grown;
+
+/* Containers of cur that grew since old, biggest growth first, at most
+ * AN_GROWN_MAX into out; returns how many. */
+size_t an_grown_containers(an_grown *out, ph_heap *old, ph_heap *cur);
+
+typedef struct an_diff_result {
+	an_type_delta *types;    /* every type on either side, most growth first
+				  * (bytes, or count), ties by name */
+	size_t ntypes;
+	size_t changed;          /* types whose count or bytes changed */
+	an_grown grown[AN_GROWN_MAX]; /* when both sides are cores */
+	size_t ngrown;
+	int have_chains;         /* the new heap's graph was built: */
+	an_chain chains[AN_GROWN_MAX]; /* chains[i] holds grown[i] */
+} an_diff_result;
+
+/* Type growth from old to cur, and the containers that grew (with the
+ * chain that holds each in cur; a graph that cannot be built leaves
+ * have_chains 0).  -1 when out of memory, or with a message in err (err[0]
+ * non-zero) when a snapshot's row lacks its type, count or size. */
+int an_diff(an_diff_result **out, const an_dump *old, const an_dump *cur, int by_count,
+	    char *err, size_t errlen);
+void an_diff_free(an_diff_result *r);
+
+/* ---- suspects ---- */
+
+#define AN_BIG_SHARE 5       /* a big container retains >= 5% of the heap */
+#define AN_SUSPECTS_MAX 64
+#define AN_EXAMPLES 3        /* types quoted, type growths taken, per rule */
+
+enum an_suspect_kind {
+	AN_UNBOUNDED_CACHE,      /* an lru_cache with maxsize=None */
+	AN_BIG_CONTAINER,        /* a container retaining a large share */
+	AN_GROWTH,               /* a type, or a container, grew since the baseline */
+	AN_GARBAGE,              /* cyclic garbage */
+	AN_ORPHANS,              /* refcounts no referrer explains */
+	AN_PINNED_ARENAS,        /* nearly empty arenas kept by a few blocks */
+};
+/* "unbounded_cache", "big_container", "growth", "garbage", "orphans",
+ * "pinned_arenas". */
+const char *an_suspect_kind_name(enum an_suspect_kind k);
+
+typedef struct an_suspect {
+	enum an_suspect_kind kind;
+	uint64_t weight;         /* the rank: bytes, weighed by kind (an unbounded
+				  * cache x3, a module-level container x2, garbage
+				  * with the collector off x4) */
+	uint64_t bytes;          /* the bytes reported: the retained size of a
+				  * big or grown container, the weight otherwise */
+	rg_id id;                /* the object, or RG_NONE for a group */
+	/* for an object (id != RG_NONE): */
+	uint64_t retained;       /* its retained size */
+	int64_t items;           /* its items, or its cache's for an lru_cache;
+				  * -1 when not a container */
+	an_chain chain;          /* what holds it */
+	/* the evidence, by kind: */
+	union {
+		struct { int64_t entries; } cache;     /* -1: no cache dict */
+		struct { int module_level; int64_t items; uint64_t percent; } big;
+		struct {                               /* growth of a type */
+			char name[128];
+			int64_t count_delta, size_delta;
+			uint64_t new_count;
+		} type_growth;
+		struct { int64_t old_len, new_len; } grown; /* growth of a container */
+		struct { uint64_t count, size; int gc_disabled; } garbage;
+		struct { uint64_t count, retained; } orphans;
+		struct { uint64_t arenas, resident, objects; } pinned;
+	} e;
+	/* for a group: its types, most bytes first */
+	an_type_row examples[AN_EXAMPLES];
+	size_t nexamples;
+} an_suspect;
+
+typedef struct an_suspects_result {
+	uint64_t total_size, objects;
+	const ph_gc_state *gc;   /* borrowed from the heap */
+	an_suspect s[AN_SUSPECTS_MAX]; /* heaviest first */
+	size_t n;
+} an_suspects_result;
+
+/* Every leak rule on hg's heap, and growth since baseline when it is not
+ * NULL.  -1 when out of memory, or with a message in err (err[0] non-zero)
+ * when the baseline snapshot's row lacks its type, count or size. */
+int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *baseline,
+		char *err, size_t errlen);
+void an_suspects_free(an_suspects_result *r);
 
 /* ---- show ---- */
 

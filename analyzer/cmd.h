@@ -17,6 +17,7 @@
 #include "core.h"
 #include "heapgraph.h"
 #include "json.h"
+#include "jsonread.h"
 #include "pyheap.h"
 
 /* Exit codes; documented in doc/pyheap.1. */
@@ -79,6 +80,18 @@ int cmd_load(cmd_ctx *ctx);
  * even on failure); prints the error and returns an exit code on failure,
  * 0 on success. */
 int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap);
+/* A dump given by path: a core (opened and scanned) or a `types --json`
+ * snapshot (parsed and checked to hold a "types" list), as dump.  Closed
+ * with cmd_close_dump, even on failure. */
+typedef struct cmd_dump {
+	an_dump dump;
+	core_t *core;
+	ph_heap *heap;
+	jr_doc doc;
+} cmd_dump;
+/* 0, or an exit code with the error printed. */
+int cmd_open_dump(cmd_ctx *ctx, const char *path, cmd_dump *out);
+void cmd_close_dump(cmd_dump *d);
 /* The reference graph of the command's heap into *out (hg_free it); on
  * failure the one-line error is printed and -1 returned (exit
  * EXIT_UNUSABLE). */
@@ -116,10 +129,6 @@ void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const an_type_ro
  * NAME: labels...". */
 void cmd_chain_json(json_w *w, const an_chain *c);
 void cmd_chain_print(const an_chain *c, const char *indent);
-/* The same for the chain to id in the tree parent (an_chain_get); -1 when
- * out of memory (nothing written). */
-int cmd_chain_json_at(json_w *w, const heapgraph *hg, const rg_edge *parent, rg_id id);
-int cmd_chain_print_at(const heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent);
 
 /* ---- the commands ---- */
 
@@ -133,18 +142,6 @@ int cmd_show(cmd_ctx *ctx);
 int cmd_backrefs(cmd_ctx *ctx);
 int cmd_top(cmd_ctx *ctx);
 int cmd_suspects(cmd_ctx *ctx);
-/* Containers at the same address, of the same type, in two dumps of one
- * process that gained items: biggest growth first, at most GROWN_MAX. */
-#define GROWN_MAX 10
-typedef struct cmd_grown { ph_id id; int64_t old_len, new_len; } cmd_grown;
-size_t cmd_find_grown(ph_heap *old, ph_heap *cur, cmd_grown *out);
-/* Type growth from an earlier dump at path (a core or a `types --json`
- * snapshot) to cur: the biggest size growths, at most max, into rows.
- * When path is a core, *old_core and *old_heap get it (the caller frees
- * them).  Returns the row count, or -1 (message printed). */
-typedef struct cmd_typegrowth { char name[128]; int64_t count_delta, size_delta; uint64_t new_count; } cmd_typegrowth;
-int cmd_growth(cmd_ctx *ctx, const char *path, ph_heap *cur, core_t **old_core,
-	       ph_heap **old_heap, cmd_typegrowth *rows, size_t max);
 int cmd_diff(cmd_ctx *ctx);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * cmd_common.c - what the commands share: opening and scanning a core,
- * the reference graph's error, warnings and exit codes, the
+ * cmd_common.c - what the commands share: opening and scanning a core (or
+ * a snapshot), the reference graph's error, warnings and exit codes, the
  * JSON document's frame, number formats, targets, and the chain that
  * holds an object in text and JSON.
  */
@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define MAX_SNAPSHOT (256u << 20)   /* a types snapshot is small; refuse huge files */
 
 /* ---- opening ---- */
 
@@ -62,6 +64,81 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 		return EXIT_UNUSABLE;
 	}
 	return 0;
+}
+
+/* A file is a snapshot when it starts (after white space) with '{'. */
+static int looks_json(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	int c = EOF;
+	if (!f)
+		return 0;
+	do
+		c = fgetc(f);
+	while (c == ' ' || c == '\n' || c == '\t' || c == '\r');
+	fclose(f);
+	return c == '{';
+}
+
+static int load_json(const char *path, jr_doc *doc)
+{
+	struct stat st;
+	char err[256];
+	FILE *f = fopen(path, "rb");
+	if (!f || fstat(fileno(f), &st) < 0) {
+		fprintf(stderr, "pyheap: %s: cannot read\n", path);
+		if (f)
+			fclose(f);
+		return EXIT_UNUSABLE;
+	}
+	if ((uint64_t)st.st_size > MAX_SNAPSHOT) {
+		fprintf(stderr, "pyheap: %s: too big for a types snapshot\n", path);
+		fclose(f);
+		return EXIT_UNUSABLE;
+	}
+	char *text = malloc((size_t)st.st_size + 1);
+	size_t n = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
+	fclose(f);
+	if (!text)
+		return cmd_oom();
+	text[n] = 0;
+	int rc = jr_parse(doc, text, n, err, sizeof err);
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "pyheap: %s: %s\n", path, err);
+		return EXIT_UNUSABLE;
+	}
+	const jr_node *types = jr_get(doc, &doc->nodes[0], "types");
+	if (!types || types->type != JR_ARR) {
+		fprintf(stderr, "pyheap: %s: not a types snapshot (no \"types\" list; "
+			"make one with `pyheap types --json CORE`)\n", path);
+		return EXIT_UNUSABLE;
+	}
+	return 0;
+}
+
+int cmd_open_dump(cmd_ctx *ctx, const char *path, cmd_dump *out)
+{
+	memset(out, 0, sizeof *out);
+	out->dump.path = path;
+	if (looks_json(path)) {
+		int rc = load_json(path, &out->doc);
+		if (rc == 0)
+			out->dump.snapshot = &out->doc;
+		return rc;
+	}
+	int rc = cmd_open_core(ctx, path, &out->core, &out->heap);
+	if (rc == 0)
+		out->dump.heap = out->heap;
+	return rc;
+}
+
+void cmd_close_dump(cmd_dump *d)
+{
+	jr_free(&d->doc);
+	ph_free(d->heap);
+	core_free(d->core);
+	memset(d, 0, sizeof *d);
 }
 
 int cmd_build_graph(heapgraph **out, cmd_ctx *ctx)
@@ -177,26 +254,6 @@ void cmd_chain_print(const an_chain *c, const char *indent)
 	for (size_t k = 0; k < c->n; k++)
 		printf(" %s", c->labels[k]);
 	printf("%s\n", c->n ? "" : " (itself)");
-}
-
-int cmd_chain_json_at(json_w *w, const heapgraph *hg, const rg_edge *parent, rg_id id)
-{
-	an_chain c;
-	if (an_chain_get(&c, hg, parent, id) < 0)
-		return -1;
-	cmd_chain_json(w, &c);
-	an_chain_clear(&c);
-	return 0;
-}
-
-int cmd_chain_print_at(const heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent)
-{
-	an_chain c;
-	if (an_chain_get(&c, hg, parent, id) < 0)
-		return -1;
-	cmd_chain_print(&c, indent);
-	an_chain_clear(&c);
-	return 0;
 }
 
 size_t cmd_rows(const cmd_ctx *ctx, size_t text_default)
