@@ -40,7 +40,8 @@ typedef struct an_chain {
 	rg_id root;              /* the node it starts at: the object itself when
 				  * it is a root or no root reaches it */
 	const char *root_kind;   /* the root's kind ("module", "frame", ...), or
-				  * NULL when root is no root; borrowed */
+				  * NULL when root is no root; borrowed from the
+				  * heap (it outlives the graph) */
 	char root_name[96];      /* its name ("__main__"), "" when none */
 	size_t n;                /* references */
 	rg_id *nodes;            /* n + 1 nodes: root .. the object */
