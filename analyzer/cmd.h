@@ -4,15 +4,20 @@
  *
  * Each command is one file (cmd_<name>.c) with one entry in the table in
  * main.c.  A command gets a cmd_ctx with the options parsed and the core
- * opened and scanned (cmd_load), and returns an exit code.
+ * opened and scanned (cmd_load), calls its analysis (analysis.h), renders
+ * the result as text or JSON, and returns an exit code.  What several
+ * commands share is in cmd_common.c.
  */
 #ifndef PYHEAP_CMD_H
 #define PYHEAP_CMD_H
 
 #include <stdio.h>
 
+#include "analysis.h"
 #include "core.h"
+#include "heapgraph.h"
 #include "json.h"
+#include "jsonread.h"
 #include "pyheap.h"
 
 /* Exit codes; documented in doc/pyheap.1. */
@@ -67,36 +72,66 @@ typedef struct cmd_def {
 	const char *summary;
 } cmd_def;
 
+/* ---- shared by the commands (cmd_common.c) ---- */
+
 /* Opens and scans ctx->core_path; prints the error and returns an exit
  * code on failure, 0 on success. */
 int cmd_load(cmd_ctx *ctx);
-/* Opens and scans one core into *core and *heap (the caller frees both);
- * prints the error and returns an exit code on failure, 0 on success. */
+/* Opens and scans one core into *core and *heap (the caller frees both,
+ * even on failure); prints the error and returns an exit code on failure,
+ * 0 on success. */
 int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap);
-/* The reference graph of the command's heap (hg_build); on failure the
- * one-line error is printed and -1 returned (exit EXIT_UNUSABLE). */
-struct heapgraph;
-int cmd_build_graph(cmd_ctx *ctx, struct heapgraph *hg);
+/* A dump given by path: a core (opened and scanned) or a `types --json`
+ * snapshot (parsed and checked to hold a "types" list), as dump.  Closed
+ * with cmd_close_dump, even on failure. */
+typedef struct cmd_dump {
+	an_dump dump;
+	core_t *core;
+	ph_heap *heap;
+	jr_doc doc;
+} cmd_dump;
+/* 0, or an exit code with the error printed. */
+int cmd_open_dump(cmd_ctx *ctx, const char *path, cmd_dump *out);
+void cmd_close_dump(cmd_dump *d);
+/* The reference graph of the command's heap into *out (hg_free it); on
+ * failure the one-line error is printed and -1 returned (exit
+ * EXIT_UNUSABLE). */
+int cmd_build_graph(heapgraph **out, cmd_ctx *ctx);
+/* Prints "out of memory"; returns EXIT_UNUSABLE. */
+int cmd_oom(void);
 /* Prints warnings to stderr (unless quiet) and turns "had warnings" into
  * EXIT_PARTIAL; otherwise returns rc unchanged. */
 int cmd_finish(cmd_ctx *ctx, int rc);
 /* Total warning count, image and heap. */
 unsigned long long cmd_warning_count(const cmd_ctx *ctx);
-/* Writes the "warnings" array and "warning_count" into the current object. */
-void cmd_json_warnings(const cmd_ctx *ctx, json_w *w);
+/* --json output: begin opens the object on stdout; end writes the
+ * "warnings" array and "warning_count", closes the object and the line. */
+void cmd_json_begin(json_w *w);
+void cmd_json_end(const cmd_ctx *ctx, json_w *w);
+/* Rows a listing shows: --top, else text_default for text and all (0)
+ * for JSON; 0 means all. */
+size_t cmd_rows(const cmd_ctx *ctx, size_t text_default);
 /* 1234567 -> "1,234,567" into buf. */
 const char *cmd_num(char *buf, size_t cap, unsigned long long v);
 /* 1234567 -> "1.2 MiB" into buf. */
 const char *cmd_bytes(char *buf, size_t cap, unsigned long long v);
+/* Parses "0x7f..." or a decimal address; -1 when it is not a number. */
+int cmd_parse_addr(const char *s, uint64_t *out);
+/* The targets of --addr (the object there) or --type (every object of
+ * it): *out (caller frees) and the count; 0 with the message printed when
+ * there is none. */
+size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out);
+/* The first n rows of a types table, as the list under key (`types
+ * --json`'s "types"). */
+void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const an_type_row *rows,
+			size_t n);
+/* The chain that holds an object: as "root" and "chain" members of the
+ * current JSON object, or as one text line "<indent>held by KIND root
+ * NAME: labels...". */
+void cmd_chain_json(json_w *w, const an_chain *c);
+void cmd_chain_print(const an_chain *c, const char *indent);
 
-/* Live objects by type, those with sel[id] set (all when sel is NULL): one
- * row per type name, sorted by size (or by count), ties by name.  *out
- * belongs to the caller (free() it even on failure); returns the row count
- * or -1 when out of memory.  cmd_json_type_rows writes them as the "types"
- * list of `types --json` (under key). */
-typedef struct cmd_trow { uint32_t type; uint64_t count, size; } cmd_trow;
-long cmd_type_rows(ph_heap *h, const uint8_t *sel, int by_count, cmd_trow **out);
-void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const cmd_trow *rows, size_t n);
+/* ---- the commands ---- */
 
 int cmd_info(cmd_ctx *ctx);
 int cmd_types(cmd_ctx *ctx);
@@ -108,19 +143,6 @@ int cmd_show(cmd_ctx *ctx);
 int cmd_backrefs(cmd_ctx *ctx);
 int cmd_top(cmd_ctx *ctx);
 int cmd_suspects(cmd_ctx *ctx);
-
-/* Containers at the same address, of the same type, in two dumps of one
- * process that gained items: biggest growth first, at most GROWN_MAX. */
-#define GROWN_MAX 10
-typedef struct cmd_grown { ph_id id; int64_t old_len, new_len; } cmd_grown;
-size_t cmd_find_grown(ph_heap *old, ph_heap *cur, cmd_grown *out);
-/* Type growth from an earlier dump at path (a core or a `types --json`
- * snapshot) to cur: the biggest size growths, at most max, into rows.
- * When path is a core, *old_core and *old_heap get it (the caller frees
- * them).  Returns the row count, or -1 (message printed). */
-typedef struct cmd_typegrowth { char name[128]; int64_t count_delta, size_delta; uint64_t new_count; } cmd_typegrowth;
-int cmd_growth(cmd_ctx *ctx, const char *path, ph_heap *cur, core_t **old_core,
-	       ph_heap **old_heap, cmd_typegrowth *rows, size_t max);
 int cmd_diff(cmd_ctx *ctx);
 
 #endif

@@ -19,8 +19,7 @@ int cmd_arenas(cmd_ctx *ctx)
 		total_waste += wasted(a, i);
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		json_ku64(&w, "arena_size", a->arena_size);
 		json_ku64(&w, "pool_size", a->pool_size);
 		json_ku64(&w, "arenas", a->arenas);
@@ -44,9 +43,7 @@ int cmd_arenas(cmd_ctx *ctx)
 		json_ku64(&w, "wasted", total_waste);
 		json_ku64(&w, "nearly_empty_arenas", a->nearly_empty_arenas);
 		json_ku64(&w, "nearly_empty_bytes", a->nearly_empty_bytes);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		cmd_json_end(ctx, &w);
 		return EXIT_OK;
 	}
 	char n1[32], n2[32], n3[32], n4[32], b[32];

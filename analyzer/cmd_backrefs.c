@@ -1,89 +1,48 @@
 /*
  * cmd_backrefs.c - `pyheap backrefs`: objgraph's show_backrefs from a core.
- * Who refers to the targets, and who refers to those, drawn with Graphviz.
+ * Who refers to the targets, and who refers to those (an_backrefs), drawn
+ * with Graphviz.
  */
 #include "cmd.h"
 #include "dot.h"
-#include "heapgraph.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-size_t cmd_targets(cmd_ctx *ctx, heapgraph *hg, rg_id **out);
-
-typedef struct bctx { cmd_ctx *ctx; heapgraph *hg; } bctx;
-
-static int is_module(rg_id n, void *payload)
+/* The drawing of the selection into ctx->out; -1 with the error printed. */
+static int draw(cmd_ctx *ctx, const heapgraph *hg, const an_backrefs_result *b)
 {
-	bctx *b = payload;
-	if (!b->ctx->stop_at_modules || n >= b->hg->nobj)
-		return 0;
-	return strcmp(ph_type_name(b->hg->heap, ph_object_type(b->hg->heap, n)), "module") == 0;
-}
-
-static int hidden(rg_id n, void *payload)
-{
-	bctx *b = payload;
-	if (n >= b->hg->nobj)
-		return 0;
-	const char *t = ph_type_name(b->hg->heap, ph_object_type(b->hg->heap, n));
-	for (size_t i = 0; i < b->ctx->nhide; i++)
-		if (strcmp(t, b->ctx->hide[i]) == 0)
-			return 1;
-	return 0;
-}
-
-int cmd_backrefs(cmd_ctx *ctx)
-{
-	ph_heap *h = ctx->heap;
-	heapgraph hg;
+	ph_heap *h = hg_heap(hg);
+	const rg_graph *g = hg_graph(hg);
 	char err[512], t[160], v[160], l[200], label[600];
-	if (cmd_build_graph(ctx, &hg) < 0)
-		return EXIT_UNUSABLE;
-	rg_id *targets, *nodes = NULL;
-	rg_edge *edges = NULL;
-	size_t nn = 0, ne = 0;
-	size_t nt = cmd_targets(ctx, &hg, &targets), ncand = nt;
-	size_t max_nodes = ctx->max_nodes > 0 ? (size_t)ctx->max_nodes : 200;
-	unsigned depth = ctx->depth >= 0 ? (unsigned)ctx->depth : 5;
 	rg_dot *d = NULL;
-	int rc = EXIT_UNUSABLE;
-	bctx bc = {ctx, &hg};
-	if (!nt)
-		goto out;
-	/* many targets would fill the graph with themselves: draw a sample,
-	 * leaving three quarters of the nodes for their referrers */
-	if (nt > (max_nodes + 3) / 4)
-		nt = (max_nodes + 3) / 4;
-	if (rg_backrefs(hg.g, targets, nt, depth, max_nodes, is_module, hidden, &bc,
-			&nodes, &nn, &edges, &ne) < 0 || rg_dot_new(&d, "backrefs") < 0) {
-		fprintf(stderr, "pyheap: out of memory\n");
-		goto out;
-	}
-	for (size_t i = 0; i < nn; i++) {
-		rg_id n = nodes[i];
-		unsigned style = i < nt ? RG_DOT_TARGET : 0;
-		if (hg.root_of[n])
+	int rc = -1;
+	if (rg_dot_new(&d, "backrefs") < 0)
+		goto oom;
+	for (size_t i = 0; i < b->nnodes; i++) {
+		rg_id n = b->nodes[i];
+		const hg_root *root = hg_root_of(hg, n);
+		unsigned style = i < b->targets ? RG_DOT_TARGET : 0;
+		if (root)
 			style |= RG_DOT_ROOT;
-		if (n < hg.nobj) {
-			hg_node_type(&hg, n, t, sizeof t);
+		if (n < hg_object_count(hg)) {
+			hg_node_type(hg, n, t, sizeof t);
 			if (strcmp(t, "module") == 0)
 				style |= RG_DOT_MODULE;
 			ph_object_repr(h, n, v, sizeof v);
 			snprintf(label, sizeof label, "%s%s%s\n%llu bytes%s%s", t, *v ? "\n" : "", v,
-				 (unsigned long long)ph_object_size(h, n),
-				 hg.root_of[n] ? "\nroot: " : "",
-				 hg.root_of[n] ? hg.roots[hg.root_of[n] - 1].kind : "");
+				 (unsigned long long)ph_object_size(h, n), root ? "\nroot: " : "",
+				 root ? root->kind : "");
 		} else {
 			snprintf(label, sizeof label, "%s", ph_node_name(h, n, v, sizeof v));
 		}
 		if (rg_dot_node(d, n, label, style) < 0)
 			goto oom;
 	}
-	for (size_t i = 0; i < ne; i++) {
-		uint8_t f = rg_edge_flags(hg.g, edges[i]);
-		if (rg_dot_edge(d, rg_edge_src(hg.g, edges[i]), rg_edge_dst(hg.g, edges[i]),
-				hg_edge_text(&hg, edges[i], l, sizeof l),
+	for (size_t i = 0; i < b->nedges; i++) {
+		uint8_t f = rg_edge_flags(g, b->edges[i]);
+		if (rg_dot_edge(d, rg_edge_src(g, b->edges[i]), rg_edge_dst(g, b->edges[i]),
+				hg_edge_text(hg, b->edges[i], l, sizeof l),
 				(f & RG_WEAK ? RG_DOT_DASHED : 0) | (f & RG_CONSERVATIVE ? RG_DOT_DOTTED : 0)) < 0)
 			goto oom;
 	}
@@ -91,34 +50,57 @@ int cmd_backrefs(cmd_ctx *ctx)
 		fprintf(stderr, "pyheap: %s\n", err);
 		goto out;
 	}
+	rc = 0;
+	goto out;
+oom:
+	cmd_oom();
+out:
+	rg_dot_free(d);
+	return rc;
+}
+
+int cmd_backrefs(cmd_ctx *ctx)
+{
+	heapgraph *hg;
+	rg_id *targets;
+	an_backrefs_result *b = NULL;
+	if (cmd_build_graph(&hg, ctx) < 0)
+		return EXIT_UNUSABLE;
+	size_t nt = cmd_targets(ctx, hg, &targets);
+	an_backrefs_opts o = {
+		.depth = ctx->depth >= 0 ? (unsigned)ctx->depth : 5,
+		.max_nodes = ctx->max_nodes > 0 ? (size_t)ctx->max_nodes : 200,
+		.hide = ctx->hide, .nhide = ctx->nhide, .stop_at_modules = ctx->stop_at_modules,
+	};
+	int rc = EXIT_UNUSABLE;
+	if (!nt)
+		goto out;
+	if (an_backrefs(&b, hg, targets, nt, &o) < 0) {
+		cmd_oom();
+		goto out;
+	}
+	if (draw(ctx, hg, b) < 0)
+		goto out;
 	if (ctx->json) {
 		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
+		cmd_json_begin(&w);
 		json_kstr(&w, "output", ctx->out);
-		json_ku64(&w, "targets", nt);
-		json_ku64(&w, "candidates", ncand);
-		json_ku64(&w, "nodes", nn);
-		json_ku64(&w, "edges", ne);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
+		json_ku64(&w, "targets", b->targets);
+		json_ku64(&w, "candidates", b->candidates);
+		json_ku64(&w, "nodes", b->nnodes);
+		json_ku64(&w, "edges", b->nedges);
+		cmd_json_end(ctx, &w);
 	} else {
-		printf("wrote %s: %zu nodes, %zu edges (%zu target%s", ctx->out, nn, ne, nt,
-		       nt == 1 ? "" : "s");
-		if (ncand > nt)
-			printf(" of %zu; --max-nodes draws more", ncand);
+		printf("wrote %s: %zu nodes, %zu edges (%zu target%s", ctx->out, b->nnodes, b->nedges,
+		       b->targets, b->targets == 1 ? "" : "s");
+		if (b->candidates > b->targets)
+			printf(" of %zu; --max-nodes draws more", b->candidates);
 		printf(")\n");
 	}
 	rc = EXIT_OK;
-	goto out;
-oom:
-	fprintf(stderr, "pyheap: out of memory\n");
 out:
-	rg_dot_free(d);
+	an_backrefs_free(b);
 	free(targets);
-	free(nodes);
-	free(edges);
-	hg_free(&hg);
+	hg_free(hg);
 	return rc;
 }

@@ -1,32 +1,334 @@
 /*
- * cmd_common.c - what several commands print the same way: the error of a
- * graph that could not be built, the chain that holds an object.
+ * cmd_common.c - what the commands share: opening and scanning a core (or
+ * a snapshot), the reference graph's error, warnings and exit codes, the
+ * JSON document's frame, number formats, targets, and the chain that
+ * holds an object in text and JSON.
  */
+#include "cmd.h"
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "cmd.h"
-#include "heapgraph.h"
+#define MAX_SNAPSHOT (256u << 20)   /* a types snapshot is small; refuse huge files */
 
-int cmd_build_graph(cmd_ctx *ctx, heapgraph *hg)
+/* ---- opening ---- */
+
+typedef struct progress {
+	int on;
+	const char *last_phase;
+	int last_pct;
+} progress;
+
+static void show_progress(const char *phase, uint64_t done, uint64_t total, void *payload)
+{
+	progress *p = payload;
+	int pct = total ? (int)(done * 100 / total) : 0;
+	if (p->last_phase == phase && p->last_pct == pct)
+		return;
+	p->last_phase = phase;
+	p->last_pct = pct;
+	fprintf(stderr, "\rpyheap: %s %3d%%   ", phase, pct);
+}
+
+int cmd_load(cmd_ctx *ctx)
+{
+	return cmd_open_core(ctx, ctx->core_path, &ctx->core, &ctx->heap);
+}
+
+int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
+{
+	char err[512];
+	if (core_open(core, path, &ctx->copts, err, sizeof err) < 0) {
+		fprintf(stderr, "pyheap: %s\n", err);
+		return EXIT_UNUSABLE;
+	}
+	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan,
+			.totals_only = ctx->totals_only};
+	if (ph_open(heap, *core, &o, err, sizeof err) < 0) {
+		fprintf(stderr, "pyheap: %s\n", err);
+		return EXIT_UNUSABLE;
+	}
+	struct stat st;
+	progress p = {0};
+	p.on = !ctx->no_progress && isatty(2) && stat(path, &st) == 0 &&
+	       st.st_size > (256ll << 20);
+	int rc = ph_scan(*heap, p.on ? show_progress : NULL, &p, err, sizeof err);
+	if (p.on)
+		fprintf(stderr, "\r%40s\r", "");
+	if (rc < 0) {
+		fprintf(stderr, "pyheap: %s\n", err);
+		return EXIT_UNUSABLE;
+	}
+	return 0;
+}
+
+/* A file is a snapshot when it starts (after white space) with '{'. */
+static int looks_json(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	int c = EOF;
+	if (!f)
+		return 0;
+	do
+		c = fgetc(f);
+	while (c == ' ' || c == '\n' || c == '\t' || c == '\r');
+	fclose(f);
+	return c == '{';
+}
+
+static int load_json(const char *path, jr_doc *doc)
+{
+	struct stat st;
+	char err[256];
+	FILE *f = fopen(path, "rb");
+	if (!f || fstat(fileno(f), &st) < 0) {
+		fprintf(stderr, "pyheap: %s: cannot read\n", path);
+		if (f)
+			fclose(f);
+		return EXIT_UNUSABLE;
+	}
+	if ((uint64_t)st.st_size > MAX_SNAPSHOT) {
+		fprintf(stderr, "pyheap: %s: too big for a types snapshot\n", path);
+		fclose(f);
+		return EXIT_UNUSABLE;
+	}
+	char *text = malloc((size_t)st.st_size + 1);
+	size_t n = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
+	fclose(f);
+	if (!text)
+		return cmd_oom();
+	text[n] = 0;
+	int rc = jr_parse(doc, text, n, err, sizeof err);
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "pyheap: %s: %s\n", path, err);
+		return EXIT_UNUSABLE;
+	}
+	const jr_node *types = jr_get(doc, &doc->nodes[0], "types");
+	if (!types || types->type != JR_ARR) {
+		fprintf(stderr, "pyheap: %s: not a types snapshot (no \"types\" list; "
+			"make one with `pyheap types --json CORE`)\n", path);
+		return EXIT_UNUSABLE;
+	}
+	return 0;
+}
+
+int cmd_open_dump(cmd_ctx *ctx, const char *path, cmd_dump *out)
+{
+	memset(out, 0, sizeof *out);
+	out->dump.path = path;
+	if (looks_json(path)) {
+		int rc = load_json(path, &out->doc);
+		if (rc == 0)
+			out->dump.snapshot = &out->doc;
+		return rc;
+	}
+	int rc = cmd_open_core(ctx, path, &out->core, &out->heap);
+	if (rc == 0)
+		out->dump.heap = out->heap;
+	return rc;
+}
+
+void cmd_close_dump(cmd_dump *d)
+{
+	jr_free(&d->doc);
+	ph_free(d->heap);
+	core_free(d->core);
+	memset(d, 0, sizeof *d);
+}
+
+int cmd_build_graph(heapgraph **out, cmd_ctx *ctx)
 {
 	char err[256];
-	if (hg_build(hg, ctx->heap, err, sizeof err) == 0)
+	if (hg_build(out, ctx->heap, err, sizeof err) == 0)
 		return 0;
 	fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
 	return -1;
 }
 
-void hg_chain_print(heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent)
+/* ---- errors, warnings, exit codes ---- */
+
+int cmd_oom(void)
 {
-	rg_edge *c;
-	rg_id root;
-	char l[200];
-	size_t n = hg_chain_of(hg, parent, id, &c, &root);
-	const hg_root *r = hg_root_at(hg, root);
-	printf("%sheld by %s root %s:", indent, r ? r->kind : "no", r ? r->name : "");
-	for (size_t k = 0; k < n; k++)
-		printf(" %s", hg_edge_text(hg, c[k], l, sizeof l));
-	printf("%s\n", n ? "" : " (itself)");
-	free(c);
+	fprintf(stderr, "pyheap: out of memory\n");
+	return EXIT_UNUSABLE;
+}
+
+unsigned long long cmd_warning_count(const cmd_ctx *ctx)
+{
+	unsigned long long n = 0;
+	if (ctx->core)
+		n += core_warning_count(ctx->core);
+	if (ctx->heap)
+		n += ph_warning_total(ctx->heap);
+	return n;
+}
+
+int cmd_finish(cmd_ctx *ctx, int rc)
+{
+	unsigned long long n = cmd_warning_count(ctx);
+	if (!ctx->quiet) {
+		char num[32];
+		for (size_t i = 0; ctx->core && i < core_warning_count(ctx->core); i++)
+			fprintf(stderr, "pyheap: warning: %s\n", core_warning(ctx->core, i));
+		for (size_t i = 0; ctx->heap && i < ph_warning_kinds(ctx->heap); i++)
+			fprintf(stderr, "pyheap: warning: %s %s\n",
+				cmd_num(num, sizeof num, ph_warning_count(ctx->heap, i)),
+				ph_warning_text(ctx->heap, i));
+		if (n)
+			fprintf(stderr, "pyheap: %s warning%s: results may be partial\n",
+				cmd_num(num, sizeof num, n), n == 1 ? "" : "s");
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "pyheap: error writing output: %s\n", strerror(errno));
+		return EXIT_UNUSABLE;
+	}
+	return rc == EXIT_OK && n ? EXIT_PARTIAL : rc;
+}
+
+/* ---- JSON ---- */
+
+void cmd_json_begin(json_w *w)
+{
+	json_init(w, stdout);
+	json_obj(w);
+}
+
+void cmd_json_end(const cmd_ctx *ctx, json_w *w)
+{
+	char buf[600];
+	json_key(w, "warnings");
+	json_arr(w);
+	for (size_t i = 0; ctx->core && i < core_warning_count(ctx->core); i++)
+		json_str(w, core_warning(ctx->core, i));
+	for (size_t i = 0; ctx->heap && i < ph_warning_kinds(ctx->heap); i++) {
+		snprintf(buf, sizeof buf, "%llu %s",
+			 (unsigned long long)ph_warning_count(ctx->heap, i), ph_warning_text(ctx->heap, i));
+		json_str(w, buf);
+	}
+	json_arr_end(w);
+	json_ku64(w, "warning_count", cmd_warning_count(ctx));
+	json_obj_end(w);
+	json_end(w);
+}
+
+void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const an_type_row *rows,
+			size_t n)
+{
+	json_key(w, key);
+	json_arr(w);
+	for (size_t i = 0; i < n; i++) {
+		json_obj(w);
+		json_kstr(w, "type", ph_type_name(h, rows[i].type));
+		json_ku64(w, "count", rows[i].count);
+		json_ku64(w, "size", rows[i].size);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+void cmd_chain_json(json_w *w, const an_chain *c)
+{
+	json_key(w, "root");
+	json_obj(w);
+	json_kstr(w, "kind", c->root_kind ? c->root_kind : "none");
+	json_kstr(w, "name", c->root_kind ? c->root_name : "");
+	json_obj_end(w);
+	json_key(w, "chain");
+	json_arr(w);
+	for (size_t k = 0; k < c->n; k++)
+		json_str(w, c->labels[k]);
+	json_arr_end(w);
+}
+
+/* ---- text ---- */
+
+void cmd_chain_print(const an_chain *c, const char *indent)
+{
+	printf("%sheld by %s root %s:", indent, c->root_kind ? c->root_kind : "no",
+	       c->root_kind ? c->root_name : "");
+	for (size_t k = 0; k < c->n; k++)
+		printf(" %s", c->labels[k]);
+	printf("%s\n", c->n ? "" : " (itself)");
+}
+
+size_t cmd_rows(const cmd_ctx *ctx, size_t text_default)
+{
+	return ctx->top < 0 ? (ctx->json ? 0 : text_default) : (size_t)ctx->top;
+}
+
+const char *cmd_num(char *buf, size_t cap, unsigned long long v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%llu", v);
+	size_t o = 0;
+	for (int i = 0; i < n && o + 1 < cap; i++) {
+		if (i > 0 && (n - i) % 3 == 0 && o + 2 < cap)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+const char *cmd_bytes(char *buf, size_t cap, unsigned long long v)
+{
+	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double d = (double)v;
+	int u = 0;
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, cap, "%llu B", v);
+	else
+		snprintf(buf, cap, "%.1f %s", d, units[u]);
+	return buf;
+}
+
+/* ---- targets ---- */
+
+int cmd_parse_addr(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	if (ctx->addr) {
+		uint64_t a = 0;
+		cmd_parse_addr(ctx->addr, &a);
+		uint32_t id = ph_object_find(ctx->heap, a);
+		if (id == PH_NOLABEL) {
+			fprintf(stderr, "pyheap: %s: no live object at %s\n", ctx->core_path, ctx->addr);
+			return 0;
+		}
+		*out = malloc(sizeof **out);
+		if (!*out) {
+			cmd_oom();
+			return 0;
+		}
+		(*out)[n++] = id;
+		return n;
+	}
+	if (an_objects_of_type(out, &n, hg, ctx->type) < 0) {
+		cmd_oom();
+		return 0;
+	}
+	if (!n)
+		fprintf(stderr, "pyheap: %s: no live object of type %s\n", ctx->core_path, ctx->type);
+	return n;
 }

@@ -10,8 +10,7 @@ static void info_json(cmd_ctx *ctx)
 	const ph_arena_stats *a = ph_arenas(h);
 	const ph_gc_state *g = ph_gc(h);
 	json_w w;
-	json_init(&w, stdout);
-	json_obj(&w);
+	cmd_json_begin(&w);
 	json_kstr(&w, "core", core_path(c));
 	json_kstr(&w, "python_version", ph_version(h));
 	json_kstr(&w, "version_found_by", ph_version_found_by(h));
@@ -67,9 +66,7 @@ static void info_json(cmd_ctx *ctx)
 	json_arr_end(&w);
 	json_ku64(&w, "permanent_objects", g->permanent_objects);
 	json_obj_end(&w);
-	cmd_json_warnings(ctx, &w);
-	json_obj_end(&w);
-	json_end(&w);
+	cmd_json_end(ctx, &w);
 }
 
 int cmd_info(cmd_ctx *ctx)

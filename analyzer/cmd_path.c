@@ -1,51 +1,16 @@
 /*
  * cmd_path.c - `pyheap path`: the shortest chain of references from a root
- * to an object, every edge named.  Weak references never retain, so no
- * chain runs through one.
+ * to an object (an_path), every edge named.
  */
 #include "cmd.h"
-#include "heapgraph.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-/* Collects the targets: the object at --addr, or every object of --type.
- * Returns the count (0: none, message printed). */
-size_t cmd_targets(cmd_ctx *ctx, heapgraph *hg, rg_id **out);
-size_t cmd_targets(cmd_ctx *ctx, heapgraph *hg, rg_id **out)
-{
-	ph_heap *h = ctx->heap;
-	size_t n = 0;
-	*out = NULL;
-	if (ctx->addr) {
-		uint64_t a = 0;
-		hg_parse_addr(ctx->addr, &a);
-		uint32_t id = ph_object_find(h, a);
-		if (id == PH_NOLABEL) {
-			fprintf(stderr, "pyheap: %s: no live object at %s\n", ctx->core_path, ctx->addr);
-			return 0;
-		}
-		*out = malloc(sizeof **out);
-		if (*out)
-			(*out)[n++] = id;
-		return n;
-	}
-	*out = malloc((hg->nobj ? hg->nobj : 1) * sizeof **out);
-	if (!*out)
-		return 0;
-	for (rg_id id = 0; id < hg->nobj; id++)
-		if (strcmp(ph_type_name(h, ph_object_type(h, id)), ctx->type) == 0)
-			(*out)[n++] = id;
-	if (!n)
-		fprintf(stderr, "pyheap: %s: no live object of type %s\n", ctx->core_path, ctx->type);
-	return n;
-}
-
-static void node_json(json_w *w, heapgraph *hg, rg_id n)
+static void node_json(json_w *w, const heapgraph *hg, rg_id n)
 {
 	char t[160], v[160];
-	ph_heap *h = hg->heap;
-	if (n < hg->nobj) {
+	ph_heap *h = hg_heap(hg);
+	if (n < hg_object_count(hg)) {
 		json_khex(w, "addr", ph_object_addr(h, n));
 		json_kstr(w, "type", hg_node_type(hg, n, t, sizeof t));
 		json_ku64(w, "size", ph_object_size(h, n));
@@ -57,147 +22,105 @@ static void node_json(json_w *w, heapgraph *hg, rg_id n)
 	}
 }
 
-int cmd_path(cmd_ctx *ctx)
+static void node_print(const heapgraph *hg, const char *label, rg_id n)
 {
-	ph_heap *h = ctx->heap;
-	heapgraph hg;
-	char t[160], v[160], l[200];
-	if (cmd_build_graph(ctx, &hg) < 0)
-		return EXIT_UNUSABLE;
-	rg_id *targets;
-	size_t nt = cmd_targets(ctx, &hg, &targets);
-	int rc = EXIT_UNUSABLE;
-	rg_id *roots = malloc((hg.nroots ? hg.nroots : 1) * sizeof *roots);
-	rg_edge *parent = NULL, *chain = NULL;
-	uint32_t *dist = NULL;
-	size_t nchain = 0;
-	if (!nt || !roots)
-		goto out;
-	/* The interpreter's own roots (modules, frames, its state) explain an
-	 * object better than "something in C holds it": try those first, and
-	 * the external roots only for what they cannot reach. */
-	size_t nown = 0;
-	for (size_t i = 0; i < hg.nroots; i++)
-		if (strcmp(hg.roots[i].kind, "external") != 0)
-			roots[nown++] = hg.roots[i].node;
-	rg_id best = targets[0];
-	for (int pass = 0; pass < 2; pass++) {
-		size_t nr = nown;
-		if (pass == 1) {
-			for (size_t i = 0; i < hg.nroots; i++)
-				if (strcmp(hg.roots[i].kind, "external") == 0)
-					roots[nr++] = hg.roots[i].node;
-			free(parent);
-			free(dist);
-			parent = NULL;
-			dist = NULL;
-		}
-		if (rg_bfs(hg.g, roots, nr, NULL, NULL, &parent, &dist) < 0) {
-			fprintf(stderr, "pyheap: out of memory\n");
-			goto out;
-		}
-		best = targets[0];
-		for (size_t i = 1; i < nt; i++)
-			if (dist[targets[i]] < dist[best])
-				best = targets[i];
-		if (dist[best] != UINT32_MAX)
-			break;
-	}
-	if (dist[best] == UINT32_MAX) {
+	char t[160], v[160];
+	ph_heap *h = hg_heap(hg);
+	if (n < hg_object_count(hg))
+		printf("  %-32s %s 0x%llx %s\n", label, hg_node_type(hg, n, t, sizeof t),
+		       (unsigned long long)hg_node_addr(hg, n), ph_object_repr(h, n, v, sizeof v));
+	else
+		printf("  %-32s %s\n", label, ph_node_name(h, n, v, sizeof v));
+}
+
+static void path_json(cmd_ctx *ctx, const heapgraph *hg, const an_path_result *p)
+{
+	const an_chain *c = &p->chain;
+	json_w w;
+	cmd_json_begin(&w);
+	json_key(&w, "target");
+	json_obj(&w);
+	node_json(&w, hg, p->target);
+	json_obj_end(&w);
+	if (!p->reached) {
 		/* nothing reaches it: say so, and it is garbage */
-		if (ctx->json) {
-			json_w w;
-			json_init(&w, stdout);
-			json_obj(&w);
-			json_key(&w, "target");
-			json_obj(&w);
-			node_json(&w, &hg, best);
-			json_obj_end(&w);
-			json_key(&w, "root");
-			json_obj(&w);
-			json_kstr(&w, "kind", "none");
-			json_kstr(&w, "name", "unreachable from every root (garbage)");
-			json_obj_end(&w);
-			json_key(&w, "chain");
-			json_arr(&w);
-			json_arr_end(&w);
-			cmd_json_warnings(ctx, &w);
-			json_obj_end(&w);
-			json_end(&w);
-		} else {
-			printf("0x%llx %s is not reachable from any root: it is garbage "
-			       "(see `pyheap garbage`)\n", (unsigned long long)hg_node_addr(&hg, best),
-			       hg_node_type(&hg, best, t, sizeof t));
-		}
-		rc = EXIT_OK;
-		goto out;
-	}
-	if (rg_path(hg.g, parent, best, &chain, &nchain) < 0) {
-		fprintf(stderr, "pyheap: out of memory\n");
-		goto out;
-	}
-	rg_id root = nchain ? rg_edge_src(hg.g, chain[0]) : best;
-	const hg_root *r = hg.root_of[root] ? &hg.roots[hg.root_of[root] - 1] : NULL;
-	if (ctx->json) {
-		json_w w;
-		json_init(&w, stdout);
-		json_obj(&w);
-		json_key(&w, "target");
-		json_obj(&w);
-		node_json(&w, &hg, best);
-		json_obj_end(&w);
-		if (ctx->type)
-			json_ku64(&w, "candidates", nt);
 		json_key(&w, "root");
 		json_obj(&w);
-		json_kstr(&w, "kind", r ? r->kind : "?");
-		json_kstr(&w, "name", r ? r->name : "?");
+		json_kstr(&w, "kind", "none");
+		json_kstr(&w, "name", "unreachable from every root (garbage)");
 		json_obj_end(&w);
 		json_key(&w, "chain");
 		json_arr(&w);
-		json_obj(&w);
-		node_json(&w, &hg, root);
-		json_kstr(&w, "edge", "");
-		json_obj_end(&w);
-		for (size_t i = 0; i < nchain; i++) {
-			json_obj(&w);
-			node_json(&w, &hg, rg_edge_dst(hg.g, chain[i]));
-			json_kstr(&w, "edge", hg_edge_text(&hg, chain[i], l, sizeof l));
-			json_obj_end(&w);
-		}
 		json_arr_end(&w);
-		cmd_json_warnings(ctx, &w);
-		json_obj_end(&w);
-		json_end(&w);
-	} else {
-		printf("%s 0x%llx", hg_node_type(&hg, best, t, sizeof t),
-		       (unsigned long long)hg_node_addr(&hg, best));
-		if (ctx->type && nt > 1)
-			printf(" (the nearest of %zu)", nt);
-		printf(" is held by %s root %s:\n\n", r ? r->kind : "?", r ? r->name : "?");
-		if (root < hg.nobj)
-			printf("  %-32s %s 0x%llx %s\n", "", hg_node_type(&hg, root, t, sizeof t),
-			       (unsigned long long)hg_node_addr(&hg, root), ph_object_repr(h, root, v, sizeof v));
-		else
-			printf("  %-32s %s\n", "", ph_node_name(h, root, v, sizeof v));
-		for (size_t i = 0; i < nchain; i++) {
-			rg_id d = rg_edge_dst(hg.g, chain[i]);
-			char lab[200];
-			snprintf(lab, sizeof lab, "-> %s", hg_edge_text(&hg, chain[i], l, sizeof l));
-			if (d < hg.nobj)
-				printf("  %-32s %s 0x%llx %s\n", lab, hg_node_type(&hg, d, t, sizeof t),
-				       (unsigned long long)hg_node_addr(&hg, d), ph_object_repr(h, d, v, sizeof v));
-			else
-				printf("  %-32s %s\n", lab, ph_node_name(h, d, v, sizeof v));
-		}
+		cmd_json_end(ctx, &w);
+		return;
 	}
+	if (ctx->type)
+		json_ku64(&w, "candidates", p->candidates);
+	json_key(&w, "root");
+	json_obj(&w);
+	json_kstr(&w, "kind", c->root_kind ? c->root_kind : "?");
+	json_kstr(&w, "name", c->root_kind ? c->root_name : "?");
+	json_obj_end(&w);
+	json_key(&w, "chain");
+	json_arr(&w);
+	for (size_t i = 0; i <= c->n; i++) {
+		json_obj(&w);
+		node_json(&w, hg, c->nodes[i]);
+		json_kstr(&w, "edge", i ? c->labels[i - 1] : "");
+		json_obj_end(&w);
+	}
+	json_arr_end(&w);
+	cmd_json_end(ctx, &w);
+}
+
+static void path_print(cmd_ctx *ctx, const heapgraph *hg, const an_path_result *p)
+{
+	const an_chain *c = &p->chain;
+	char t[160];
+	if (!p->reached) {
+		printf("0x%llx %s is not reachable from any root: it is garbage "
+		       "(see `pyheap garbage`)\n", (unsigned long long)hg_node_addr(hg, p->target),
+		       hg_node_type(hg, p->target, t, sizeof t));
+		return;
+	}
+	printf("%s 0x%llx", hg_node_type(hg, p->target, t, sizeof t),
+	       (unsigned long long)hg_node_addr(hg, p->target));
+	if (ctx->type && p->candidates > 1)
+		printf(" (the nearest of %zu)", p->candidates);
+	printf(" is held by %s root %s:\n\n", c->root_kind ? c->root_kind : "?",
+	       c->root_kind ? c->root_name : "?");
+	node_print(hg, "", c->nodes[0]);
+	for (size_t i = 0; i < c->n; i++) {
+		char lab[200];
+		snprintf(lab, sizeof lab, "-> %s", c->labels[i]);
+		node_print(hg, lab, c->nodes[i + 1]);
+	}
+}
+
+int cmd_path(cmd_ctx *ctx)
+{
+	heapgraph *hg;
+	rg_id *targets;
+	an_path_result *p;
+	if (cmd_build_graph(&hg, ctx) < 0)
+		return EXIT_UNUSABLE;
+	size_t nt = cmd_targets(ctx, hg, &targets);
+	int rc = EXIT_UNUSABLE;
+	if (!nt)
+		goto out;
+	if (an_path(&p, hg, targets, nt) < 0) {
+		cmd_oom();
+		goto out;
+	}
+	if (ctx->json)
+		path_json(ctx, hg, p);
+	else
+		path_print(ctx, hg, p);
+	an_path_free(p);
 	rc = EXIT_OK;
 out:
 	free(targets);
-	free(roots);
-	free(parent);
-	free(dist);
-	free(chain);
-	hg_free(&hg);
+	hg_free(hg);
 	return rc;
 }

@@ -1,10 +1,21 @@
 /* heapgraph.c - see heapgraph.h. */
 #include "heapgraph.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct heapgraph {
+	ph_heap *heap;
+	rg_graph *g;
+	uint32_t nobj, nnodes;
+	uint32_t *found;         /* counted (non-weak) references into each node */
+	uint32_t *found_cons;    /* of which conservative (NULL while there are none) */
+	uint64_t *referred;      /* bit per node: has an incoming edge, weak included */
+	hg_root *roots;
+	size_t nroots, roots_cap;
+	uint32_t *root_of;       /* node -> index into roots + 1, 0 if not a root */
+};
 
 struct add_ctx { rg_builder *b; int failed; };
 
@@ -40,9 +51,14 @@ static int add_root(heapgraph *hg, rg_id node, const char *kind, const char *nam
 	return 0;
 }
 
-int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
+int hg_build(heapgraph **out, ph_heap *h, char *err, size_t errlen)
 {
-	memset(hg, 0, sizeof *hg);
+	heapgraph *hg = calloc(1, sizeof *hg);
+	*out = NULL;
+	if (!hg) {
+		snprintf(err, errlen, "out of memory building the reference graph");
+		return -1;
+	}
 	hg->heap = h;
 	hg->nobj = (uint32_t)ph_object_count(h);
 	ph_build_roots(h);
@@ -111,6 +127,7 @@ int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen)
 				goto oom;
 		}
 	}
+	*out = hg;
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory building the reference graph");
@@ -120,23 +137,36 @@ oom:
 
 void hg_free(heapgraph *hg)
 {
+	if (!hg)
+		return;
 	rg_free(hg->g);
 	free(hg->found);
 	free(hg->found_cons);
 	free(hg->referred);
 	free(hg->roots);
 	free(hg->root_of);
-	memset(hg, 0, sizeof *hg);
+	free(hg);
 }
 
-int64_t hg_external(heapgraph *hg, rg_id id)
+ph_heap *hg_heap(const heapgraph *hg) { return hg->heap; }
+rg_graph *hg_graph(const heapgraph *hg) { return hg->g; }
+uint32_t hg_object_count(const heapgraph *hg) { return hg->nobj; }
+uint32_t hg_node_count(const heapgraph *hg) { return hg->nnodes; }
+uint32_t hg_found(const heapgraph *hg, rg_id id) { return hg->found[id]; }
+
+uint32_t hg_found_cons(const heapgraph *hg, rg_id id)
+{
+	return hg->found_cons ? hg->found_cons[id] : 0;
+}
+
+int64_t hg_external(const heapgraph *hg, rg_id id)
 {
 	if (id >= hg->nobj || ph_object_immortal(hg->heap, id))
 		return 0;
 	return ph_object_refcnt(hg->heap, id) - (int64_t)hg->found[id];
 }
 
-int hg_orphan(heapgraph *hg, rg_id id)
+int hg_orphan(const heapgraph *hg, rg_id id)
 {
 	if (id >= hg->nobj || (hg->referred[id / 64] >> (id % 64) & 1) ||
 	    ph_object_immortal(hg->heap, id) ||
@@ -150,7 +180,7 @@ uint64_t hg_node_addr(const heapgraph *hg, rg_id n)
 	return n < hg->nobj ? ph_object_addr(hg->heap, n) : 0;
 }
 
-const char *hg_node_type(heapgraph *hg, rg_id n, char *buf, size_t cap)
+const char *hg_node_type(const heapgraph *hg, rg_id n, char *buf, size_t cap)
 {
 	if (n < hg->nobj)
 		snprintf(buf, cap, "%s", ph_type_name(hg->heap, ph_object_type(hg->heap, n)));
@@ -159,55 +189,39 @@ const char *hg_node_type(heapgraph *hg, rg_id n, char *buf, size_t cap)
 	return buf;
 }
 
-const char *hg_edge_text(heapgraph *hg, rg_edge e, char *buf, size_t cap)
+const char *hg_edge_text(const heapgraph *hg, rg_edge e, char *buf, size_t cap)
 {
 	return ph_edge_label(hg->heap, rg_edge_src(hg->g, e), rg_edge_kind(hg->g, e),
 			     rg_edge_label(hg->g, e), buf, cap);
 }
 
-int hg_parse_addr(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
+size_t hg_root_count(const heapgraph *hg) { return hg->nroots; }
+const hg_root *hg_root_at(const heapgraph *hg, size_t i) { return &hg->roots[i]; }
 
-/* The chain after rg_bfs; returns its length, *root the node it starts at
- * (id itself when id is a root or unreached).  *out belongs to the caller. */
-size_t hg_chain_of(heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge **out, rg_id *root)
-{
-	size_t n = 0;
-	*out = NULL;
-	rg_path(hg->g, parent, id, out, &n);
-	*root = n ? rg_edge_src(hg->g, (*out)[0]) : id;
-	return n;
-}
-
-const hg_root *hg_root_at(const heapgraph *hg, rg_id n)
+const hg_root *hg_root_of(const heapgraph *hg, rg_id n)
 {
 	return hg->root_of[n] ? &hg->roots[hg->root_of[n] - 1] : NULL;
 }
 
-void hg_chain_json(heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w)
+long hg_root_nodes(const heapgraph *hg, rg_id **out)
 {
-	rg_edge *c;
-	rg_id root;
-	char l[200];
-	size_t n = hg_chain_of(hg, parent, id, &c, &root);
-	const hg_root *r = hg_root_at(hg, root);
-	json_key(w, "root");
-	json_obj(w);
-	json_kstr(w, "kind", r ? r->kind : "none");
-	json_kstr(w, "name", r ? r->name : "");
-	json_obj_end(w);
-	json_key(w, "chain");
-	json_arr(w);
-	for (size_t k = 0; k < n; k++)
-		json_str(w, hg_edge_text(hg, c[k], l, sizeof l));
-	json_arr_end(w);
-	free(c);
+	*out = malloc((hg->nroots ? hg->nroots : 1) * sizeof **out);
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < hg->nroots; i++)
+		(*out)[i] = hg->roots[i].node;
+	return (long)hg->nroots;
+}
+
+int hg_reach(const heapgraph *hg, rg_edge **parent, uint32_t **dist)
+{
+	rg_id *roots;
+	*parent = NULL;
+	*dist = NULL;
+	long n = hg_root_nodes(hg, &roots);
+	if (n < 0)
+		return -1;
+	int rc = rg_bfs(hg->g, roots, (size_t)n, NULL, NULL, parent, dist);
+	free(roots);
+	return rc;
 }

@@ -1,10 +1,19 @@
 /*
- * heapgraph.h - the reference graph of a scanned heap, for the commands
- * that need one (refs, path, garbage, show, backrefs).
+ * heapgraph.h - the reference graph of a scanned heap, for the analyses
+ * that need one (refs, path, garbage, show, top, suspects, diff, backrefs).
  *
  * Built from pyheap's edges into graph/'s CSR; adds what only the two
  * together know: the refcount each object's referrers account for, the
  * objects held from outside (external roots), and the roots by kind.
+ * Nodes 0 .. hg_object_count()-1 are the heap's objects (ph_id), the
+ * rest its virtual nodes (interpreters, threads, frames).
+ *
+ * Nothing here prints or exits.
+ *
+ * Ownership: hg_build() gives the caller a heapgraph, freed with
+ * hg_free(); it borrows the ph_heap, which must outlive it.  The rg_graph,
+ * the roots and strings returned by value are borrowed from the heapgraph;
+ * arrays returned through **out belong to the caller (free()).
  */
 #ifndef PYHEAP_HEAPGRAPH_H
 #define PYHEAP_HEAPGRAPH_H
@@ -12,8 +21,9 @@
 #include <stdint.h>
 
 #include "graph.h"
-#include "json.h"
 #include "pyheap.h"
+
+typedef struct heapgraph heapgraph;
 
 typedef struct hg_root {
 	rg_id node;
@@ -21,52 +31,54 @@ typedef struct hg_root {
 	char name[96];
 } hg_root;
 
-typedef struct heapgraph {
-	ph_heap *heap;
-	rg_graph *g;
-	uint32_t nobj, nnodes;
-	uint32_t *found;         /* counted (non-weak) references into each node */
-	uint32_t *found_cons;    /* of which conservative (NULL while there are none) */
-	uint64_t *referred;      /* bit per node: has an incoming edge, weak included */
-	hg_root *roots;
-	size_t nroots, roots_cap;
-	uint32_t *root_of;       /* node -> index into roots + 1, 0 if not a root */
-} heapgraph;
+/* ---- building ---- */
 
-/* Builds the graph; -1 with a message in err. */
-int hg_build(heapgraph *hg, ph_heap *h, char *err, size_t errlen);
+/* Builds the graph of h's references and finds its roots: the
+ * interpreter's own (pyheap's), then immortal objects and static types,
+ * then every object held from outside the heap.  -1 with a one-line
+ * message in err (out of memory). */
+int hg_build(heapgraph **out, ph_heap *h, char *err, size_t errlen);
 void hg_free(heapgraph *hg);
 
-/* Conservative references among found[id]. */
-static inline uint32_t hg_found_cons(const heapgraph *hg, uint32_t id)
-{
-	return hg->found_cons ? hg->found_cons[id] : 0;
-}
+/* ---- the graph ---- */
 
+ph_heap *hg_heap(const heapgraph *hg);
+rg_graph *hg_graph(const heapgraph *hg);
+uint32_t hg_object_count(const heapgraph *hg);
+uint32_t hg_node_count(const heapgraph *hg);
+
+/* ---- refcounts ---- */
+
+/* Counted (non-weak, not uncounted) references into node id, and of those
+ * the conservative ones (guessed from an undecodable object's words). */
+uint32_t hg_found(const heapgraph *hg, rg_id id);
+uint32_t hg_found_cons(const heapgraph *hg, rg_id id);
 /* ob_refcnt minus the references found; 0 for immortal objects. */
-int64_t hg_external(heapgraph *hg, rg_id id);
-
+int64_t hg_external(const heapgraph *hg, rg_id id);
 /* An orphan: a refcount, no referrer at all, and not a root of the
  * interpreter's own (a module); what a missing Py_DECREF leaves. */
-int hg_orphan(heapgraph *hg, rg_id id);
+int hg_orphan(const heapgraph *hg, rg_id id);
 
-/* Describes a node for output: address, type (or virtual kind) and a label. */
+/* ---- roots ---- */
+
+size_t hg_root_count(const heapgraph *hg);
+/* Root i (0 <= i < hg_root_count), in the order described at hg_build. */
+const hg_root *hg_root_at(const heapgraph *hg, size_t i);
+/* The root at node n, or NULL when n is none. */
+const hg_root *hg_root_of(const heapgraph *hg, rg_id n);
+/* Every root's node, in root order: *out (caller frees) and the count;
+ * -1 when out of memory. */
+long hg_root_nodes(const heapgraph *hg, rg_id **out);
+/* rg_bfs from every root: *parent and *dist, nodes long (caller frees
+ * both); -1 when out of memory. */
+int hg_reach(const heapgraph *hg, rg_edge **parent, uint32_t **dist);
+
+/* ---- text ---- */
+
+/* A node's address (0 for a virtual node), its type name (or virtual
+ * kind), and the text of an edge's label, into buf. */
 uint64_t hg_node_addr(const heapgraph *hg, rg_id n);
-const char *hg_node_type(heapgraph *hg, rg_id n, char *buf, size_t cap);
-const char *hg_edge_text(heapgraph *hg, rg_edge e, char *buf, size_t cap);
-
-/* The root and the chain of labels that hold id, after rg_bfs gave
- * parent: as "root" and "chain" members of the current JSON object, or as
- * one text line "<indent>held by KIND root NAME: labels...". */
-void hg_chain_json(heapgraph *hg, const rg_edge *parent, rg_id id, json_w *w);
-void hg_chain_print(heapgraph *hg, const rg_edge *parent, rg_id id, const char *indent);
-/* The chain after rg_bfs; returns its length, *root the node it starts at
- * (id itself when id is a root or unreached).  *out belongs to the caller. */
-size_t hg_chain_of(heapgraph *hg, const rg_edge *parent, rg_id id, rg_edge **out, rg_id *root);
-/* The root at node n, or NULL. */
-const hg_root *hg_root_at(const heapgraph *hg, rg_id n);
-
-/* Parses "0x7f..." or a decimal address; -1 when it is not a number. */
-int hg_parse_addr(const char *s, uint64_t *out);
+const char *hg_node_type(const heapgraph *hg, rg_id n, char *buf, size_t cap);
+const char *hg_edge_text(const heapgraph *hg, rg_edge e, char *buf, size_t cap);
 
 #endif

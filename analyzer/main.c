@@ -1,6 +1,6 @@
 /*
- * main.c - pyheap's entry point: the command table, option parsing, and the
- * shared open/scan/warnings/exit-code plumbing.
+ * main.c - pyheap's entry point: the command table, usage and option
+ * parsing; the open/scan/warnings/exit-code plumbing is in cmd_common.c.
  */
 #include "cmd.h"
 
@@ -8,8 +8,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define PYHEAP_VERSION "0.1.0"
 
@@ -101,135 +99,6 @@ static int bad_usage(const char *msg, const char *arg)
 	fprintf(stderr, "pyheap: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
 	fprintf(stderr, "Try 'pyheap --help'.\n");
 	return EXIT_USAGE;
-}
-
-/* ---- shared plumbing ---- */
-
-const char *cmd_num(char *buf, size_t cap, unsigned long long v)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%llu", v);
-	size_t o = 0;
-	for (int i = 0; i < n && o + 1 < cap; i++) {
-		if (i > 0 && (n - i) % 3 == 0 && o + 2 < cap)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = 0;
-	return buf;
-}
-
-const char *cmd_bytes(char *buf, size_t cap, unsigned long long v)
-{
-	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double d = (double)v;
-	int u = 0;
-	while (d >= 1024 && u < 4) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, cap, "%llu B", v);
-	else
-		snprintf(buf, cap, "%.1f %s", d, units[u]);
-	return buf;
-}
-
-typedef struct progress {
-	int on;
-	const char *last_phase;
-	int last_pct;
-} progress;
-
-static void show_progress(const char *phase, uint64_t done, uint64_t total, void *payload)
-{
-	progress *p = payload;
-	int pct = total ? (int)(done * 100 / total) : 0;
-	if (p->last_phase == phase && p->last_pct == pct)
-		return;
-	p->last_phase = phase;
-	p->last_pct = pct;
-	fprintf(stderr, "\rpyheap: %s %3d%%   ", phase, pct);
-}
-
-int cmd_load(cmd_ctx *ctx)
-{
-	return cmd_open_core(ctx, ctx->core_path, &ctx->core, &ctx->heap);
-}
-
-int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
-{
-	char err[512];
-	if (core_open(core, path, &ctx->copts, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s\n", err);
-		return EXIT_UNUSABLE;
-	}
-	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan,
-			.totals_only = ctx->totals_only};
-	if (ph_open(heap, *core, &o, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s\n", err);
-		return EXIT_UNUSABLE;
-	}
-	struct stat st;
-	progress p = {0};
-	p.on = !ctx->no_progress && isatty(2) && stat(path, &st) == 0 &&
-	       st.st_size > (256ll << 20);
-	int rc = ph_scan(*heap, p.on ? show_progress : NULL, &p, err, sizeof err);
-	if (p.on)
-		fprintf(stderr, "\r%40s\r", "");
-	if (rc < 0) {
-		fprintf(stderr, "pyheap: %s\n", err);
-		return EXIT_UNUSABLE;
-	}
-	return 0;
-}
-
-unsigned long long cmd_warning_count(const cmd_ctx *ctx)
-{
-	unsigned long long n = 0;
-	if (ctx->core)
-		n += core_warning_count(ctx->core);
-	if (ctx->heap)
-		n += ph_warning_total(ctx->heap);
-	return n;
-}
-
-void cmd_json_warnings(const cmd_ctx *ctx, json_w *w)
-{
-	char buf[600];
-	json_key(w, "warnings");
-	json_arr(w);
-	for (size_t i = 0; ctx->core && i < core_warning_count(ctx->core); i++)
-		json_str(w, core_warning(ctx->core, i));
-	for (size_t i = 0; ctx->heap && i < ph_warning_kinds(ctx->heap); i++) {
-		snprintf(buf, sizeof buf, "%llu %s",
-			 (unsigned long long)ph_warning_count(ctx->heap, i), ph_warning_text(ctx->heap, i));
-		json_str(w, buf);
-	}
-	json_arr_end(w);
-	json_ku64(w, "warning_count", cmd_warning_count(ctx));
-}
-
-int cmd_finish(cmd_ctx *ctx, int rc)
-{
-	unsigned long long n = cmd_warning_count(ctx);
-	if (!ctx->quiet) {
-		char num[32];
-		for (size_t i = 0; ctx->core && i < core_warning_count(ctx->core); i++)
-			fprintf(stderr, "pyheap: warning: %s\n", core_warning(ctx->core, i));
-		for (size_t i = 0; ctx->heap && i < ph_warning_kinds(ctx->heap); i++)
-			fprintf(stderr, "pyheap: warning: %s %s\n",
-				cmd_num(num, sizeof num, ph_warning_count(ctx->heap, i)),
-				ph_warning_text(ctx->heap, i));
-		if (n)
-			fprintf(stderr, "pyheap: %s warning%s: results may be partial\n",
-				cmd_num(num, sizeof num, n), n == 1 ? "" : "s");
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "pyheap: error writing output: %s\n", strerror(errno));
-		return EXIT_UNUSABLE;
-	}
-	return rc == EXIT_OK && n ? EXIT_PARTIAL : rc;
 }
 
 /* ---- argv ---- */
@@ -460,13 +329,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pyheap: %s needs -o FILE\n", cmd->name);
 		return EXIT_USAGE;
 	}
-	if (ctx.addr) {
-		char *end;
-		errno = 0;
-		(void)strtoull(ctx.addr, &end, 0);
-		if (errno || end == ctx.addr || *end)
-			return bad_usage("not an address", ctx.addr);
-	}
+	uint64_t addr;
+	if (ctx.addr && cmd_parse_addr(ctx.addr, &addr) < 0)
+		return bad_usage("not an address", ctx.addr);
 	ctx.core_path = argv[1];
 	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0;
 	if (!ctx.sort)

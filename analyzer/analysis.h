@@ -1,0 +1,337 @@
+/*
+ * analysis.h - pyheap's analyses: what the commands (and the coming HTML
+ * report) show, computed from a scanned heap and its reference graph into
+ * result structs.  Nothing here prints, parses argv or exits; the command
+ * files (cmd_*.c) render the results as text or JSON.
+ *
+ *   an_types      live objects by type name (all, or a selection)
+ *   an_refs       refcounts rebuilt: explained, external, overcounted, orphans
+ *   an_path       the shortest chain from a root to the nearest of some objects
+ *   an_garbage    objects no root reaches
+ *   an_top        dominators: the biggest retainers, retained size by type
+ *   an_suspects   the leak rules, each finding with its evidence and chain
+ *   an_diff       type growth between two dumps, containers that grew
+ *   an_show       one object: refcount accounting, referents and referrers
+ *   an_backrefs   the backward neighbourhood of some objects, for drawing
+ *
+ * Ownership: each an_X() gives the caller a result through **out, freed
+ * with an_X_free() (which takes NULL); on failure it returns -1 and *out
+ * is NULL.  A result borrows the ph_heap and the heapgraph it was computed
+ * from (ids, type indexes, the gc state): they must outlive it.  Arrays and
+ * strings inside a result belong to it.
+ */
+#ifndef PYHEAP_ANALYSIS_H
+#define PYHEAP_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h"
+#include "heapgraph.h"
+#include "jsonread.h"
+#include "pyheap.h"
+
+/* ---- chains ---- */
+
+#define AN_LABEL_MAX 200     /* bytes of an edge label, NUL included */
+
+/* The chain of references that holds an object, root-most first. */
+typedef struct an_chain {
+	rg_id root;              /* the node it starts at: the object itself when
+				  * it is a root or no root reaches it */
+	const char *root_kind;   /* the root's kind ("module", "frame", ...), or
+				  * NULL when root is no root; borrowed from the
+				  * heap (it outlives the graph) */
+	char root_name[96];      /* its name ("__main__"), "" when none */
+	size_t n;                /* references */
+	rg_id *nodes;            /* n + 1 nodes: root .. the object */
+	char (*labels)[AN_LABEL_MAX]; /* n labels: labels[i] names the
+				  * reference from nodes[i] to nodes[i + 1] */
+} an_chain;
+
+/* The chain to id in the breadth-first tree parent (hg_reach's, or any
+ * rg_bfs over hg's graph) into *out, whose arrays an_chain_clear() frees.
+ * -1 when out of memory (*out empty). */
+int an_chain_get(an_chain *out, const heapgraph *hg, const rg_edge *parent, rg_id id);
+void an_chain_clear(an_chain *c);
+
+/* ---- types ---- */
+
+typedef struct an_type_row {
+	uint32_t type;           /* a type index: the first of those with its name */
+	uint64_t count, size;    /* objects and their bytes (getsizeof) */
+} an_type_row;
+
+typedef struct an_types_result {
+	an_type_row *rows;       /* one per type name with objects, by size (or by
+				  * count), then count (or size), ties by name */
+	size_t n;
+	uint64_t total_count, total_size;
+} an_types_result;
+
+/* Live objects by type name: those with sel[id] set, or all of them when
+ * sel is NULL (then from the scan's totals: a totals-only scan will do).
+ * Types of one name (a class defined twice) are one row.  -1 when out of
+ * memory. */
+int an_types(an_types_result **out, ph_heap *h, const uint8_t *sel, int by_count);
+void an_types_free(an_types_result *r);
+
+/* ---- refs ---- */
+
+#define AN_OVER_LISTED 1000  /* overcounted objects listed */
+
+typedef struct an_external {
+	rg_id id;
+	int64_t refs;            /* references from outside the heap (> 0) */
+} an_external;
+
+typedef struct an_refs_result {
+	uint64_t objects, edges;
+	uint64_t explained;      /* refcount equals the references found */
+	uint64_t external;       /* objects with references from outside ... */
+	uint64_t external_refs;  /* ... and how many */
+	uint64_t immortal;
+	uint64_t overcounted;    /* more precise references found than ob_refcnt */
+	uint64_t overcounted_conservative; /* more only with guessed references */
+	uint64_t orphan_count, orphan_size;
+	an_types_result *orphans; /* orphans by type, biggest first */
+	rg_id *over;             /* the first AN_OVER_LISTED overcounted objects, */
+	size_t nover;            /* in id order */
+	an_external *ext;        /* every object held from outside, most */
+	size_t next;             /* references first */
+} an_refs_result;
+
+int an_refs(an_refs_result **out, const heapgraph *hg);
+void an_refs_free(an_refs_result *r);
+
+/* ---- path ---- */
+
+/* Every object whose type is named type, in id order: *out (caller frees)
+ * and *n (0 when there is none).  -1 when out of memory. */
+int an_objects_of_type(rg_id **out, size_t *n, const heapgraph *hg, const char *type);
+
+typedef struct an_path_result {
+	rg_id target;            /* the candidate nearest to a root */
+	size_t candidates;
+	int reached;             /* 0: no root reaches any candidate (garbage) */
+	an_chain chain;          /* when reached: from its root to target */
+} an_path_result;
+
+/* The shortest chain to the nearest of the targets (ntargets >= 1).  The
+ * interpreter's own roots (modules, frames, its state) explain an object
+ * better than "something in C holds it": they are tried first, and the
+ * external roots only when they reach no target.  -1 when out of memory. */
+int an_path(an_path_result **out, const heapgraph *hg, const rg_id *targets, size_t ntargets);
+void an_path_free(an_path_result *r);
+
+/* ---- garbage ---- */
+
+typedef struct an_garbage_result {
+	uint64_t count, size;    /* objects no root reaches, and their bytes */
+	an_types_result *types;  /* those by type, biggest first */
+	const ph_gc_state *gc;   /* the collector's state; borrowed from the heap */
+} an_garbage_result;
+
+int an_garbage(an_garbage_result **out, const heapgraph *hg);
+void an_garbage_free(an_garbage_result *r);
+
+/* ---- top ---- */
+
+typedef struct an_retainer { rg_id id; uint64_t retained; } an_retainer;
+typedef struct an_type_retained { uint32_t type; uint64_t count, retained; } an_type_retained;
+
+typedef struct an_top_result {
+	uint64_t total_size;     /* the heap's bytes */
+	an_retainer *objects;    /* the biggest retainers, most bytes first, ties */
+	size_t nobjects;         /* by id */
+	an_type_retained *types; /* by type, most bytes first: the objects with no
+				  * ancestor of their type in the dominator tree */
+	size_t ntypes;           /* (up to the first type without one) */
+	rg_edge *parent;         /* the breadth-first tree from every root, for */
+	uint32_t *dist;          /* an_chain_get; hg_node_count() long */
+} an_top_result;
+
+/* Each node's retained size (its own bytes, 0 for a virtual node, plus
+ * those of every node it dominates) into *out, and the dominator tree
+ * into *idom (rg_dominators' meaning): hg_node_count() long each, the
+ * caller frees both.  -1 when out of memory. */
+int an_retained(uint64_t **out, rg_id **idom, const heapgraph *hg);
+
+/* Retained sizes from the dominator tree (from a virtual root holding
+ * every root): the nobjects biggest retainers (0: every object) and the
+ * retained size by type.  -1 when out of memory. */
+int an_top(an_top_result **out, const heapgraph *hg, size_t nobjects);
+void an_top_free(an_top_result *r);
+
+/* ---- diff ---- */
+
+/* One side of a comparison: a scanned core, or a `types --json` snapshot. */
+typedef struct an_dump {
+	const char *path;        /* for messages */
+	ph_heap *heap;           /* a core's heap, or NULL */
+	const jr_doc *snapshot;  /* a parsed snapshot (its "types" list checked
+				  * to be one), or NULL */
+} an_dump;
+
+typedef struct an_type_delta {
+	char *name;
+	uint64_t old_count, new_count, old_size, new_size;
+} an_type_delta;
+
+/* Every type on either side, most growth first (bytes, or count), ties
+ * by name: *out (free with an_type_deltas_free) and *n.  -1 when out of
+ * memory, or with a message in err (err[0] non-zero) when a snapshot's row
+ * lacks its type, count or size. */
+int an_type_deltas(an_type_delta **out, size_t *n, const an_dump *old, const an_dump *cur,
+		   int by_count, char *err, size_t errlen);
+void an_type_deltas_free(an_type_delta *rows, size_t n);
+
+#define AN_GROWN_MAX 10
+
+/* A container at the same address, of the same type, in both dumps, that
+ * gained items. */
+typedef struct an_grown { ph_id id; int64_t old_len, new_len; } an_grown;
+
+/* Containers of cur that grew since old, biggest growth first, at most
+ * AN_GROWN_MAX into out; returns how many. */
+size_t an_grown_containers(an_grown *out, ph_heap *old, ph_heap *cur);
+
+typedef struct an_diff_result {
+	an_type_delta *types;    /* every type on either side, most growth first
+				  * (bytes, or count), ties by name */
+	size_t ntypes;
+	size_t changed;          /* types whose count or bytes changed */
+	an_grown grown[AN_GROWN_MAX]; /* when both sides are cores */
+	size_t ngrown;
+	int have_chains;         /* the new heap's graph was built: */
+	an_chain chains[AN_GROWN_MAX]; /* chains[i] holds grown[i] */
+} an_diff_result;
+
+/* Type growth from old to cur, and the containers that grew (with the
+ * chain that holds each in cur; a graph that cannot be built leaves
+ * have_chains 0).  -1 when out of memory, or with a message in err (err[0]
+ * non-zero) when a snapshot's row lacks its type, count or size. */
+int an_diff(an_diff_result **out, const an_dump *old, const an_dump *cur, int by_count,
+	    char *err, size_t errlen);
+void an_diff_free(an_diff_result *r);
+
+/* ---- suspects ---- */
+
+#define AN_BIG_SHARE 5       /* a big container retains >= 5% of the heap */
+#define AN_SUSPECTS_MAX 64
+#define AN_EXAMPLES 3        /* types quoted, type growths taken, per rule */
+
+enum an_suspect_kind {
+	AN_UNBOUNDED_CACHE,      /* an lru_cache with maxsize=None */
+	AN_BIG_CONTAINER,        /* a container retaining a large share */
+	AN_GROWTH,               /* a type, or a container, grew since the baseline */
+	AN_GARBAGE,              /* cyclic garbage */
+	AN_ORPHANS,              /* refcounts no referrer explains */
+	AN_PINNED_ARENAS,        /* nearly empty arenas kept by a few blocks */
+};
+/* "unbounded_cache", "big_container", "growth", "garbage", "orphans",
+ * "pinned_arenas". */
+const char *an_suspect_kind_name(enum an_suspect_kind k);
+
+typedef struct an_suspect {
+	enum an_suspect_kind kind;
+	uint64_t weight;         /* the rank: bytes, weighed by kind (an unbounded
+				  * cache x3, a module-level container x2, garbage
+				  * with the collector off x4) */
+	uint64_t bytes;          /* the bytes reported: the retained size of a
+				  * big or grown container, the weight otherwise */
+	rg_id id;                /* the object, or RG_NONE for a group */
+	/* for an object (id != RG_NONE): */
+	uint64_t retained;       /* its retained size */
+	int64_t items;           /* its items, or its cache's for an lru_cache;
+				  * -1 when not a container */
+	an_chain chain;          /* what holds it */
+	/* the evidence, by kind: */
+	union {
+		struct { int64_t entries; } cache;     /* -1: no cache dict */
+		struct { int module_level; int64_t items; uint64_t percent; } big;
+		struct {                               /* growth of a type */
+			char name[128];
+			int64_t count_delta, size_delta;
+			uint64_t new_count;
+		} type_growth;
+		struct { int64_t old_len, new_len; } grown; /* growth of a container */
+		struct { uint64_t count, size; int gc_disabled; } garbage;
+		struct { uint64_t count, retained; } orphans;
+		struct { uint64_t arenas, resident, objects; } pinned;
+	} e;
+	/* for a group: its types, most bytes first */
+	an_type_row examples[AN_EXAMPLES];
+	size_t nexamples;
+} an_suspect;
+
+typedef struct an_suspects_result {
+	uint64_t total_size, objects;
+	const ph_gc_state *gc;   /* borrowed from the heap */
+	an_suspect s[AN_SUSPECTS_MAX]; /* heaviest first */
+	size_t n;
+} an_suspects_result;
+
+/* Every leak rule on hg's heap, and growth since baseline when it is not
+ * NULL.  -1 when out of memory, or with a message in err (err[0] non-zero)
+ * when the baseline snapshot's row lacks its type, count or size. */
+int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *baseline,
+		char *err, size_t errlen);
+void an_suspects_free(an_suspects_result *r);
+
+/* ---- show ---- */
+
+#define AN_SHOW_MAX 200      /* references listed each way; the rest counted */
+
+typedef struct an_link {
+	rg_id node;              /* the other end */
+	uint8_t flags;           /* RG_WEAK, RG_CONSERVATIVE */
+	char label[AN_LABEL_MAX];
+} an_link;
+
+typedef struct an_show_result {
+	rg_id id;
+	int64_t refcount;
+	int immortal;
+	uint32_t found;          /* references found in the heap */
+	int64_t external;        /* refcount minus those */
+	unsigned flags;          /* PH_OBJ_* */
+	const char *root_kind;   /* when the object is a root; else NULL */
+	an_link *referents;      /* the first AN_SHOW_MAX, */
+	size_t nreferents;
+	uint64_t referent_count; /* of all */
+	an_link *referrers;
+	size_t nreferrers;
+	uint64_t referrer_count;
+} an_show_result;
+
+int an_show(an_show_result **out, const heapgraph *hg, rg_id id);
+void an_show_free(an_show_result *r);
+
+/* ---- backrefs ---- */
+
+typedef struct an_backrefs_opts {
+	unsigned depth;          /* referrers at most this many references away */
+	size_t max_nodes;
+	const char *const *hide; /* type names left out */
+	size_t nhide;
+	int stop_at_modules;     /* do not go past module objects */
+} an_backrefs_opts;
+
+typedef struct an_backrefs_result {
+	size_t targets;          /* targets drawn (a sample when many) */
+	size_t candidates;       /* targets given */
+	rg_id *nodes;            /* targets first */
+	size_t nnodes;
+	rg_edge *edges;          /* the references among them */
+	size_t nedges;
+} an_backrefs_result;
+
+/* Who refers to the targets, and who to those.  Many targets would fill
+ * the drawing with themselves: a quarter of max_nodes at most are drawn.
+ * -1 when out of memory. */
+int an_backrefs(an_backrefs_result **out, const heapgraph *hg, const rg_id *targets,
+		size_t ntargets, const an_backrefs_opts *o);
+void an_backrefs_free(an_backrefs_result *r);
+
+#endif
