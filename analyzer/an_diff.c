@@ -138,7 +138,7 @@ size_t an_grown_containers(an_grown *out, ph_heap *oh, ph_heap *nh)
 		if (nl <= 0)
 			continue;
 		uint32_t oid = ph_object_find(oh, ph_object_addr(nh, (ph_id)id));
-		if (oid == PH_NOLABEL || strcmp(ph_type_name(oh, ph_object_type(oh, oid)),
+		if (oid == PH_NONE || strcmp(ph_type_name(oh, ph_object_type(oh, oid)),
 						ph_type_name(nh, ph_object_type(nh, (ph_id)id))) != 0)
 			continue;
 		int64_t ol = ph_object_len(oh, oid);

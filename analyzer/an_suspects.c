@@ -104,7 +104,7 @@ static void unbounded_caches(rules *x)
 		int unbounded = ph_lru_unbounded(x->h, id, &cache);
 		if (unbounded < 0)
 			continue;
-		if (cache != PH_NOLABEL)
+		if (cache != PH_NONE)
 			x->sel[cache] = 1;
 		if (unbounded != 1)
 			continue;
@@ -112,7 +112,7 @@ static void unbounded_caches(rules *x)
 		 * above a container of the same size */
 		an_suspect *s = add(x, AN_UNBOUNDED_CACHE, x->retained[id] * 3, id);
 		if (s)
-			s->e.cache.entries = cache != PH_NOLABEL ? ph_object_len(x->h, cache) : -1;
+			s->e.cache.entries = cache != PH_NONE ? ph_object_len(x->h, cache) : -1;
 	}
 }
 
@@ -273,7 +273,7 @@ int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *ba
 		uint32_t cache;
 		s->retained = x.retained[s->id];
 		s->items = ph_object_len(x.h, s->id);
-		if (ph_lru_unbounded(x.h, s->id, &cache) == 1 && cache != PH_NOLABEL)
+		if (ph_lru_unbounded(x.h, s->id, &cache) == 1 && cache != PH_NONE)
 			s->items = ph_object_len(x.h, cache);
 		if (an_chain_get(&s->chain, hg, x.parent, s->id) < 0)
 			goto fail;

@@ -20,6 +20,11 @@
 #include "jsonread.h"
 #include "pyheap.h"
 
+/* Prints "pyheap: MESSAGE" on stderr and keeps the first message, which
+ * main() also writes as {"error": ..., "exit": N} on stdout under --json. */
+void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *cmd_first_error(void);
+
 /* Exit codes; documented in doc/pyheap.1. */
 enum {
 	EXIT_OK = 0,          /* complete results */

@@ -47,7 +47,7 @@ static int draw(cmd_ctx *ctx, const heapgraph *hg, const an_backrefs_result *b)
 			goto oom;
 	}
 	if (rg_dot_write(d, ctx->out, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s\n", err);
+		cmd_error("%s", err);
 		goto out;
 	}
 	rc = 0;

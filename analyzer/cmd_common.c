@@ -7,11 +7,31 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static char first_error[1024];
+
+void cmd_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "pyheap: %s\n", msg);
+	if (!first_error[0])
+		snprintf(first_error, sizeof first_error, "%s", msg);
+}
+
+const char *cmd_first_error(void)
+{
+	return first_error;
+}
 
 #define MAX_SNAPSHOT (256u << 20)   /* a types snapshot is small; refuse huge files */
 
@@ -43,13 +63,13 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 {
 	char err[512];
 	if (core_open(core, path, &ctx->copts, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s\n", err);
+		cmd_error("%s", err);
 		return EXIT_UNUSABLE;
 	}
 	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan,
 			.totals_only = ctx->totals_only};
 	if (ph_open(heap, *core, &o, err, sizeof err) < 0) {
-		fprintf(stderr, "pyheap: %s\n", err);
+		cmd_error("%s", err);
 		return EXIT_UNUSABLE;
 	}
 	struct stat st;
@@ -60,7 +80,7 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 	if (p.on)
 		fprintf(stderr, "\r%40s\r", "");
 	if (rc < 0) {
-		fprintf(stderr, "pyheap: %s\n", err);
+		cmd_error("%s", err);
 		return EXIT_UNUSABLE;
 	}
 	return 0;
@@ -86,13 +106,13 @@ static int load_json(const char *path, jr_doc *doc)
 	char err[256];
 	FILE *f = fopen(path, "rb");
 	if (!f || fstat(fileno(f), &st) < 0) {
-		fprintf(stderr, "pyheap: %s: cannot read\n", path);
+		cmd_error("%s: cannot read", path);
 		if (f)
 			fclose(f);
 		return EXIT_UNUSABLE;
 	}
 	if ((uint64_t)st.st_size > MAX_SNAPSHOT) {
-		fprintf(stderr, "pyheap: %s: too big for a types snapshot\n", path);
+		cmd_error("%s: too big for a types snapshot", path);
 		fclose(f);
 		return EXIT_UNUSABLE;
 	}
@@ -105,13 +125,13 @@ static int load_json(const char *path, jr_doc *doc)
 	int rc = jr_parse(doc, text, n, err, sizeof err);
 	free(text);
 	if (rc < 0) {
-		fprintf(stderr, "pyheap: %s: %s\n", path, err);
+		cmd_error("%s: %s", path, err);
 		return EXIT_UNUSABLE;
 	}
 	const jr_node *types = jr_get(doc, &doc->nodes[0], "types");
 	if (!types || types->type != JR_ARR) {
-		fprintf(stderr, "pyheap: %s: not a types snapshot (no \"types\" list; "
-			"make one with `pyheap types --json CORE`)\n", path);
+		cmd_error("%s: not a types snapshot (no \"types\" list; "
+			"make one with `pyheap types --json CORE`)", path);
 		return EXIT_UNUSABLE;
 	}
 	return 0;
@@ -146,7 +166,7 @@ int cmd_build_graph(heapgraph **out, cmd_ctx *ctx)
 	char err[256];
 	if (hg_build(out, ctx->heap, err, sizeof err) == 0)
 		return 0;
-	fprintf(stderr, "pyheap: %s: %s\n", ctx->core_path, err);
+	cmd_error("%s: %s", ctx->core_path, err);
 	return -1;
 }
 
@@ -154,7 +174,7 @@ int cmd_build_graph(heapgraph **out, cmd_ctx *ctx)
 
 int cmd_oom(void)
 {
-	fprintf(stderr, "pyheap: out of memory\n");
+	cmd_error("out of memory");
 	return EXIT_UNUSABLE;
 }
 
@@ -184,7 +204,7 @@ int cmd_finish(cmd_ctx *ctx, int rc)
 				cmd_num(num, sizeof num, n), n == 1 ? "" : "s");
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "pyheap: error writing output: %s\n", strerror(errno));
+		cmd_error("error writing output: %s", strerror(errno));
 		return EXIT_UNUSABLE;
 	}
 	return rc == EXIT_OK && n ? EXIT_PARTIAL : rc;
@@ -312,8 +332,8 @@ size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out)
 		uint64_t a = 0;
 		cmd_parse_addr(ctx->addr, &a);
 		uint32_t id = ph_object_find(ctx->heap, a);
-		if (id == PH_NOLABEL) {
-			fprintf(stderr, "pyheap: %s: no live object at %s\n", ctx->core_path, ctx->addr);
+		if (id == PH_NONE) {
+			cmd_error("%s: no live object at %s", ctx->core_path, ctx->addr);
 			return 0;
 		}
 		*out = malloc(sizeof **out);
@@ -329,6 +349,6 @@ size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out)
 		return 0;
 	}
 	if (!n)
-		fprintf(stderr, "pyheap: %s: no live object of type %s\n", ctx->core_path, ctx->type);
+		cmd_error("%s: no live object of type %s", ctx->core_path, ctx->type);
 	return n;
 }

@@ -123,7 +123,7 @@ int cmd_diff(cmd_ctx *ctx)
 	if (an_diff(&d, &s[0].dump, &s[1].dump, strcmp(ctx->sort, "count") == 0, err,
 		    sizeof err) < 0) {
 		if (err[0])
-			fprintf(stderr, "pyheap: %s\n", err);
+			cmd_error("%s", err);
 		cmd_oom();     /* (after a bad snapshot row too, as it always has) */
 		goto out;
 	}

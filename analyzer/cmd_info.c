@@ -42,6 +42,20 @@ static void info_json(cmd_ctx *ctx)
 	json_khex(&w, "runtime_address", ph_runtime_addr(h));
 	json_kstr(&w, "runtime_found_by", ph_runtime_found_by(h));
 	json_kstr(&w, "offsets_source", ph_offsets_source(h));
+	json_key(&w, "layout");
+	json_obj(&w);
+	json_kstr(&w, "name", ph_layout_name(h));
+	json_kstr(&w, "why", ph_layout_note(h));
+	json_obj_end(&w);
+	{
+		const char *file, *how = ph_debug_info(h, &file);
+		json_key(&w, "debug_info");
+		json_obj(&w);
+		json_kstr(&w, "found_by", how ? how : "none");
+		if (file)
+			json_kstr(&w, "file", file);
+		json_obj_end(&w);
+	}
 	json_kstr(&w, "arenas_found_by", ph_arenas_found_by(h));
 	json_ku64(&w, "objects", ph_object_count(h));
 	json_ku64(&w, "size", ph_total_size(h));
@@ -100,6 +114,12 @@ int cmd_info(cmd_ctx *ctx)
 	printf("runtime:     _PyRuntime at 0x%" PRIx64 " in %s (found by %s)\n",
 	       ph_runtime_addr(h), ph_runtime_module(h), ph_runtime_found_by(h));
 	printf("offsets:     %s\n", ph_offsets_source(h));
+	printf("layout:      %s: %s\n", ph_layout_name(h), ph_layout_note(h));
+	{
+		const char *file, *how = ph_debug_info(h, &file);
+		printf("debug info:  %s%s%s\n", how ? how : "none (stripped, or --no-dwarf)",
+		       file ? ": " : "", file ? file : "");
+	}
 	printf("arenas from: %s\n", ph_arenas_found_by(h));
 	printf("py threads:  %zu\n", ph_thread_count(h));
 	for (size_t i = 0; i < ph_thread_count(h); i++) {

@@ -96,8 +96,8 @@ int cmd_show(cmd_ctx *ctx)
 	uint64_t addr = 0;
 	cmd_parse_addr(ctx->addr, &addr);
 	uint32_t id = ph_object_find(ctx->heap, addr);
-	if (id == PH_NOLABEL) {
-		fprintf(stderr, "pyheap: %s: no live object at %s\n", ctx->core_path, ctx->addr);
+	if (id == PH_NONE) {
+		cmd_error("%s: no live object at %s", ctx->core_path, ctx->addr);
 		return EXIT_UNUSABLE;
 	}
 	if (cmd_build_graph(&hg, ctx) < 0)

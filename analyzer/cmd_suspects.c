@@ -160,7 +160,7 @@ int cmd_suspects(cmd_ctx *ctx)
 		goto out;
 	if (an_suspects(&r, hg, ctx->baseline ? &base.dump : NULL, err, sizeof err) < 0) {
 		if (err[0])
-			fprintf(stderr, "pyheap: %s\n", err);
+			cmd_error("%s", err);
 		cmd_oom();     /* (after a bad snapshot row too, as it always has) */
 		goto out;
 	}

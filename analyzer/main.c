@@ -96,7 +96,7 @@ static const cmd_def *find_cmd(const char *name)
 
 static int bad_usage(const char *msg, const char *arg)
 {
-	fprintf(stderr, "pyheap: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	cmd_error("%s%s%s", msg, arg ? ": " : "", arg ? arg : "");
 	fprintf(stderr, "Try 'pyheap --help'.\n");
 	return EXIT_USAGE;
 }
@@ -166,7 +166,7 @@ static long number(const char *s)
 	return errno || *end || end == s || v < 0 ? -1 : v;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"json", no_argument, 0, O_JSON},
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (used & ~cmd->opts) {
-		fprintf(stderr, "pyheap: %s does not take %s\n", cmd->name,
+		cmd_error("%s does not take %s", cmd->name,
 			used & ~cmd->opts & OPT_SORT ? "--sort" : used & ~cmd->opts & OPT_TOP ? "--top" :
 			used & ~cmd->opts & OPT_TARGET ? "--type/--addr" :
 			used & ~cmd->opts & OPT_OUT ? "-o" : used & ~cmd->opts & OPT_BASELINE ? "--baseline" :
@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((int)seen != 1 + cmd->nargs) {
-		fprintf(stderr, "pyheap: %s takes %s\n", cmd->name,
+		cmd_error("%s takes %s", cmd->name,
 			cmd->nargs == 1 ? "exactly one core file" :
 			cmd->opts & OPT_SELFLOAD ? "two files" : "a core file and an address");
 		usage_cmd(stderr, cmd);
@@ -322,11 +322,11 @@ int main(int argc, char **argv)
 	else if (cmd->nargs == 2)
 		ctx.addr = argv[2];
 	if ((cmd->opts & OPT_TARGET) && !ctx.type == !ctx.addr) {
-		fprintf(stderr, "pyheap: %s needs one of --type or --addr\n", cmd->name);
+		cmd_error("%s needs one of --type or --addr", cmd->name);
 		return EXIT_USAGE;
 	}
 	if ((cmd->opts & OPT_OUT) && !ctx.out) {
-		fprintf(stderr, "pyheap: %s needs -o FILE\n", cmd->name);
+		cmd_error("%s needs -o FILE", cmd->name);
 		return EXIT_USAGE;
 	}
 	uint64_t addr;
@@ -342,5 +342,26 @@ int main(int argc, char **argv)
 		rc = cmd_finish(&ctx, cmd->run(&ctx));
 	ph_free(ctx.heap);
 	core_free(ctx.core);
+	return rc;
+}
+
+/* Under --json a script reads stdout: an error is there too, as one JSON
+ * object, besides its line on stderr. */
+int main(int argc, char **argv)
+{
+	int json = 0;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		json |= strcmp(argv[i], "--json") == 0;
+	int rc = run(argc, argv);
+	if (json && (rc == EXIT_UNUSABLE || rc == EXIT_USAGE) && cmd_first_error()[0]) {
+		json_w w;
+		json_init(&w, stdout);
+		json_obj(&w);
+		json_kstr(&w, "error", cmd_first_error());
+		json_ki64(&w, "exit", rc);
+		json_obj_end(&w);
+		json_end(&w);
+		fflush(stdout);
+	}
 	return rc;
 }

@@ -330,8 +330,8 @@ int ph_layout_choose(ph_heap *h, bool use_dwarf, const uint8_t *dbg, size_t dbgl
 			h->offsets_source = "builtin+debug_offsets";
 		if (validate(h, why, sizeof why, &searched)) {
 			h->layout_name = order[i];
-			note(h, "built-in layout %s (%s), validated against the core: interpreters, "
-			     "threads, type objects, GC lists%s%s", order[i], h->tr->verified,
+			note(h, "built-in, validated against the core (interpreters, threads, type "
+			     "objects, GC lists%s)%s",
 			     h->tr->frames != PH_FRAMES_OBJECTS ? ", frames" : "",
 			     searched ? "; the one-character caches found by their contents" : "");
 			if (first_name)

@@ -78,6 +78,15 @@ uint64_t ph_runtime_addr(const ph_heap *h);
 const char *ph_runtime_found_by(const ph_heap *h); /* "symbol", "section", "cookie" */
 const char *ph_runtime_module(const ph_heap *h);   /* file holding _PyRuntime */
 const char *ph_offsets_source(const ph_heap *h);   /* "dwarf", "builtin", "builtin+debug_offsets" */
+/* The struct layout used: "DWARF", or the built-in layout's name
+ * ("3.13.5-debian"), and a sentence on why: how it was validated against
+ * the core, which candidates did not fit. */
+const char *ph_layout_name(const ph_heap *h);
+const char *ph_layout_note(const ph_heap *h);
+/* Where the interpreter's debug info came from: "in the file", "build-id",
+ * "debuglink", "debuginfod", or NULL when it has none (or --no-dwarf);
+ * *file gets the debug file (NULL when in the binary itself). */
+const char *ph_debug_info(ph_heap *h, const char **file);
 const char *ph_arenas_found_by(const ph_heap *h);  /* "symtab", "obmalloc_state", "pool_scan", "none" */
 
 typedef struct ph_thread {
@@ -153,7 +162,6 @@ enum ph_edge_kind {
 	PH_E_FRAME,        /* a thread's frame; label: 0 for the innermost */
 	PH_E_CONSERVATIVE, /* a word at +label of an object pyheap cannot decode */
 };
-#define PH_NOLABEL PH_NONE   /* (the old name, until the commands use PH_NONE) */
 enum {
 	PH_EF_WEAK = 1,         /* keeps nothing alive and adds no refcount */
 	PH_EF_CONSERVATIVE = 2, /* a guess: any word that points at an object */

@@ -369,6 +369,16 @@ uint64_t ph_runtime_addr(const ph_heap *h) { return h->runtime; }
 const char *ph_runtime_found_by(const ph_heap *h) { return h->runtime_found_by; }
 const char *ph_offsets_source(const ph_heap *h) { return h->offsets_source; }
 const char *ph_arenas_found_by(const ph_heap *h) { return h->arenas_found_by; }
+const char *ph_layout_name(const ph_heap *h) { return h->layout_name ? h->layout_name : ""; }
+const char *ph_layout_note(const ph_heap *h) { return h->layout_note; }
+const char *ph_debug_info(ph_heap *h, const char **file)
+{
+	if (file)
+		*file = NULL;
+	if (h->opts.no_dwarf || !h->pymod)
+		return NULL;
+	return core_module_debug_source(h->pymod, file);
+}
 const char *ph_runtime_module(const ph_heap *h)
 {
 	return h->pymod ? core_module_name(h->pymod) : "";
