@@ -17,7 +17,7 @@ int an_garbage(an_garbage_result **out, const heapgraph *hg)
 	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
 	*out = NULL;
-	if (!r || !sel || hg_reach(hg, &parent, &dist) < 0)
+	if (!r || !sel || hg_reach_tiers(hg, 0, &parent, &dist) < 0)
 		goto oom;
 	for (rg_id id = 0; id < nobj; id++)
 		if (dist[id] == UINT32_MAX) {
@@ -25,8 +25,12 @@ int an_garbage(an_garbage_result **out, const heapgraph *hg)
 			r->count++;
 			r->size += ph_object_size(h, id);
 		}
-	if (an_types(&r->types, h, sel, 0) < 0)
+	if (an_types(&r->types, h, sel, 0) < 0 ||
+	    !(r->ids = malloc((r->count ? r->count : 1) * sizeof *r->ids)))
 		goto oom;
+	for (rg_id id = 0, k = 0; id < nobj; id++)
+		if (sel[id])
+			r->ids[k++] = id;
 	r->gc = ph_gc(h);
 	free(sel);
 	free(parent);
@@ -46,5 +50,6 @@ void an_garbage_free(an_garbage_result *r)
 	if (!r)
 		return;
 	an_types_free(r->types);
+	free(r->ids);
 	free(r);
 }

@@ -24,53 +24,30 @@ int an_objects_of_type(rg_id **out, size_t *n, const heapgraph *hg, const char *
 
 int an_path(an_path_result **out, const heapgraph *hg, const rg_id *targets, size_t ntargets)
 {
-	size_t nroots = hg_root_count(hg);
 	an_path_result *r = calloc(1, sizeof *r);
-	rg_id *roots = malloc((nroots ? nroots : 1) * sizeof *roots);
 	rg_edge *parent = NULL;
 	uint32_t *dist = NULL;
 	*out = NULL;
-	if (!r || !roots)
+	if (!r)
 		goto oom;
 	r->candidates = ntargets;
-	/* the interpreter's own roots first, the external ones only for what
-	 * those cannot reach */
-	size_t nown = 0;
-	for (size_t i = 0; i < nroots; i++)
-		if (strcmp(hg_root_at(hg, i)->kind, "external") != 0)
-			roots[nown++] = hg_root_at(hg, i)->node;
+	/* the interpreter's own roots first; C statics, what is held from
+	 * outside and the C stacks only for what those cannot reach */
+	if (hg_reach_tiers(hg, 1, &parent, &dist) < 0)
+		goto oom;
 	rg_id best = targets[0];
-	for (int pass = 0; pass < 2; pass++) {
-		size_t nr = nown;
-		if (pass == 1) {
-			for (size_t i = 0; i < nroots; i++)
-				if (strcmp(hg_root_at(hg, i)->kind, "external") == 0)
-					roots[nr++] = hg_root_at(hg, i)->node;
-			free(parent);
-			free(dist);
-			parent = NULL;
-			dist = NULL;
-		}
-		if (rg_bfs(hg_graph(hg), roots, nr, NULL, NULL, &parent, &dist) < 0)
-			goto oom;
-		best = targets[0];
-		for (size_t i = 1; i < ntargets; i++)
-			if (dist[targets[i]] < dist[best])
-				best = targets[i];
-		if (dist[best] != UINT32_MAX)
-			break;
-	}
+	for (size_t i = 1; i < ntargets; i++)
+		if (dist[targets[i]] < dist[best])
+			best = targets[i];
 	r->target = best;
 	r->reached = dist[best] != UINT32_MAX;
 	if (r->reached && an_chain_get(&r->chain, hg, parent, best) < 0)
 		goto oom;
-	free(roots);
 	free(parent);
 	free(dist);
 	*out = r;
 	return 0;
 oom:
-	free(roots);
 	free(parent);
 	free(dist);
 	an_path_free(r);

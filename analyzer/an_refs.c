@@ -27,7 +27,8 @@ int an_refs(an_refs_result **out, const heapgraph *hg)
 		goto oom;
 	r->ext = malloc((nobj ? nobj : 1) * sizeof *r->ext);
 	r->over = malloc(AN_OVER_LISTED * sizeof *r->over);
-	if (!r->ext || !r->over)
+	r->over_cons = malloc(AN_OVER_LISTED * sizeof *r->over_cons);
+	if (!r->ext || !r->over || !r->over_cons)
 		goto oom;
 	r->objects = nobj;
 	r->edges = rg_edge_count(hg_graph(hg));
@@ -47,6 +48,8 @@ int an_refs(an_refs_result **out, const heapgraph *hg)
 			r->overcounted++;
 		} else if (d < 0) {
 			r->overcounted_conservative++;  /* only guessed references make it exceed */
+			if (r->nover_cons < AN_OVER_LISTED)
+				r->over_cons[r->nover_cons++] = id;
 		}
 		if (d == 0)
 			r->explained++;
@@ -61,8 +64,12 @@ int an_refs(an_refs_result **out, const heapgraph *hg)
 			r->orphan_size += ph_object_size(h, id);
 		}
 	}
-	if (an_types(&r->orphans, h, sel, 0) < 0)
+	if (an_types(&r->orphans, h, sel, 0) < 0 ||
+	    !(r->orphan_ids = malloc((r->orphan_count ? r->orphan_count : 1) * sizeof *r->orphan_ids)))
 		goto oom;
+	for (rg_id id = 0, k = 0; id < nobj; id++)
+		if (sel[id])
+			r->orphan_ids[k++] = id;
 	qsort(r->ext, r->next, sizeof *r->ext, by_refs_desc);
 	free(sel);
 	*out = r;
@@ -78,7 +85,9 @@ void an_refs_free(an_refs_result *r)
 	if (!r)
 		return;
 	an_types_free(r->orphans);
+	free(r->orphan_ids);
 	free(r->over);
+	free(r->over_cons);
 	free(r->ext);
 	free(r);
 }

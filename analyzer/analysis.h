@@ -95,8 +95,11 @@ typedef struct an_refs_result {
 	uint64_t overcounted_conservative; /* more only with guessed references */
 	uint64_t orphan_count, orphan_size;
 	an_types_result *orphans; /* orphans by type, biggest first */
+	rg_id *orphan_ids;       /* every orphan, in id order */
 	rg_id *over;             /* the first AN_OVER_LISTED overcounted objects, */
 	size_t nover;            /* in id order */
+	rg_id *over_cons;        /* the same for those over only through guesses */
+	size_t nover_cons;
 	an_external *ext;        /* every object held from outside, most */
 	size_t next;             /* references first */
 } an_refs_result;
@@ -129,6 +132,7 @@ void an_path_free(an_path_result *r);
 typedef struct an_garbage_result {
 	uint64_t count, size;    /* objects no root reaches, and their bytes */
 	an_types_result *types;  /* those by type, biggest first */
+	rg_id *ids;              /* every one of them, in id order (count) */
 	const ph_gc_state *gc;   /* the collector's state; borrowed from the heap */
 } an_garbage_result;
 

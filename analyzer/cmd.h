@@ -42,6 +42,7 @@ enum {
 	OPT_BACKREFS = 1 << 4, /* --depth, --max-nodes, --hide, --stop-at-modules */
 	OPT_SELFLOAD = 1 << 5, /* not an option: the command opens its files itself */
 	OPT_BASELINE = 1 << 6, /* --baseline FILE */
+	OPT_LIST = 1 << 8,    /* --list: every object, not only the totals */
 	OPT_TOTALS = 1 << 7,  /* not an option: the command needs only the scan's
 			       * totals (ph_options.totals_only) */
 };
@@ -64,6 +65,7 @@ typedef struct cmd_ctx {
 	const char *hide[32];
 	size_t nhide;
 	int stop_at_modules;
+	int list;             /* --list */
 	core_t *core;
 	ph_heap *heap;
 } cmd_ctx;
@@ -116,6 +118,10 @@ void cmd_json_end(const cmd_ctx *ctx, json_w *w);
 /* Rows a listing shows: --top, else text_default for text and all (0)
  * for JSON; 0 means all. */
 size_t cmd_rows(const cmd_ctx *ctx, size_t text_default);
+/* The objects ids[0..n) as the "key" list of the current JSON object
+ * ({addr, type, value} each), or one text line each under --list. */
+void cmd_json_objects(json_w *w, const char *key, ph_heap *h, const rg_id *ids, size_t n);
+void cmd_print_objects(const char *indent, ph_heap *h, const rg_id *ids, size_t n);
 /* 1234567 -> "1,234,567" into buf. */
 const char *cmd_num(char *buf, size_t cap, unsigned long long v);
 /* 1234567 -> "1.2 MiB" into buf. */

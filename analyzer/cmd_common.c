@@ -352,3 +352,26 @@ size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out)
 		cmd_error("%s: no live object of type %s", ctx->core_path, ctx->type);
 	return n;
 }
+
+void cmd_json_objects(json_w *w, const char *key, ph_heap *h, const rg_id *ids, size_t n)
+{
+	char v[160];
+	json_key(w, key);
+	json_arr(w);
+	for (size_t i = 0; i < n; i++) {
+		json_obj(w);
+		json_khex(w, "addr", ph_object_addr(h, ids[i]));
+		json_kstr(w, "type", ph_type_name(h, ph_object_type(h, ids[i])));
+		json_kstr(w, "value", ph_object_repr(h, ids[i], v, sizeof v));
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
+void cmd_print_objects(const char *indent, ph_heap *h, const rg_id *ids, size_t n)
+{
+	char v[160];
+	for (size_t i = 0; i < n; i++)
+		printf("%s0x%llx %s %s\n", indent, (unsigned long long)ph_object_addr(h, ids[i]),
+		       ph_type_name(h, ph_object_type(h, ids[i])), ph_object_repr(h, ids[i], v, sizeof v));
+}

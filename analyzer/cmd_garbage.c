@@ -27,6 +27,10 @@ int cmd_garbage(cmd_ctx *ctx)
 		json_ku64(&w, "objects", r->count);
 		json_ku64(&w, "size", r->size);
 		json_kbool(&w, "gc_enabled", r->gc->enabled);
+		/* the addresses, for show and path: at most a hundred thousand */
+		size_t listed = r->count < 100000 ? (size_t)r->count : 100000;
+		cmd_json_objects(&w, "garbage_objects", h, r->ids, listed);
+		json_kbool(&w, "garbage_objects_truncated", listed < r->count);
 		cmd_json_end(ctx, &w);
 	} else {
 		printf("%s objects (%s) are alive but unreachable from any root%s\n\n",
@@ -39,6 +43,10 @@ int cmd_garbage(cmd_ctx *ctx)
 			       cmd_num(n2, sizeof n2, rows[i].size), ph_type_name(h, rows[i].type));
 		if (shown < n)
 			printf("%14s %14s  (%zu more types; --top 0 shows all)\n", "", "", n - shown);
+		if (ctx->list && r->count) {
+			printf("\nthe objects:\n");
+			cmd_print_objects("  ", h, r->ids, r->count);
+		}
 	}
 	an_garbage_free(r);
 	hg_free(hg);

@@ -39,10 +39,25 @@ int cmd_refs(cmd_ctx *ctx)
 		json_ku64(&w, "orphan_count", r->orphan_count);
 		json_ku64(&w, "orphan_size", r->orphan_size);
 		cmd_json_type_rows(&w, "orphans", h, orph->rows, show_o);
+		/* every one: a missing Py_DECREF leaves few, and show and path
+		 * need their addresses */
+		cmd_json_objects(&w, "orphan_objects", h, r->orphan_ids, r->orphan_count);
 		json_key(&w, "overcounted_objects");
 		json_arr(&w);
 		for (size_t i = 0; i < r->nover; i++) {
 			rg_id id = r->over[i];
+			json_obj(&w);
+			json_khex(&w, "addr", ph_object_addr(h, id));
+			json_kstr(&w, "type", ph_type_name(h, ph_object_type(h, id)));
+			json_ki64(&w, "refcount", ph_object_refcnt(h, id));
+			json_ku64(&w, "found", hg_found(hg, id));
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
+		json_key(&w, "overcounted_conservative_objects");
+		json_arr(&w);
+		for (size_t i = 0; i < r->nover_cons; i++) {
+			rg_id id = r->over_cons[i];
 			json_obj(&w);
 			json_khex(&w, "addr", ph_object_addr(h, id));
 			json_kstr(&w, "type", ph_type_name(h, ph_object_type(h, id)));
@@ -86,6 +101,10 @@ int cmd_refs(cmd_ctx *ctx)
 			printf("  %12s %12s  %s\n", cmd_num(n1, sizeof n1, orph->rows[i].count),
 			       cmd_bytes(n2, sizeof n2, orph->rows[i].size),
 			       ph_type_name(h, orph->rows[i].type));
+		if (ctx->list && r->orphan_count) {
+			printf("\nthe orphans:\n");
+			cmd_print_objects("  ", h, r->orphan_ids, r->orphan_count);
+		}
 		if (show_e)
 			printf("\nmost references from outside:\n");
 		for (size_t i = 0; i < show_e; i++) {

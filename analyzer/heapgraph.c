@@ -203,25 +203,89 @@ const hg_root *hg_root_of(const heapgraph *hg, rg_id n)
 	return hg->root_of[n] ? &hg->roots[hg->root_of[n] - 1] : NULL;
 }
 
+/* Roots in tiers: the interpreter's own (modules, frames, the interpreter),
+ * then C statics, then objects held from outside the heap, then the C
+ * stacks (conservatively read: stale words are common there, so a stack
+ * explains refcounts and keeps objects from looking orphaned or garbage,
+ * but names a chain or retains memory only where nothing else does). */
+static int root_tier(const char *kind)
+{
+	return strcmp(kind, "static") == 0 ? 1 : strcmp(kind, "external") == 0 ? 2 :
+	       strcmp(kind, "stack") == 0 ? 3 : 0;
+}
+
 long hg_root_nodes(const heapgraph *hg, rg_id **out)
 {
+	size_t n = 0;
 	*out = malloc((hg->nroots ? hg->nroots : 1) * sizeof **out);
 	if (!*out)
 		return -1;
 	for (size_t i = 0; i < hg->nroots; i++)
-		(*out)[i] = hg->roots[i].node;
-	return (long)hg->nroots;
+		if (root_tier(hg->roots[i].kind) < 3)
+			(*out)[n++] = hg->roots[i].node;
+	return (long)n;
+}
+
+struct reached { const uint32_t *dist; };
+
+static int already(rg_id n, void *payload)
+{
+	const struct reached *r = payload;
+	return r->dist[n] != UINT32_MAX;
+}
+
+int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint32_t **dist)
+{
+	rg_id *roots = malloc((hg->nroots ? hg->nroots : 1) * sizeof *roots);
+	rg_edge *p2 = NULL;
+	uint32_t *d2 = NULL;
+	*parent = NULL;
+	*dist = NULL;
+	if (!roots)
+		return -1;
+	for (int tier = 0; tier < (with_stacks ? 4 : 3); tier++) {
+		size_t n = 0;
+		for (size_t i = 0; i < hg->nroots; i++)
+			if (root_tier(hg->roots[i].kind) == tier &&
+			    (!*dist || (*dist)[hg->roots[i].node] == UINT32_MAX))
+				roots[n++] = hg->roots[i].node;
+		if (!*dist) {
+			if (rg_bfs(hg->g, roots, n, NULL, NULL, parent, dist) < 0)
+				goto fail;
+			continue;
+		}
+		if (!n)
+			continue;
+		/* what this tier reaches that the ones before did not */
+		struct reached r = {*dist};
+		if (rg_bfs(hg->g, roots, n, already, &r, &p2, &d2) < 0)
+			goto fail;
+		for (rg_id v = 0; v < hg->nnodes; v++)
+			if (d2[v] != UINT32_MAX && (*dist)[v] == UINT32_MAX) {
+				(*parent)[v] = p2[v];
+				/* farther than anything an earlier tier reaches */
+				uint64_t d = (uint64_t)d2[v] + ((uint64_t)tier << 24);
+				(*dist)[v] = d < UINT32_MAX ? (uint32_t)d : UINT32_MAX - 1;
+			}
+		free(p2);
+		free(d2);
+		p2 = NULL;
+		d2 = NULL;
+	}
+	free(roots);
+	return 0;
+fail:
+	free(roots);
+	free(p2);
+	free(d2);
+	free(*parent);
+	free(*dist);
+	*parent = NULL;
+	*dist = NULL;
+	return -1;
 }
 
 int hg_reach(const heapgraph *hg, rg_edge **parent, uint32_t **dist)
 {
-	rg_id *roots;
-	*parent = NULL;
-	*dist = NULL;
-	long n = hg_root_nodes(hg, &roots);
-	if (n < 0)
-		return -1;
-	int rc = rg_bfs(hg->g, roots, (size_t)n, NULL, NULL, parent, dist);
-	free(roots);
-	return rc;
+	return hg_reach_tiers(hg, 0, parent, dist);
 }

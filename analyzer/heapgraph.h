@@ -72,6 +72,10 @@ long hg_root_nodes(const heapgraph *hg, rg_id **out);
 /* rg_bfs from every root: *parent and *dist, nodes long (caller frees
  * both); -1 when out of memory. */
 int hg_reach(const heapgraph *hg, rg_edge **parent, uint32_t **dist);
+/* The same, tier by tier (the interpreter's roots, C statics, held from
+ * outside, and with with_stacks the C stacks last): a node gets the chain
+ * of the first tier that reaches it; dist grows by 2^24 a tier. */
+int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint32_t **dist);
 
 /* ---- text ---- */
 

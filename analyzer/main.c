@@ -18,11 +18,11 @@ static const cmd_def commands[] = {
 	 "every live object by type: count and bytes"},
 	{"arenas", cmd_arenas, OPT_TOTALS, 1, "CORE",
 	 "pymalloc arenas, pools and blocks per size class"},
-	{"refs", cmd_refs, OPT_TOP, 1, "[--top N] CORE",
+	{"refs", cmd_refs, OPT_TOP | OPT_LIST, 1, "[--top N] [--list] CORE",
 	 "refcounts rebuilt: references no object accounts for, orphans"},
 	{"path", cmd_path, OPT_TARGET, 1, "(--type T | --addr ADDR) CORE",
 	 "the shortest chain of references from a root to an object"},
-	{"garbage", cmd_garbage, OPT_TOP, 1, "[--top N] CORE",
+	{"garbage", cmd_garbage, OPT_TOP | OPT_LIST, 1, "[--top N] [--list] CORE",
 	 "objects alive but unreachable from any root (cyclic garbage)"},
 	{"show", cmd_show, 0, 2, "CORE ADDR",
 	 "one object: type, refcount, size, value, referents and referrers"},
@@ -76,6 +76,8 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 			   "  --addr ADDR        the object at ADDR\n");
 	if (c->opts & OPT_OUT)
 		fprintf(f, "  -o FILE            output file; its extension picks the format\n");
+	if (c->opts & OPT_LIST)
+		fprintf(f, "  --list             every object (address, type, value), not only the totals\n");
 	if (c->opts & OPT_BASELINE)
 		fprintf(f, "  --baseline OLD     an earlier core or `types --json` snapshot: report growth\n");
 	if (c->opts & OPT_BACKREFS)
@@ -104,7 +106,7 @@ static int bad_usage(const char *msg, const char *arg)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN, O_BASELINE, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
+       O_POOLSCAN, O_BASELINE, O_LIST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
 
 /* `pyheap --version`: the program's version, then the Python releases it
  * reads (for people, and for tests and scripts, which take the list from
@@ -187,6 +189,7 @@ static int run(int argc, char **argv)
 		{"hide", required_argument, 0, O_HIDE},
 		{"stop-at-modules", no_argument, 0, O_STOPMOD},
 		{"baseline", required_argument, 0, O_BASELINE},
+		{"list", no_argument, 0, O_LIST},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
@@ -249,6 +252,7 @@ static int run(int argc, char **argv)
 			break;
 		case O_STOPMOD: ctx.stop_at_modules = 1; used |= OPT_BACKREFS; break;
 		case O_BASELINE: ctx.baseline = optarg; used |= OPT_BASELINE; break;
+		case O_LIST: ctx.list = 1; used |= OPT_LIST; break;
 		case O_TOP: {
 			char *end;
 			errno = 0;
@@ -306,6 +310,7 @@ static int run(int argc, char **argv)
 			used & ~cmd->opts & OPT_SORT ? "--sort" : used & ~cmd->opts & OPT_TOP ? "--top" :
 			used & ~cmd->opts & OPT_TARGET ? "--type/--addr" :
 			used & ~cmd->opts & OPT_OUT ? "-o" : used & ~cmd->opts & OPT_BASELINE ? "--baseline" :
+			used & ~cmd->opts & OPT_LIST ? "--list" :
 			"--depth/--max-nodes/--hide/--stop-at-modules");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;

@@ -30,6 +30,8 @@
 /* struct elf_prstatus / elf_prpsinfo field offsets on x86-64. */
 #define PRSTATUS_CURSIG		12
 #define PRSTATUS_PID		32
+#define PRSTATUS_REG		112	/* x86-64 user_regs_struct: 27 words */
+#define PRSTATUS_SIZE		336
 #define PRPSINFO_PID		24
 #define PRPSINFO_FNAME		40
 #define PRPSINFO_PSARGS		56
@@ -284,11 +286,12 @@ static int note_name_is(const char *name, size_t namesz, const char *want)
 	return namesz == wl && memcmp(name, want, wl) == 0;
 }
 
-static void add_tid(core_t *core, int tid)
+static void add_tid(core_t *core, int tid, const uint8_t *regs)
 {
 	if (core->n_tids == core->cap_tids) {
 		size_t ncap = core->cap_tids ? core->cap_tids * 2 : 8;
 		int *nt;
+		uint64_t *nr;
 
 		if (core->n_tids >= CORE_MAX_THREADS)
 			return;
@@ -296,8 +299,15 @@ static void add_tid(core_t *core, int tid)
 		if (!nt)
 			return;
 		core->tids = nt;
+		nr = realloc(core->regs, ncap * CORE_NREGS * sizeof(*nr));
+		if (!nr)
+			return;
+		core->regs = nr;
 		core->cap_tids = ncap;
 	}
+	uint64_t *r = core->regs + core->n_tids * CORE_NREGS;
+	for (int i = 0; i < CORE_NREGS; i++)
+		r[i] = regs ? le64(regs + 8 * i) : 0;
 	core->tids[core->n_tids++] = tid;
 }
 
@@ -370,7 +380,8 @@ static void core_note(void *ctx, const char *name, size_t namesz, uint32_t type,
 			memcpy(&sig, d + PRSTATUS_CURSIG, 2);
 			core->prstatus_sig = sig;
 		}
-		add_tid(core, (int)le32(d + PRSTATUS_PID));
+		add_tid(core, (int)le32(d + PRSTATUS_PID),
+			sz >= PRSTATUS_REG + 8 * CORE_NREGS ? d + PRSTATUS_REG : NULL);
 		break;
 	case NT_PRPSINFO:
 		if (sz < PRPSINFO_SIZE)
@@ -755,6 +766,30 @@ size_t core_read(const core_t *core, uint64_t addr, void *buf, size_t len)
 const void *core_ptr(const core_t *core, uint64_t addr, size_t len)
 {
 	return core ? seg_ptr(core, addr, len) : NULL;
+}
+
+int core_span(const core_t *core, uint64_t addr, uint64_t len)
+{
+	if (!core || addr + len < addr)
+		return 0;
+	if (len == 0 || seg_ptr(core, addr, (size_t)len))
+		return 1;
+	/* one segment after another, each present in the core to its end,
+	 * none with a gap before the next */
+	uint64_t a = addr, end = addr + len;
+	long i = seg_floor(core, a);
+	for (; i >= 0 && (size_t)i < core->n_segs; i++) {
+		const core_segment *s = &core->segs[i];
+		if (a < s->vaddr || a - s->vaddr >= s->filesz)
+			return 0;
+		uint64_t have = s->vaddr + s->filesz;
+		if (have >= end)
+			return 1;
+		if (s->filesz != s->memsz)
+			return 0;
+		a = have;
+	}
+	return 0;
 }
 
 int core_read_u64(const core_t *core, uint64_t addr, uint64_t *out)
@@ -1335,6 +1370,7 @@ void core_free(core_t *core)
 	free(core->warns);
 	free(core->auxv);
 	free(core->tids);
+	free(core->regs);
 	free(core->segs);
 	free(core->seg_truncated);
 	free(core->exe);
@@ -1385,6 +1421,14 @@ size_t core_thread_count(const core_t *core)
 int core_thread_tid(const core_t *core, size_t i)
 {
 	return i < core->n_tids ? core->tids[i] : -1;
+}
+
+int core_thread_regs(const core_t *core, size_t i, uint64_t regs[CORE_NREGS])
+{
+	if (!core || i >= core->n_tids || !core->regs)
+		return -1;
+	memcpy(regs, core->regs + i * CORE_NREGS, CORE_NREGS * sizeof *regs);
+	return 0;
 }
 
 uint64_t core_auxv(const core_t *core, uint64_t type)
@@ -1495,4 +1539,55 @@ size_t core_warning_count(const core_t *core)
 const char *core_warning(const core_t *core, size_t i)
 {
 	return i < core->n_warns ? core->warns[i] : NULL;
+}
+
+size_t core_module_data_count(const core_module_t *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; m && i < m->n_loads; i++)
+		n += (m->loads[i].flags & PF_W) != 0;
+	return n;
+}
+
+int core_module_data_at(const core_module_t *m, size_t i, uint64_t *addr, uint64_t *size)
+{
+	for (size_t k = 0; m && k < m->n_loads; k++) {
+		if (!(m->loads[k].flags & PF_W))
+			continue;
+		if (i-- == 0) {
+			*addr = m->loads[k].vaddr + m->bias;
+			*size = m->loads[k].memsz;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int core_malloc_glibc(core_t *core)
+{
+	if (!core)
+		return 0;
+	if (core->malloc_kind == 0) {
+		int libc = 0, other = 0;
+		for (size_t i = 0; i < core->n_mods; i++) {
+			const char *n = base_name(core->mods[i]->name);
+			libc |= strncmp(n, "libc.so", 7) == 0 || strncmp(n, "libc-", 5) == 0;
+			other |= strstr(n, "jemalloc") || strstr(n, "tcmalloc") || strstr(n, "mimalloc");
+		}
+		core->malloc_kind = libc && !other ? 1 : -1;
+	}
+	return core->malloc_kind > 0;
+}
+
+uint64_t core_malloc_usable(const core_t *core, uint64_t p)
+{
+	uint64_t size;
+	/* the chunk's size field, 8 bytes before the user pointer; low bits:
+	 * PREV_INUSE 1, IS_MMAPPED 2, NON_MAIN_ARENA 4 */
+	if ((p & 15) || core_read_u64(core, p - 8, &size) < 0)
+		return 0;
+	uint64_t bytes = size & ~7ull;
+	if (bytes < 32 || (bytes & 15))
+		return 0;
+	return bytes - ((size & 2) ? 16 : 8);
 }

@@ -68,6 +68,14 @@ const char *core_exe(const core_t *core);    /* executable path: NT_FILE / AT_EX
 const char *core_cmdline(const core_t *core);/* pr_psargs from NT_PRPSINFO, "" when absent */
 size_t core_thread_count(const core_t *core);
 int core_thread_tid(const core_t *core, size_t i);
+/* Thread i's registers at the dump (NT_PRSTATUS, x86-64 user_regs_struct
+ * order: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi
+ * orig_rax rip cs eflags rsp ss fs_base gs_base ds es fs gs).  0, or -1. */
+#define CORE_NREGS 27
+#define CORE_REG_RIP 16
+#define CORE_REG_RSP 19
+#define CORE_REG_FS_BASE 21
+int core_thread_regs(const core_t *core, size_t i, uint64_t regs[CORE_NREGS]);
 uint64_t core_auxv(const core_t *core, uint64_t type); /* 0 when absent */
 
 /* Bytes of the core file that its program headers promise but the file lacks. */
@@ -101,12 +109,26 @@ size_t core_read(const core_t *core, uint64_t addr, void *buf, size_t len);
 /* Zero-copy: a pointer to len bytes at addr when they lie inside one mapped
  * core segment's file data, else NULL.  Borrowed. */
 const void *core_ptr(const core_t *core, uint64_t addr, size_t len);
+/* Whether [addr, addr+len) is all in the core, in one segment or in several
+ * that follow each other with no gap: one allocation may span segments
+ * (gcore writes a thread's malloc arena as adjacent segments).  1 or 0. */
+int core_span(const core_t *core, uint64_t addr, uint64_t len);
 /* Convenience: 0 when all 8 (4) bytes could be read. */
 int core_read_u64(const core_t *core, uint64_t addr, uint64_t *out);
 int core_read_u32(const core_t *core, uint64_t addr, uint32_t *out);
 /* Reads a NUL-terminated string of at most cap-1 bytes; 0 on success (a
  * string cut by cap still succeeds, truncated), -1 if nothing is readable. */
 int core_read_str(const core_t *core, uint64_t addr, char *buf, size_t cap);
+
+/* ---- the C allocator ---- */
+
+/* Whether the process allocates with glibc's malloc: libc.so.6 is mapped
+ * and no other allocator (jemalloc, tcmalloc, mimalloc) is. */
+int core_malloc_glibc(core_t *core);
+/* The bytes glibc's chunk at user pointer p holds for its user (its size
+ * field less the header), or 0 when the header is unreadable or not a
+ * chunk's.  Only meaningful when core_malloc_glibc(). */
+uint64_t core_malloc_usable(const core_t *core, uint64_t p);
 
 /* ---- modules (the ELF files mapped into the process, from NT_FILE) ---- */
 
@@ -133,6 +155,17 @@ const char *core_module_debug_source(core_module_t *m, const char **file);
  * link-time optimisation renamed ("arenas.lto_priv.0") is found by its
  * source name too, unless a symbol of that name exists. */
 int core_module_symbol(core_module_t *m, const char *name, uint64_t *addr, uint64_t *size);
+/* The module's writable PT_LOADs at run time (its .data and .bss, where C
+ * statics live): i < count; 0, or -1 when i is past the last. */
+size_t core_module_data_count(const core_module_t *m);
+int core_module_data_at(const core_module_t *m, size_t i, uint64_t *addr, uint64_t *size);
+/* Calls fn for every data or function symbol the module has (.dynsym,
+ * .symtab or its debug info), with its run-time address and size. */
+typedef void (*core_sym_fn)(const char *name, uint64_t addr, uint64_t size, void *payload);
+void core_module_symbol_each(core_module_t *m, core_sym_fn fn, void *payload);
+/* The symbol at or before addr, and addr's offset from it (*off); NULL when
+ * none is known.  Borrowed. */
+const char *core_module_addr_name(core_module_t *m, uint64_t addr, uint64_t *off);
 /* Section by name (from the file's section headers); addr is run-time. */
 int core_module_section(core_module_t *m, const char *name, uint64_t *addr, uint64_t *size);
 

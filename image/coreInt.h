@@ -81,6 +81,7 @@ struct core {
 	char *exe;
 
 	int *tids;
+	uint64_t *regs;		/* per thread: CORE_NREGS registers */
 	size_t n_tids, cap_tids;
 
 	uint64_t *auxv;		/* pairs */
@@ -100,6 +101,7 @@ struct core {
 	size_t n_warns, cap_warns;
 
 	/* libdwfl's search path for separate debug info (core_dwarf.c) */
+	int malloc_kind;	/* 0 unknown, 1 glibc, -1 another (core_malloc_glibc) */
 	char *debuginfo_path;
 	void *dwfl_cbs;		/* Dwfl_Callbacks * using it */
 };

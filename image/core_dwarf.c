@@ -816,3 +816,33 @@ void core_dwarf_release(core_module_t *m)
 		elf_end(m->elf);
 	m->elf = NULL;
 }
+
+const char *core_module_addr_name(core_module_t *m, uint64_t addr, uint64_t *off)
+{
+	GElf_Off o = 0;
+	GElf_Sym sym;
+	const char *name;
+
+	if (!m || ensure_dwfl(m) < 0)
+		return NULL;
+	name = dwfl_module_addrinfo(m->dwmod, addr, &o, &sym, NULL, NULL, NULL);
+	if (!name)
+		return NULL;
+	if (off)
+		*off = o;
+	return name;
+}
+
+void core_module_symbol_each(core_module_t *m, core_sym_fn fn, void *payload)
+{
+	if (!m)
+		return;
+	core_module_symbol(m, "", NULL, NULL);   /* builds the index on first use */
+	if (m->sym_state <= 0)
+		return;
+	for (size_t i = 0; i <= m->syms->ht.mask && m->syms->ht.slots; i++) {
+		const struct hslot *s = &m->syms->ht.slots[i];
+		if (s->name)
+			fn(s->name, m->syms->v[s->idx].addr, m->syms->v[s->idx].size, payload);
+	}
+}

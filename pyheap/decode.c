@@ -125,6 +125,30 @@ void ph_decode_set(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 
 /* ---- types, weak references, lru_cache links ---- */
 
+/* A static type managed by the interpreter (3.12+: the builtin ones; 3.13+
+ * those of extensions too) keeps index + 1 in tp_subclasses, into the main
+ * interpreter's table of builtin types, or, when that entry is another
+ * type's, of extension types.  *state gets its entry. */
+static bool static_type_state(ph_heap *h, uint64_t type, uint64_t *state)
+{
+	uint64_t ix = 0, t = 0;
+	int64_t esz = h->off.sbs_size;
+	if (!h->ninterps || esz <= 0 || h->off.sbs_type < 0 ||
+	    !rdf(h, type, h->off.tp_subclasses, &ix) || ix < 1 || ix > 1024)
+		return false;
+	const int64_t tables[] = {h->off.is_types_builtins, h->off.is_types_for_extensions};
+	for (int k = 0; k < 2; k++) {
+		if (tables[k] < 0)
+			continue;
+		uint64_t ent = h->interps[0] + (uint64_t)tables[k] + (ix - 1) * (uint64_t)esz;
+		if (rdf(h, ent, h->off.sbs_type, &t) && t == type) {
+			*state = ent;
+			return true;
+		}
+	}
+	return false;
+}
+
 void ph_decode_type(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 {
 	uint64_t f = 0, ck = 0, v = 0;
@@ -146,17 +170,13 @@ void ph_decode_type(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 		ph_field(h, w, addr, h->off.tp_subclasses, F_SUBCLASSES);
 		if (rdf(h, addr, h->off.ht_cached_keys, &ck) && ck)
 			ph_keys_foreach(h, ck, cached_key_cb, w);
-	} else if (!(f & TPF_STATIC_BUILTIN) || h->tr->static_dicts != PH_SDICT_INTERP) {
+	} else if (h->tr->static_dicts != PH_SDICT_INTERP || !static_type_state(h, addr, &v)) {
 		ph_field(h, w, addr, h->off.tp_subclasses, F_SUBCLASSES);
-	} else if (h->ninterps && h->off.is_types_builtins >= 0) {
-		/* tp_subclasses holds index + 1 into the (main) interpreter's
-		 * table, which keeps the type's __dict__ */
-		int64_t esz = h->off.sbs_size, dof = h->off.sbs_tp_dict;
-		uint64_t ix = 0;
-		if (esz > 0 && dof >= 0 && rdf(h, addr, h->off.tp_subclasses, &ix) &&
-		    ix >= 1 && ix <= 1024)
-			ph_field(h, w, h->interps[0] + (uint64_t)h->off.is_types_builtins +
-				 (ix - 1) * (uint64_t)esz, dof, F_DICT);
+	} else {
+		/* the interpreter's table keeps its __dict__, and its subclasses
+		 * (a dict of weak references) */
+		ph_field(h, w, v, h->off.sbs_tp_dict, F_DICT);
+		ph_field(h, w, v, h->off.sbs_tp_subclasses, F_SUBCLASSES);
 	}
 }
 
@@ -197,6 +217,10 @@ struct ph_iplan {
 	uint64_t *keys;          /* the shared keys' names, in entry order */
 	uint32_t *key_ids;       /* their ids, once the scan has numbered all */
 	uint32_t nkeys;
+	/* the words of the instance past its family's that no rule above
+	 * names (fields of a C or mypyc type): scanned conservatively */
+	uint32_t *guess;
+	uint32_t nguess;
 };
 
 void ph_plans_free(ph_heap *h)
@@ -205,6 +229,7 @@ void ph_plans_free(ph_heap *h)
 		struct ph_iplan *p = h->types[i].plan;
 		if (p) {
 			free(p->slots);
+			free(p->guess);
 			free(p->keys);
 			free(p->key_ids);
 			free(p);
@@ -285,6 +310,29 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 		}
 		if (!rdf(h, ty, h->off.tp_base, &ty))
 			break;
+	}
+	/* the words past the family's own that neither a slot, the dict slot
+	 * nor the weakref slot explain: a class statement's type has none, a
+	 * C or mypyc type keeps its fields there (K_OTHER's decoder scans
+	 * the whole object already) */
+	uint32_t bi = t.kind != K_OTHER && t.kind_base ? ph_type_lookup(h, t.kind_base) : PH_NONE;
+	int64_t from = bi != PH_NONE ? h->types[bi].basicsize : t.basicsize;
+	int64_t to = t.basicsize < 4096 ? t.basicsize : 4096;
+	uint64_t weak = 0;
+	rdf(h, t.addr, h->off.tp_weaklistoffset, &weak);
+	for (int64_t o = (from + 7) & ~7ll; o + 8 <= to; o += 8) {
+		bool named = o == t.dictoffset || (int64_t)weak == o;
+		for (uint32_t i = 0; i < p->nslots && !named; i++)
+			named = (int64_t)p->slots[i].off == o;
+		if (named)
+			continue;
+		if (p->nguess % 16 == 0) {
+			uint32_t *n = realloc(p->guess, (p->nguess + 16) * sizeof *n);
+			if (!n)
+				break;
+			p->guess = n;
+		}
+		p->guess[p->nguess++] = (uint32_t)o;
 	}
 	h->types[ti].plan = p;
 	return p;
@@ -372,10 +420,12 @@ void ph_walk_instance(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 				walk_values(h, w, ti, values, 0);
 		} else if (md == PH_MD_INLINE && (tflags & TPF_INLINE_VALUES)) {
 			/* the object owns its inline values, even once a dict has
-			 * been made that shares them (the dict skips them) */
+			 * been made that shares them (the dict skips them); they
+			 * follow the object's fixed part */
 			uint8_t hdr[4];
-			if (core_read(h->core, addr + 16, hdr, 4) == 4 && hdr[3])
-				walk_values(h, w, ti, addr + 24, hdr[0]);
+			uint64_t vals = addr + (uint64_t)basicsize;
+			if (core_read(h->core, vals, hdr, 4) == 4 && hdr[3])
+				walk_values(h, w, ti, vals + 8, hdr[0]);
 		}
 		if (dict)
 			ph_emit(h, w, dict, PH_E_FIELD, 0, F_DICT);
@@ -397,7 +447,12 @@ void ph_walk_instance(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 	for (uint32_t i = 0; i < p->nslots; i++)
 		if (rd64(h, addr + p->slots[i].off, &v) && v)
 			ph_emit(h, w, v, PH_E_SLOT, 0, p->slots[i].label);
-	ph_emit(h, w, taddr, PH_E_FIELD, 0, F_CLASS);
+	for (uint32_t i = 0; i < p->nguess; i++)
+		if (rd64(h, addr + p->guess[i], &v) && v && !(v & 7))
+			ph_emit(h, w, v, PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE, p->guess[i]);
+	/* an instance of a heap type owns a reference to it */
+	if (tflags & TPF_HEAPTYPE)
+		ph_emit(h, w, taddr, PH_E_FIELD, 0, F_CLASS);
 }
 
 /* ---- deques, and what no row decodes ---- */
@@ -436,6 +491,30 @@ void ph_decode_conservative(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 			ph_emit(h, w, buf[i], PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE, (uint32_t)(16 + 8 * i));
 }
 
+/* ---- modules ---- */
+
+/* An extension module's C state (md_state, PyModuleDef.m_size bytes, or
+ * md_state_size on 3.15) keeps its types and constants: read as guessed
+ * references. */
+void ph_decode_module(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
+{
+	uint64_t state = 0, def = 0, size = 0, buf[512];
+	(void)ti;
+	if (!rdf(h, addr, h->off.mod_state, &state) || !state || (state & 7))
+		return;
+	if (h->off.mod_state_size >= 0)
+		rdf(h, addr, h->off.mod_state_size, &size);
+	else if (rdf(h, addr, h->off.mod_def, &def) && def)
+		rdf(h, def, h->off.moddef_size, &size);
+	if ((int64_t)size <= 0 || size > sizeof buf)
+		return;
+	size_t got = core_read(h->core, state, buf, (size_t)size) / 8;
+	for (size_t i = 0; i < got; i++)
+		if (buf[i] && !(buf[i] & 7))
+			ph_emit(h, w, buf[i], PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE,
+				PH_LABEL_MODSTATE | (uint32_t)(8 * i));
+}
+
 /* ---- every object ---- */
 
 size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn, void *payload)
@@ -449,7 +528,10 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn
 		k->edges(h, &w, addr, ti);
 	for (size_t i = 0; i < PH_KIND_FIELDS && k->fields[i].label != F_NONE; i++)
 		ph_field(h, &w, addr, ph_offsets_get(&h->off, k->fields[i].off), k->fields[i].label);
-	if (tflags & TPF_HEAPTYPE)
+	/* what every instance of the class holds: heap types, and static
+	 * types below their family's built-in type (a C extension's) */
+	if ((tflags & TPF_HEAPTYPE) ||
+	    (h->types[ti].kind != K_OTHER && h->types[ti].addr != h->types[ti].kind_base))
 		ph_walk_instance(h, &w, addr, ti);
 	return w.n;
 }

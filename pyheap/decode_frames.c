@@ -180,6 +180,30 @@ void ph_decode_gen(ph_heap *h, ph_walk *w, uint64_t g, uint32_t ti)
 		ph_walk_iframe(h, w, g + (uint64_t)h->off.gen_iframe);
 }
 
+/* A generator's size (3.11+): its frame is part of it, one slot for each
+ * local and each stack entry of its code (_PyFrame_NumSlotsForCodeObject);
+ * ob_size is no count here (3.11 keeps gi_code where it would be).  The
+ * code is gi_code (3.11), else the frame's. */
+uint64_t ph_body_gen(ph_heap *h, uint64_t g, const ph_type *t)
+{
+	uint64_t co = 0;
+	uint32_t nlp = 0, stack = 0;
+	if (h->tr->frames == PH_FRAMES_OBJECTS || t->itemsize <= 0)
+		return (uint64_t)t->basicsize;
+	if (h->off.gen_code >= 0)
+		rdf(h, g, h->off.gen_code, &co);
+	else if (h->off.gen_iframe >= 0 && rdf(h, g + (uint64_t)h->off.gen_iframe,
+						   h->off.iframe_code, &co))
+		co = ph_stackref(h, co);
+	uint64_t tp = 0;
+	if (!co || !rd64(h, co + 8, &tp) || tp != h->kind_types[K_CODE] ||
+	    !rd32(h, co + (uint64_t)h->off.co_nlocalsplus, &nlp) ||
+	    !rd32(h, co + (uint64_t)h->off.co_stacksize, &stack) ||
+	    nlp > (1u << 20) || stack > (1u << 20))
+		return UINT64_MAX;     /* no claim: not checked against its block */
+	return (uint64_t)t->basicsize + ((uint64_t)nlp + stack) * (uint64_t)t->itemsize;
+}
+
 /* The current frame of a thread state, as each version keeps it. */
 uint64_t ph_thread_frame(ph_heap *h, uint64_t ts)
 {

@@ -75,6 +75,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	[K_COMPLEX] = { .name = "complex", .symbols = {"PyComplex_Type"} },
 	[K_MODULE] = {
 		.name = "module", .symbols = {"PyModule_Type"},
+		.edges = ph_decode_module,
 		.fields = { FLD(mod_dict, F_DICT), FLD(mod_name, F_NAME) },
 		.repr = ph_repr_module,
 	},
@@ -87,7 +88,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 			FLD(func_closure, F_CLOSURE), FLD(func_dict, F_DICT),
 			FLD(func_module, F_MODULE), FLD(func_builtins, F_BUILTINS),
 			FLD(func_doc, F_DOC), FLD(func_annotations, F_ANNOTATIONS),
-			FLD(func_typeparams, F_TYPEPARAMS),
+			FLD(func_typeparams, F_TYPEPARAMS), FLD(func_annotate, F_ANNOTATE),
 		},
 		.repr = ph_repr_function,
 	},
@@ -138,14 +139,17 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	},
 	[K_GEN] = {
 		.name = "generator", .symbols = {"PyGen_Type"},
+		.body = ph_body_gen,
 		.edges = ph_decode_gen,
 	},
 	[K_COROUTINE] = {
 		.name = "coroutine", .symbols = {"PyCoro_Type"},
+		.body = ph_body_gen,
 		.edges = ph_decode_gen,
 	},
 	[K_ASYNCGEN] = {
 		.name = "async_generator", .symbols = {"PyAsyncGen_Type"},
+		.body = ph_body_gen,
 		.edges = ph_decode_gen,
 	},
 	[K_TRACEBACK] = {

@@ -42,7 +42,7 @@ typedef struct ph_kind_field {
 	uint16_t off;
 	uint8_t label;
 } ph_kind_field;
-#define PH_KIND_FIELDS 13
+#define PH_KIND_FIELDS 14
 
 typedef struct ph_kind_ops {
 	const char *name;             /* "tuple": for tests and messages */

@@ -12,13 +12,24 @@
 
 #define MAX_ITEMS PH_MAX_ITEMS
 
-/* Whether [addr, addr+len) can be one allocation: all of it in one segment
- * of the core (no read), or small and readable (module data). */
+/* Whether [addr, addr+len) can be one allocation: all of it in the core,
+ * in one segment or in adjacent ones (no read), or small and readable
+ * (module data).  A big one outside the arenas is a malloc chunk: with
+ * glibc, its own header must say it holds that much (a corrupt length is
+ * caught even when the memory after it happens to be in the core). */
 static bool one_allocation(ph_heap *h, uint64_t addr, uint64_t len)
 {
 	uint8_t last;
-	if (len == 0 || core_ptr(h->core, addr, (size_t)len))
+	if (len == 0)
 		return true;
+	if (core_span(h->core, addr, len)) {
+		const core_segment *s;
+		if (len <= 4096 || !h->ranges_sorted || ph_in_arena(h, addr) ||
+		    !(s = core_segment_find(h->core, addr)) || s->file ||
+		    !core_malloc_glibc(h->core))
+			return true;
+		return core_malloc_usable(h->core, addr) >= len;
+	}
 	return len <= 4096 && addr + len > addr && core_read(h->core, addr + len - 1, &last, 1) == 1;
 }
 
@@ -102,6 +113,23 @@ uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap)
 	return ph_object_check_words(h, addr, w[0], w[1], alloc_cap);
 }
 
+/* Whether a count can be a live object's, beyond its range: a mortal
+ * object cannot have more references than the process has words to hold
+ * them; and a large count that is the address of a type object or of None
+ * is a pointer left in a block that holds no object (a list's items, a
+ * dict's entries), however plausible the type word after it looks.  Immortal
+ * counts, and 3.11's deep-frozen statics outside the arenas, are exempt. */
+static bool refcnt_plausible(ph_heap *h, uint64_t refcnt, uint64_t alloc_cap)
+{
+	uint64_t count = h->tr->refcnt == PH_REFCNT_LOW32 ? (uint32_t)refcnt : refcnt;
+	if (count < (1u << 20) ||
+	    ph_refcnt_immortal(h, refcnt, alloc_cap ? PH_OBJ_ARENA : PH_OBJ_REF))
+		return true;
+	if (count > h->max_refcnt)
+		return false;
+	return (count & 7) || (count != h->none_addr && ph_type_lookup(h, count) == PH_NONE);
+}
+
 uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint64_t type,
 			       uint64_t alloc_cap)
 {
@@ -120,6 +148,8 @@ uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint6
 	} else if ((int64_t)refcnt <= 0 || refcnt >= h->tr->refcnt_limit) {
 		return PH_NONE;
 	}
+	if (!refcnt_plausible(h, refcnt, alloc_cap))
+		return PH_NONE;
 	uint32_t ti = ph_type_lookup(h, type);
 	if (ti == PH_NONE)
 		return PH_NONE;
@@ -131,7 +161,8 @@ uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint6
 		 * (UINT64_MAX) is no evidence: 3.11+ generators have an item
 		 * size, for their frame, but no ob_size. */
 		uint64_t need = body_need(h, addr, &h->types[ti]);
-		if (need != UINT64_MAX && !one_allocation(h, addr, need))
+		uint64_t pre = (uint64_t)preheader_of_obj(h, addr, &h->types[ti]);
+		if (need != UINT64_MAX && !one_allocation(h, addr - pre, need + pre))
 			return PH_NONE;
 	}
 	return ti;

@@ -115,6 +115,10 @@
 	/* functions, modules */ \
 	X(mod_dict,              "PyModuleObject", "md_dict") \
 	X(mod_name,              "PyModuleObject", "md_name") \
+	X(mod_def,               "PyModuleObject", "md_def") \
+	X(mod_state,             "PyModuleObject", "md_state") \
+	X(mod_state_size,        "PyModuleObject", "md_state_size") \
+	X(moddef_size,           "PyModuleDef", "m_size") \
 	X(func_code,             "PyFunctionObject", "func_code") \
 	X(func_globals,          "PyFunctionObject", "func_globals") \
 	X(func_name,             "PyFunctionObject", "func_name") \
@@ -193,6 +197,7 @@
 	X(co_nlocalsplus,        "PyCodeObject", "co_nlocalsplus") \
 	X(co_firstlineno,        "PyCodeObject", "co_firstlineno") \
 	X(co_framesize,          "PyCodeObject", "co_framesize") \
+	X(co_stacksize,          "PyCodeObject", "co_stacksize") \
 	X(co_code_adaptive,      "PyCodeObject", "co_code_adaptive") \
 	X(frame_back,            "_frame", "f_back") \
 	X(frame_code,            "_frame", "f_code") \
@@ -227,8 +232,56 @@
 	X(gen_frame_state,       "PyGenObject", "gi_frame_state") \
 	/* 3.12+: static builtin types keep their __dict__ in the interpreter */ \
 	X(is_types_builtins,     "_is", "types.builtins.initialized|types.builtins") \
+	X(is_types_for_extensions, "_is", "types.for_extensions.initialized") \
+	X(sbs_type,              "static_builtin_state|managed_static_type_state", "type") \
 	X(sbs_size,              "static_builtin_state|managed_static_type_state", "") \
 	X(sbs_tp_dict,           "static_builtin_state|managed_static_type_state", "tp_dict") \
+	X(sbs_tp_subclasses,     "static_builtin_state|managed_static_type_state", "tp_subclasses") \
+	/* the type attribute cache: the interpreter's (3.10+), a static before; \
+	 * it owns a reference to each entry's name, borrows the value */ \
+	X(is_type_cache,         "_is", "types.type_cache|type_cache") \
+	X(type_cache_size,       "type_cache", "") \
+	X(tce_size,              "type_cache_entry|method_cache_entry", "") \
+	X(tce_name,              "type_cache_entry|method_cache_entry", "name") \
+	/* what an interpreter state owns besides sys, builtins and sys.modules \
+	 * (edges.c: interp_owned); "own_" fields are references, "ownall_" \
+	 * structs hold nothing but references, their sizes follow them */ \
+	X(is_own_dict,           "_is", "dict") \
+	X(is_own_sysdict_copy,   "_is", "sysdict_copy") \
+	X(is_own_builtins_copy,  "_is", "builtins_copy") \
+	X(is_own_importlib,      "_is", "imports.importlib|importlib") \
+	X(is_own_import_func,    "_is", "imports.import_func|import_func") \
+	X(is_own_modules_by_index, "_is", "imports.modules_by_index|modules_by_index") \
+	X(is_own_codec_search_path, "_is", "codecs.search_path|codec_search_path") \
+	X(is_own_codec_search_cache, "_is", "codecs.search_cache|codec_search_cache") \
+	X(is_own_codec_error_registry, "_is", "codecs.error_registry|codec_error_registry") \
+	X(is_own_before_forkers, "_is", "before_forkers") \
+	X(is_own_after_forkers_parent, "_is", "after_forkers_parent") \
+	X(is_own_after_forkers_child, "_is", "after_forkers_child") \
+	X(is_own_audit_hooks,    "_is", "audit_hooks") \
+	X(is_own_errnomap,       "_is", "exc_state.errnomap") \
+	X(is_own_interpreter_trampoline, "_is", "interpreter_trampoline") \
+	X(is_ownall_warnings,    "_is", "warnings") \
+	X(warnings_size,         "_warnings_runtime_state", "") \
+	X(is_ownall_ast,         "_is", "ast") \
+	X(ast_size,              "ast_state", "") \
+	X(gc_own_garbage,        "_gc_runtime_state", "garbage") \
+	X(gc_own_callbacks,      "_gc_runtime_state", "callbacks") \
+	/* what a thread state owns besides its frames */ \
+	X(ts_own_dict,           "_ts", "dict") \
+	X(ts_own_async_exc,      "_ts", "async_exc") \
+	X(ts_own_context,        "_ts", "context") \
+	X(ts_own_async_gen_firstiter, "_ts", "async_gen_firstiter") \
+	X(ts_own_async_gen_finalizer, "_ts", "async_gen_finalizer") \
+	X(ts_own_curexc_type,    "_ts", "curexc_type") \
+	X(ts_own_curexc_value,   "_ts", "curexc_value") \
+	X(ts_own_curexc_traceback, "_ts", "curexc_traceback") \
+	X(ts_own_current_exception, "_ts", "current_exception") \
+	X(ts_own_exc_type,       "_ts", "exc_state.exc_type") \
+	X(ts_own_exc_value,      "_ts", "exc_state.exc_value") \
+	X(ts_own_exc_traceback,  "_ts", "exc_state.exc_traceback") \
+	X(ts_own_profileobj,     "_ts", "c_profileobj") \
+	X(ts_own_traceobj,       "_ts", "c_traceobj") \
 	/* interned strings: 3.12 in the runtime, 3.13 per interpreter */ \
 	X(rt_interned,           "pyruntimestate", "cached_objects.interned_strings") \
 	X(is_interned,           "_is", "cached_objects.interned_strings") \

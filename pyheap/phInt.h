@@ -50,9 +50,11 @@
 
 /* A node that holds references without being an object. */
 typedef struct ph_vnode {
-	const char *kind;        /* "interpreter", "thread", "frame" */
-	uint64_t addr;           /* the PyInterpreterState, PyThreadState or frame */
-	uint64_t aux;            /* thread: its interpreter index; frame: its thread node */
+	const char *kind;        /* "interpreter", "thread", "frame", "statics" */
+	uint64_t addr;           /* the PyInterpreterState, PyThreadState or frame;
+				  * statics: the module's base address */
+	uint64_t aux;            /* thread: its interpreter index; frame: its thread
+				  * node; statics: the module's index */
 	char name[80];
 } ph_vnode;
 
@@ -140,6 +142,8 @@ struct ph_heap {
 	uint64_t interps[16];            /* interpreter states, main first */
 	size_t ninterps;
 	uint64_t arena_size, pool_size;  /* pymalloc's geometry */
+	uint64_t max_refcnt;             /* words of memory in the core: no mortal
+					  * object has more references */
 
 	/* static objects, by symbol (0 when absent) */
 	uint64_t type_type, object_type, none_addr, set_dummy;
@@ -186,6 +190,15 @@ struct ph_heap {
 	size_t nroots, roots_cap;
 	uint64_t interned;               /* the interned-strings dict, 0 if unknown */
 	bool roots_built;
+	/* C statics (roots.c): the writable data of the interpreter's binary
+	 * and of the extension modules, each range with its statics node,
+	 * and the parts of them that are objects or interpreter and thread
+	 * states, walked precisely instead (sorted, merged) */
+	struct ph_srange { uint64_t lo, hi; uint32_t node; } *sranges;
+	size_t nsranges, sranges_cap;
+	struct ph_excl { uint64_t lo, hi; } *sexcl;
+	size_t nsexcl;
+	bool sexcl_built;
 
 	/* warnings (warn.c) */
 	uint64_t warn_count[W_NKINDS];

@@ -161,6 +161,8 @@ enum ph_edge_kind {
 	PH_E_STACK,        /* an entry of a frame's value stack; label: depth */
 	PH_E_FRAME,        /* a thread's frame; label: 0 for the innermost */
 	PH_E_CONSERVATIVE, /* a word at +label of an object pyheap cannot decode */
+	PH_E_STATE,        /* a field of the interpreter's or a thread's state; label:
+			    * the field (ph_edge_label names it) */
 };
 enum {
 	PH_EF_WEAK = 1,         /* keeps nothing alive and adds no refcount */

@@ -43,6 +43,7 @@ static const char *const field_names[F_NFIELDS] = {
 	[F_SYS_MODULES] = "sys.modules", [F_INTERNED] = "<interned strings>",
 	[F_ANNOTATIONS] = "__annotations__", [F_TYPEPARAMS] = "__type_params__",
 	[F_CACHE_INFO_TYPE] = "<cache_info_type>", [F_ELEM_TYPE] = "<lru_list_elem_type>",
+	[F_TYPE_CACHE] = "<type cache>", [F_ANNOTATE] = "__annotate__",
 };
 
 const char *ph_field_name(uint32_t f)
@@ -289,9 +290,39 @@ const char *ph_edge_label(ph_heap *h, uint32_t src, uint8_t kind, uint32_t label
 	case PH_E_FRAME:
 		snprintf(buf, cap, "frame[%u]", label);
 		break;
-	case PH_E_CONSERVATIVE:
-		snprintf(buf, cap, "+0x%x?", label);
+	case PH_E_STATE: {
+		/* "is_own_sysdict_copy" -> "interp.sysdict_copy" */
+		const char *n = label < ph_offset_desc_count ? ph_offset_descs[label].name : "?";
+		const char *own = strstr(n, "own_");
+		const char *who = strncmp(n, "is_", 3) == 0 ? "interp" : strncmp(n, "ts_", 3) == 0 ?
+				  "thread" : "gc";
+		if (own && strncmp(own, "ownall_", 7) == 0)
+			own += 7;
+		else if (own)
+			own += 4;
+		snprintf(buf, cap, "%s.%s", who, own ? own : n);
 		break;
+	}
+	case PH_E_CONSERVATIVE: {
+		/* a C static: its symbol, when the module has one there */
+		uint64_t off = 0;
+		const char *sym = NULL;
+		if (src >= h->objs.n && src < h->objs.n + h->nvnodes &&
+		    strcmp(h->vnodes[src - h->objs.n].kind, "statics") == 0) {
+			const ph_vnode *sv = &h->vnodes[src - h->objs.n];
+			sym = core_module_addr_name(core_module_at(h->core, sv->aux),
+						    sv->addr + label, &off);
+		}
+		if (!sym && (label & PH_LABEL_MODSTATE))
+			snprintf(buf, cap, "md_state+0x%x?", label & ~PH_LABEL_MODSTATE);
+		else if (sym && off)
+			snprintf(buf, cap, "%s+0x%llx?", sym, (unsigned long long)off);
+		else if (sym)
+			snprintf(buf, cap, "%s?", sym);
+		else
+			snprintf(buf, cap, "+0x%x?", label);
+		break;
+	}
 	default:
 		snprintf(buf, cap, "?");
 		break;

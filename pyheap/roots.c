@@ -101,6 +101,46 @@ static void find_interned(ph_heap *h)
 	h->interned = best;
 }
 
+/* Whether module m is Python's: the interpreter's binary, libpython, or an
+ * extension module (its C statics may hold objects). */
+static bool python_module(ph_heap *h, core_module_t *m)
+{
+	if (m == h->pymod || m == core_module_exe(h->core))
+		return true;
+	const char *n = core_module_name(m), *b = strrchr(n, '/');
+	b = b ? b + 1 : n;
+	return strstr(b, ".cpython-") || strstr(b, "python3") || strstr(b, ".abi3.so");
+}
+
+/* A statics node for module i, with its writable ranges, and a root: a C
+ * static holding an object keeps it alive. */
+static void add_statics(ph_heap *h, size_t i)
+{
+	core_module_t *m = core_module_at(h->core, i);
+	uint64_t lo, size;
+	if (!python_module(h, m) || !core_module_data_count(m))
+		return;
+	ph_vnode *n = add_vnode(h, "statics", core_module_base(m), i);
+	if (!n)
+		return;
+	uint32_t node = (uint32_t)(h->objs.n + h->nvnodes - 1);
+	const char *name = core_module_name(m), *b = strrchr(name, '/');
+	snprintf(n->name, sizeof n->name, "C statics of %.60s", b ? b + 1 : name);
+	ph_root *r = add_root(h, node, "static");
+	if (r)
+		snprintf(r->name, sizeof r->name, "%.80s", b ? b + 1 : name);
+	for (size_t k = 0; core_module_data_at(m, k, &lo, &size) == 0; k++) {
+		if (!size || size > (256u << 20) || lo + size < lo)
+			continue;
+		struct ph_srange *s = ph_grow(h->sranges, h->nsranges, &h->sranges_cap,
+					      sizeof *s, 16);
+		if (!s)
+			return;
+		h->sranges = s;
+		h->sranges[h->nsranges++] = (struct ph_srange){lo, lo + size, node};
+	}
+}
+
 static void build_roots(ph_heap *h)
 {
 	find_interned(h);
@@ -144,6 +184,11 @@ static void build_roots(ph_heap *h)
 				break;
 		}
 	}
+	for (size_t i = 0; i < core_module_count(h->core); i++)
+		add_statics(h, i);
+	/* (C stacks are not read: words past the live frames are stale, and
+	 * one stale pointer would hide an orphan or keep a whole garbage cycle
+	 * "reachable") */
 	for (size_t i = 0; i < h->ninterps; i++) {
 		uint64_t mods = 0;
 		if (rdf(h, h->interps[i], h->off.is_modules, &mods) && mods)

@@ -310,6 +310,8 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 	/* the layout: DWARF, else the built-in one the core validates */
 	h->arena_size = h->tr->arena_size;
 	h->pool_size = h->tr->pool_size;
+	for (size_t i = 0; i < core_segment_count(core); i++)
+		h->max_refcnt += core_segment_at(core, i)->memsz / 8;
 	if (h->pymod)
 		find_static_objects(h);
 	bool use_dwarf = !opts->no_dwarf && h->pymod && core_module_has_dwarf(h->pymod) &&
@@ -357,6 +359,8 @@ void ph_free(ph_heap *h)
 	free(h->threads);
 	free(h->vnodes);
 	free(h->roots);
+	free(h->sranges);
+	free(h->sexcl);
 	for (size_t i = 0; i < W_NKINDS; i++)
 		free(h->warn_text[i]);
 	free(h);

@@ -30,7 +30,7 @@ enum {
 	F_WR_OBJECT, F_WR_CALLBACK, F_MAPPING, F_OBJCLASS, F_KEYWORDS, F_WRAPPED,
 	F_CACHE, F_KWD_MARK, F_DEFAULT_FACTORY, F_LRU_KEY, F_LRU_RESULT, F_LRU_NEXT,
 	F_LRU_PREV, F_SYS, F_BUILTINS, F_SYS_MODULES, F_INTERNED, F_ANNOTATIONS,
-	F_TYPEPARAMS, F_CACHE_INFO_TYPE, F_ELEM_TYPE, F_NFIELDS
+	F_TYPEPARAMS, F_CACHE_INFO_TYPE, F_ELEM_TYPE, F_TYPE_CACHE, F_ANNOTATE, F_NFIELDS
 };
 
 /* The index of ph_offsets' field `name`, for ph_kind_field.off. */
@@ -83,6 +83,11 @@ void ph_decode_type(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_weakref(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_lru_elem(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_deque(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
+void ph_decode_module(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
+
+/* A guessed reference's label in a module's C state (md_state): this bit
+ * and the offset. */
+#define PH_LABEL_MODSTATE 0x80000000u
 void ph_decode_code(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_frame(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_gen(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
@@ -95,6 +100,7 @@ uint64_t ph_size_int(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_size_bytearray(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_size_type(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_str(ph_heap *h, uint64_t addr, const ph_type *t);
+uint64_t ph_body_gen(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_int(ph_heap *h, uint64_t addr, const ph_type *t);
 
 /* repr.c: lengths and short values */
