@@ -87,6 +87,18 @@ void ph_decode_dict(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 	walk_dict(h, w, addr);
 }
 
+/* Whether a word read without a layout can be a reference, and which: an
+ * aligned pointer, or one tagged in its low bit, as mypyc keeps an int
+ * attribute that does not fit a tagged machine word (CPyTagged). */
+static bool guessed_ptr(uint64_t *v)
+{
+	if (!*v)
+		return false;
+	if ((*v & 7) == 1)
+		*v -= 1;
+	return !(*v & 7);
+}
+
 /* ---- sequences and sets ---- */
 
 void ph_decode_tuple(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
@@ -293,7 +305,14 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 	/* __slots__: each heap type on the tp_base chain lists its own, up to
 	 * the built-in type that gave the family (a C heap type's members are
 	 * its own fields, walked by the family) */
-	uint64_t ty = t.addr;
+	/* Not slots: the weak-reference list (a mypyc or C type may list
+	 * __weakref__ as a member; it holds no reference), a member a base
+	 * already listed, and members over a tuple's items (a struct
+	 * sequence's fields are its items, walked by the family). */
+	uint64_t ty = t.addr, weakoff = 0;
+	rdf(h, t.addr, h->off.tp_weaklistoffset, &weakoff);
+	uint32_t fi = t.kind != K_OTHER && t.kind_base ? ph_type_lookup(h, t.kind_base) : PH_NONE;
+	int64_t items_from = t.kind == K_TUPLE && fi != PH_NONE ? h->types[fi].basicsize : INT64_MAX;
 	for (uint32_t d = 0; ty && d < 64; d++) {
 		uint32_t bi = ph_type_lookup(h, ty);
 		if (bi == PH_NONE || !(h->types[bi].flags & TPF_HEAPTYPE) ||
@@ -305,7 +324,10 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 			if (core_read(h->core, m, ent, sizeof ent) != sizeof ent || !ent[0])
 				break;
 			uint32_t mtype = (uint32_t)ent[1];
-			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20))
+			bool dup = ent[2] == weakoff || (int64_t)ent[2] >= items_from;
+			for (uint32_t k = 0; k < p->nslots && !dup; k++)
+				dup = p->slots[k].off == ent[2];
+			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20) && !dup)
 				plan_slot(p, ent[2], d << 16 | i);
 		}
 		if (!rdf(h, ty, h->off.tp_base, &ty))
@@ -448,7 +470,7 @@ void ph_walk_instance(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 		if (rd64(h, addr + p->slots[i].off, &v) && v)
 			ph_emit(h, w, v, PH_E_SLOT, 0, p->slots[i].label);
 	for (uint32_t i = 0; i < p->nguess; i++)
-		if (rd64(h, addr + p->guess[i], &v) && v && !(v & 7))
+		if (rd64(h, addr + p->guess[i], &v) && guessed_ptr(&v))
 			ph_emit(h, w, v, PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE, p->guess[i]);
 	/* an instance of a heap type owns a reference to it */
 	if (tflags & TPF_HEAPTYPE)
@@ -480,14 +502,16 @@ void ph_decode_deque(ph_heap *h, ph_walk *w, uint64_t dq, uint32_t ti)
 void ph_decode_conservative(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 {
 	uint64_t buf[CONSERVATIVE_MAX / 8];
-	uint64_t size = (uint64_t)h->types[ti].basicsize;
-	if (size <= 16)
+	const ph_type *t = &h->types[ti];
+	uint64_t size = ph_kinds[t->kind].body ? ph_kinds[t->kind].body(h, addr, t)
+					       : (uint64_t)t->basicsize;
+	if (size <= 16 || size == UINT64_MAX)
 		return;
 	if (size > CONSERVATIVE_MAX)
 		size = CONSERVATIVE_MAX;
 	size_t got = core_read(h->core, addr + 16, buf, (size_t)(size - 16)) / 8;
 	for (size_t i = 0; i < got; i++)
-		if (buf[i] && !(buf[i] & 7))
+		if (guessed_ptr(&buf[i]))
 			ph_emit(h, w, buf[i], PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE, (uint32_t)(16 + 8 * i));
 }
 
@@ -513,6 +537,84 @@ void ph_decode_module(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 		if (buf[i] && !(buf[i] & 7))
 			ph_emit(h, w, buf[i], PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE,
 				PH_LABEL_MODSTATE | (uint32_t)(8 * i));
+}
+
+/* ---- numpy arrays ---- */
+
+/* PyArrayObject_fields, the same since numpy 1.7 (numpy/ndarraytypes.h):
+ * data, nd, dimensions, strides, base, descr, flags, weakreflist.  The
+ * descr's type_num is at +28 in numpy 1 and 2; 17 is NPY_OBJECT. */
+enum { NPA_DATA = 0x10, NPA_ND = 0x18, NPA_DIMS = 0x20, NPA_STRIDES = 0x28, NPA_BASE = 0x30,
+       NPA_DESCR = 0x38, NPA_FLAGS = 0x40, NPD_TYPE_NUM = 28, NPY_OBJECT = 17,
+       NPY_C_CONTIGUOUS = 0x1, NPY_OWNDATA = 0x4 };
+#define NPA_MAX_DIMS 64
+
+/* The number of items and the bytes of a C-contiguous array (strides[0] *
+ * dims[0]; a 0-d array: one item of strides-less size, unknown: 0). */
+static bool ndarray_extent(ph_heap *h, uint64_t a, uint64_t *items, uint64_t *bytes)
+{
+	uint64_t dims = 0, strides = 0, nd = 0, flags = 0;
+	uint32_t nd32 = 0, fl32 = 0;
+	if (!rd32(h, a + NPA_ND, &nd32) || !rd64(h, a + NPA_DIMS, &dims) ||
+	    !rd64(h, a + NPA_STRIDES, &strides) || !rd32(h, a + NPA_FLAGS, &fl32))
+		return false;
+	nd = nd32;
+	flags = fl32;
+	if (nd == 0 || nd > NPA_MAX_DIMS || !(flags & NPY_C_CONTIGUOUS))
+		return false;
+	uint64_t n = 1, d, s0 = 0;
+	for (uint64_t i = 0; i < nd; i++) {
+		if (!rd64(h, dims + 8 * i, &d) || d > (1ull << 40))
+			return false;
+		n *= d;
+		if (n > (1ull << 40))
+			return false;
+	}
+	if (!rd64(h, strides, &s0) || (int64_t)s0 < 0)
+		return false;
+	uint64_t d0 = 0;
+	rd64(h, dims, &d0);
+	*items = n;
+	*bytes = d0 * s0;
+	return *bytes < (1ull << 40);
+}
+
+bool ph_ndarray_data(ph_heap *h, uint64_t a, uint64_t *data, uint64_t *bytes)
+{
+	uint32_t flags = 0;
+	uint64_t items;
+	return rd32(h, a + NPA_FLAGS, &flags) && (flags & NPY_OWNDATA) &&
+	       rd64(h, a + NPA_DATA, data) && *data && ndarray_extent(h, a, &items, bytes);
+}
+
+/* Its base (the array a view looks into), its dtype, and for an object
+ * array the objects in its data. */
+void ph_decode_ndarray(ph_heap *h, ph_walk *w, uint64_t a, uint32_t ti)
+{
+	uint64_t descr = 0, data = 0, items = 0, bytes = 0;
+	uint32_t type_num = 0;
+	(void)ti;
+	ph_field(h, w, a, NPA_BASE, F_BASE);
+	ph_field(h, w, a, NPA_DESCR, F_DTYPE);
+	if (!rd64(h, a + NPA_DESCR, &descr) || !descr ||
+	    !rd32(h, descr + NPD_TYPE_NUM, &type_num) || type_num != NPY_OBJECT ||
+	    !rd64(h, a + NPA_DATA, &data) || !data || !ndarray_extent(h, a, &items, &bytes) ||
+	    bytes != items * 8)
+		return;
+	ph_walk_array(h, w, data, items, PH_E_INDEX, 0);
+}
+
+/* numpy's __sizeof__: the struct, its dimensions and strides, and the data
+ * it owns. */
+uint64_t ph_size_ndarray(ph_heap *h, uint64_t a, const ph_type *t)
+{
+	uint32_t nd = 0;
+	uint64_t data, bytes = 0;
+	rd32(h, a + NPA_ND, &nd);
+	uint64_t size = (uint64_t)t->basicsize + (nd <= NPA_MAX_DIMS ? 16ull * nd : 0);
+	if (ph_ndarray_data(h, a, &data, &bytes))
+		size += bytes;
+	return size;
 }
 
 /* ---- every object ---- */

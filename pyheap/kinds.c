@@ -212,6 +212,17 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 		.fields = { FLD(defdict_factory, F_DEFAULT_FACTORY) },
 		.len = ph_len_dict, .repr = ph_repr_dict_len,
 	},
+	[K_DATETIME] = {
+		/* allocated without their tzinfo slot when they have none */
+		.name = "datetime", .type_names = {"datetime.time", "datetime.datetime"},
+		.body = ph_body_datetime,
+		.edges = ph_decode_conservative,
+	},
+	[K_NDARRAY] = {
+		.name = "numpy.ndarray", .type_names = {"numpy.ndarray"},
+		.size = ph_size_ndarray,
+		.edges = ph_decode_ndarray,
+	},
 	[K_ODICT] = {
 		.name = "collections.OrderedDict", .type_names = {"collections.OrderedDict"},
 		.size = ph_size_dict,

@@ -69,6 +69,18 @@ uint64_t ph_body_str(ph_heap *h, uint64_t addr, const ph_type *t)
 	return (uint64_t)t->basicsize;   /* non-compact: data is a separate block */
 }
 
+/* datetime.time and datetime.datetime (the types themselves, not
+ * subclasses) are allocated without their last word, tzinfo, unless
+ * hastzinfo (the byte after the cached hash) says they have one. */
+uint64_t ph_body_datetime(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint8_t hastz = 1;
+	if (t->addr != t->kind_base || t->basicsize < 32)
+		return (uint64_t)t->basicsize;
+	core_read(h->core, addr + 24, &hastz, 1);
+	return (uint64_t)t->basicsize - (hastz ? 0 : 8);
+}
+
 uint64_t ph_body_int(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	(void)t;
@@ -115,19 +127,25 @@ uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap)
 
 /* Whether a count can be a live object's, beyond its range: a mortal
  * object cannot have more references than the process has words to hold
- * them; and a large count that is the address of a type object or of None
- * is a pointer left in a block that holds no object (a list's items, a
- * dict's entries), however plausible the type word after it looks.  Immortal
- * counts, and 3.11's deep-frozen statics outside the arenas, are exempt. */
+ * them; and a large count that is the address of an object (a type, None,
+ * a str: its second word a type) is a pointer, left in a block that holds
+ * no object (a list's items, a dict's entries, a freed object's link),
+ * however plausible the type word after it looks.  On a binary that is not
+ * position-independent such pointers are small enough to pass for counts.
+ * Immortal counts, and 3.11's deep-frozen statics outside the arenas, are
+ * exempt. */
 static bool refcnt_plausible(ph_heap *h, uint64_t refcnt, uint64_t alloc_cap)
 {
-	uint64_t count = h->tr->refcnt == PH_REFCNT_LOW32 ? (uint32_t)refcnt : refcnt;
+	uint64_t count = h->tr->refcnt == PH_REFCNT_LOW32 ? (uint32_t)refcnt : refcnt, tp;
 	if (count < (1u << 20) ||
 	    ph_refcnt_immortal(h, refcnt, alloc_cap ? PH_OBJ_ARENA : PH_OBJ_REF))
 		return true;
 	if (count > h->max_refcnt)
 		return false;
-	return (count & 7) || (count != h->none_addr && ph_type_lookup(h, count) == PH_NONE);
+	if (count & 7)
+		return true;
+	return ph_type_lookup(h, count) == PH_NONE &&
+	       !(rd64(h, count + 8, &tp) && ph_type_lookup(h, tp) != PH_NONE);
 }
 
 uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint64_t type,

@@ -265,6 +265,10 @@
 	X(warnings_size,         "_warnings_runtime_state", "") \
 	X(is_ownall_ast,         "_is", "ast") \
 	X(ast_size,              "ast_state", "") \
+	X(is_ownall_bytes,       "_is", "bytes") \
+	X(bytes_size,            "_Py_bytes_state", "") \
+	X(is_ownall_unicode,     "_is", "unicode") \
+	X(unicode_size,          "_Py_unicode_state", "") \
 	X(gc_own_garbage,        "_gc_runtime_state", "garbage") \
 	X(gc_own_callbacks,      "_gc_runtime_state", "callbacks") \
 	/* what a thread state owns besides its frames */ \

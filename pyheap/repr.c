@@ -43,7 +43,7 @@ static const char *const field_names[F_NFIELDS] = {
 	[F_SYS_MODULES] = "sys.modules", [F_INTERNED] = "<interned strings>",
 	[F_ANNOTATIONS] = "__annotations__", [F_TYPEPARAMS] = "__type_params__",
 	[F_CACHE_INFO_TYPE] = "<cache_info_type>", [F_ELEM_TYPE] = "<lru_list_elem_type>",
-	[F_TYPE_CACHE] = "<type cache>", [F_ANNOTATE] = "__annotate__",
+	[F_TYPE_CACHE] = "<type cache>", [F_ANNOTATE] = "__annotate__", [F_DTYPE] = "dtype",
 };
 
 const char *ph_field_name(uint32_t f)

@@ -30,7 +30,7 @@ enum {
 	F_WR_OBJECT, F_WR_CALLBACK, F_MAPPING, F_OBJCLASS, F_KEYWORDS, F_WRAPPED,
 	F_CACHE, F_KWD_MARK, F_DEFAULT_FACTORY, F_LRU_KEY, F_LRU_RESULT, F_LRU_NEXT,
 	F_LRU_PREV, F_SYS, F_BUILTINS, F_SYS_MODULES, F_INTERNED, F_ANNOTATIONS,
-	F_TYPEPARAMS, F_CACHE_INFO_TYPE, F_ELEM_TYPE, F_TYPE_CACHE, F_ANNOTATE, F_NFIELDS
+	F_TYPEPARAMS, F_CACHE_INFO_TYPE, F_ELEM_TYPE, F_TYPE_CACHE, F_ANNOTATE, F_DTYPE, F_NFIELDS
 };
 
 /* The index of ph_offsets' field `name`, for ph_kind_field.off. */
@@ -84,6 +84,11 @@ void ph_decode_weakref(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_lru_elem(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_deque(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
 void ph_decode_module(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
+void ph_decode_ndarray(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);
+uint64_t ph_size_ndarray(ph_heap *h, uint64_t addr, const ph_type *t);
+/* A numpy array's data buffer, when it owns one: its address and bytes.
+ * false for views and arrays numpy does not own the memory of. */
+bool ph_ndarray_data(ph_heap *h, uint64_t addr, uint64_t *data, uint64_t *bytes);
 
 /* A guessed reference's label in a module's C state (md_state): this bit
  * and the offset. */
@@ -101,6 +106,7 @@ uint64_t ph_size_bytearray(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_size_type(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_str(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_gen(ph_heap *h, uint64_t addr, const ph_type *t);
+uint64_t ph_body_datetime(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_int(ph_heap *h, uint64_t addr, const ph_type *t);
 
 /* repr.c: lengths and short values */
