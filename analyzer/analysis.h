@@ -13,6 +13,7 @@
  *   an_diff       type growth between two dumps, containers that grew
  *   an_show       one object: refcount accounting, referents and referrers
  *   an_backrefs   the backward neighbourhood of some objects, for drawing
+ *   an_stacks     every thread's Python stack, with its locals
  *
  * Ownership: each an_X() gives the caller a result through **out, freed
  * with an_X_free() (which takes NULL); on failure it returns -1 and *out
@@ -337,5 +338,37 @@ typedef struct an_backrefs_result {
 int an_backrefs(an_backrefs_result **out, const heapgraph *hg, const rg_id *targets,
 		size_t ntargets, const an_backrefs_opts *o);
 void an_backrefs_free(an_backrefs_result *r);
+
+/* ---- stacks ---- */
+
+typedef struct an_local {
+	char name[64];
+	uint64_t addr;           /* the value */
+	rg_id id;                /* its id, RG_NONE when it is no object found */
+	uint64_t size, retained; /* sys.getsizeof, and what it keeps alive (with a
+				  * graph; else its size) */
+} an_local;
+
+typedef struct an_stack_frame {
+	ph_frame frame;
+	an_local *locals;        /* with locals only */
+	size_t nlocals;
+} an_stack_frame;
+
+typedef struct an_stack {
+	const ph_thread *thread; /* borrowed from the heap */
+	an_stack_frame *frames;  /* innermost first */
+	size_t nframes;
+} an_stack;
+
+typedef struct an_stacks_result {
+	an_stack *threads;
+	size_t nthreads;
+} an_stacks_result;
+
+/* The stacks of every Python thread; with hg (a graph of the same heap),
+ * also each frame's locals and their retained sizes. */
+int an_stacks(an_stacks_result **out, ph_heap *h, const heapgraph *hg);
+void an_stacks_free(an_stacks_result *r);
 
 #endif

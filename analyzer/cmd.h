@@ -43,6 +43,8 @@ enum {
 	OPT_SELFLOAD = 1 << 5, /* not an option: the command opens its files itself */
 	OPT_BASELINE = 1 << 6, /* --baseline FILE */
 	OPT_LIST = 1 << 8,    /* --list: every object, not only the totals */
+	OPT_LOCALS = 1 << 9,  /* --locals */
+	OPT_NOSCAN = 1 << 10, /* not an option: no scan unless --locals asks */
 	OPT_TOTALS = 1 << 7,  /* not an option: the command needs only the scan's
 			       * totals (ph_options.totals_only) */
 };
@@ -66,6 +68,8 @@ typedef struct cmd_ctx {
 	size_t nhide;
 	int stop_at_modules;
 	int list;             /* --list */
+	int locals;           /* --locals */
+	int no_scan;          /* open the core, do not scan the heap */
 	core_t *core;
 	ph_heap *heap;
 } cmd_ctx;
@@ -155,5 +159,6 @@ int cmd_backrefs(cmd_ctx *ctx);
 int cmd_top(cmd_ctx *ctx);
 int cmd_suspects(cmd_ctx *ctx);
 int cmd_diff(cmd_ctx *ctx);
+int cmd_stacks(cmd_ctx *ctx);
 
 #endif

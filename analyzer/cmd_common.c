@@ -72,6 +72,8 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 		cmd_error("%s", err);
 		return EXIT_UNUSABLE;
 	}
+	if (ctx->no_scan)
+		return 0;
 	struct stat st;
 	progress p = {0};
 	p.on = !ctx->no_progress && isatty(2) && stat(path, &st) == 0 &&

@@ -33,6 +33,8 @@ static const cmd_def commands[] = {
 	{"diff", cmd_diff, OPT_SELFLOAD | OPT_SORT | OPT_TOP, 2,
 	 "[--sort size|count] [--top N] OLD NEW",
 	 "type growth between two dumps (cores, or `types --json` snapshots)"},
+	{"stacks", cmd_stacks, OPT_NOSCAN | OPT_LOCALS, 1, "[--locals] CORE",
+	 "the Python stack of every thread, innermost frame first"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
 	 "[--hide TYPE] [--stop-at-modules] CORE",
@@ -76,6 +78,8 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 			   "  --addr ADDR        the object at ADDR\n");
 	if (c->opts & OPT_OUT)
 		fprintf(f, "  -o FILE            output file; its extension picks the format\n");
+	if (c->opts & OPT_LOCALS)
+		fprintf(f, "  --locals           each frame's locals: type, size, retained size\n");
 	if (c->opts & OPT_LIST)
 		fprintf(f, "  --list             every object (address, type, value), not only the totals\n");
 	if (c->opts & OPT_BASELINE)
@@ -106,7 +110,7 @@ static int bad_usage(const char *msg, const char *arg)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN, O_BASELINE, O_LIST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
+       O_POOLSCAN, O_BASELINE, O_LIST, O_LOCALS, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
 
 /* `pyheap --version`: the program's version, then the Python releases it
  * reads (for people, and for tests and scripts, which take the list from
@@ -190,6 +194,7 @@ static int run(int argc, char **argv)
 		{"stop-at-modules", no_argument, 0, O_STOPMOD},
 		{"baseline", required_argument, 0, O_BASELINE},
 		{"list", no_argument, 0, O_LIST},
+		{"locals", no_argument, 0, O_LOCALS},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
@@ -253,6 +258,7 @@ static int run(int argc, char **argv)
 		case O_STOPMOD: ctx.stop_at_modules = 1; used |= OPT_BACKREFS; break;
 		case O_BASELINE: ctx.baseline = optarg; used |= OPT_BASELINE; break;
 		case O_LIST: ctx.list = 1; used |= OPT_LIST; break;
+		case O_LOCALS: ctx.locals = 1; used |= OPT_LOCALS; break;
 		case O_TOP: {
 			char *end;
 			errno = 0;
@@ -311,6 +317,7 @@ static int run(int argc, char **argv)
 			used & ~cmd->opts & OPT_TARGET ? "--type/--addr" :
 			used & ~cmd->opts & OPT_OUT ? "-o" : used & ~cmd->opts & OPT_BASELINE ? "--baseline" :
 			used & ~cmd->opts & OPT_LIST ? "--list" :
+			used & ~cmd->opts & OPT_LOCALS ? "--locals" :
 			"--depth/--max-nodes/--hide/--stop-at-modules");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
@@ -339,6 +346,7 @@ static int run(int argc, char **argv)
 		return bad_usage("not an address", ctx.addr);
 	ctx.core_path = argv[1];
 	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0;
+	ctx.no_scan = (cmd->opts & OPT_NOSCAN) && !ctx.locals;
 	if (!ctx.sort)
 		ctx.sort = "size";
 

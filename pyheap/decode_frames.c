@@ -9,6 +9,7 @@
 #include "walk.h"
 
 #include <stdio.h>
+#include <string.h>
 
 
 void ph_decode_code(ph_heap *h, ph_walk *w, uint64_t co, uint32_t ti)
@@ -233,3 +234,248 @@ void ph_code_name(ph_heap *h, uint64_t co, char *buf, size_t cap)
 		snprintf(buf, cap, "?");
 }
 
+
+/* ---- where a frame is: its code's line for an instruction ---- */
+
+/* A varint of the 3.11+ location table: 6-bit chunks, bit 6 = more. */
+static bool lt_varint(const uint8_t *t, size_t n, size_t *i, uint64_t *out)
+{
+	uint64_t v = 0;
+	for (int shift = 0; *i < n && shift < 64; shift += 6) {
+		uint8_t b = t[(*i)++];
+		v |= (uint64_t)(b & 63) << shift;
+		if (!(b & 64)) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool lt_svarint(const uint8_t *t, size_t n, size_t *i, int64_t *out)
+{
+	uint64_t v;
+	if (!lt_varint(t, n, i, &v))
+		return false;
+	*out = (v & 1) ? -(int64_t)(v >> 1) : (int64_t)(v >> 1);
+	return true;
+}
+
+/* The line of code unit (2-byte instruction) `unit` in a 3.11+ location
+ * table (Objects/locations.md): entries of a marker byte (1, code: 4 bits,
+ * length - 1: 3 bits) and the code's data. */
+static int line_311(const uint8_t *t, size_t n, int first, uint64_t unit)
+{
+	int64_t line = first;
+	uint64_t at = 0;
+	size_t i = 0;
+	while (i < n) {
+		uint8_t b = t[i++];
+		if (!(b & 128))
+			return 0;
+		unsigned code = (b >> 3) & 15, len = (b & 7) + 1;
+		int64_t d = 0, has = 1;
+		uint64_t skip;
+		switch (code) {
+		case 15: has = 0; break;                         /* no location */
+		case 14:                                          /* long form */
+			if (!lt_svarint(t, n, &i, &d) || !lt_varint(t, n, &i, &skip) ||
+			    !lt_varint(t, n, &i, &skip) || !lt_varint(t, n, &i, &skip))
+				return 0;
+			break;
+		case 13:                                          /* no column */
+			if (!lt_svarint(t, n, &i, &d))
+				return 0;
+			break;
+		case 10: case 11: case 12:                        /* one line */
+			d = code - 10;
+			i += 2;
+			break;
+		default:                                          /* short form */
+			i += 1;
+			break;
+		}
+		if (has)
+			line += d;
+		if (unit < at + len)
+			return has ? (int)line : 0;
+		at += len;
+	}
+	return 0;
+}
+
+/* 3.10's table: (bytes, line delta; -128: no line) pairs. */
+static int line_310(const uint8_t *t, size_t n, int first, uint64_t byte)
+{
+	int64_t line = first, end = 0;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		int8_t ld = (int8_t)t[i + 1];
+		int64_t start = end;
+		end += t[i];
+		int64_t here = ld == -128 ? -1 : (line += ld);
+		if ((int64_t)byte >= start && (int64_t)byte < end)
+			return here < 0 ? 0 : (int)here;
+	}
+	return 0;
+}
+
+/* 3.8 and 3.9's co_lnotab: (bytes, line delta) pairs. */
+static int line_lnotab(const uint8_t *t, size_t n, int first, uint64_t byte)
+{
+	int64_t line = first;
+	uint64_t addr = 0;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		addr += t[i];
+		if (addr > byte)
+			break;
+		line += (int8_t)t[i + 1];
+	}
+	return (int)line;
+}
+
+/* The bytes object at b into buf (at most cap); its length, or -1. */
+static long read_bytes(ph_heap *h, uint64_t b, uint8_t *buf, size_t cap)
+{
+	uint64_t n = 0;
+	if (!b || !rd64(h, b + 16, &n) || n > (1u << 24))
+		return -1;
+	if (n > cap)
+		n = cap;
+	return (long)core_read(h->core, b + (uint64_t)h->off.bytes_sval, buf, (size_t)n);
+}
+
+/* The line of code object co at position pos: a code unit index (3.11+),
+ * else a byte offset. */
+static int code_line(ph_heap *h, uint64_t co, uint64_t pos)
+{
+	uint64_t tab = 0;
+	uint32_t first = 0;
+	static uint8_t buf[1 << 16];
+	if (!rd32(h, co + (uint64_t)h->off.co_firstlineno, &first) ||
+	    !rdf(h, co, h->off.co_linetable, &tab))
+		return 0;
+	long n = read_bytes(h, tab, buf, sizeof buf);
+	if (n < 0)
+		return (int)first;
+	switch (h->tr->linetable) {
+	case PH_LT_LOCATIONS:
+		return line_311(buf, (size_t)n, (int)first, pos);
+	case PH_LT_310:
+		return line_310(buf, (size_t)n, (int)first, pos);
+	case PH_LT_LNOTAB:
+		break;
+	}
+	return line_lnotab(buf, (size_t)n, (int)first, pos);
+}
+
+/* The str object at s into buf, or "?" when it is none. */
+static void str_field(ph_heap *h, uint64_t obj, int64_t off, char *buf, size_t cap)
+{
+	uint64_t s = 0;
+	buf[0] = 0;
+	if (rdf(h, obj, off, &s) && s)
+		ph_str_read(h, s, buf, cap);
+	if (!buf[0])
+		snprintf(buf, cap, "?");
+}
+
+int ph_frame_at(ph_heap *h, uint64_t f, ph_frame *out)
+{
+	uint64_t co = 0, tp = 0, pos = 0;
+	memset(out, 0, sizeof *out);
+	out->addr = f;
+	if (h->tr->frames == PH_FRAMES_OBJECTS) {
+		uint32_t lasti = 0;
+		if (!rdf(h, f, h->off.frame_code, &co) || !co)
+			return -1;
+		rd32(h, f + (uint64_t)h->off.frame_lasti, &lasti);
+		/* f_lasti counts bytes on 3.8 and 3.9, code units on 3.10; -1
+		 * before the first instruction */
+		pos = (int32_t)lasti < 0 ? 0 : h->tr->linetable == PH_LT_310 ? 2ull * lasti : lasti;
+	} else {
+		uint8_t owner = 0;
+		if (!rdf(h, f, h->off.iframe_code, &co))
+			return -1;
+		co = ph_stackref(h, co);
+		core_read(h->core, f + (uint64_t)h->off.iframe_owner, &owner, 1);
+		if (h->tr->frame_owner_cstack >= 0 && owner >= h->tr->frame_owner_cstack) {
+			out->entry = 1;
+			return 0;
+		}
+		uint64_t func = 0, ip = 0;
+		if (rdf(h, f, h->off.iframe_func, &func))
+			out->function = ph_stackref(h, func);
+		/* the instruction: prev_instr (3.11, 3.12), instr_ptr (3.13+),
+		 * in code units from the start of the code's bytecode */
+		if (rdf(h, f, h->off.iframe_instr_ptr, &ip) && h->off.co_code_adaptive >= 0 &&
+		    ip >= co + (uint64_t)h->off.co_code_adaptive)
+			pos = (ip - co - (uint64_t)h->off.co_code_adaptive) / 2;
+	}
+	if (!co || !rd64(h, co + 8, &tp) || tp != h->kind_types[K_CODE])
+		return -1;
+	out->code = co;
+	uint32_t first = 0;
+	rd32(h, co + (uint64_t)h->off.co_firstlineno, &first);
+	out->first_line = (int)first;
+	ph_code_name(h, co, out->name, sizeof out->name);
+	str_field(h, co, h->off.co_filename, out->file, sizeof out->file);
+	out->line = code_line(h, co, pos);
+	/* an interpreter's shim (3.13's __init__ cleanup, 3.12's trampoline):
+	 * a code object in the binary's data with no line, not the program's */
+	const core_segment *s = core_segment_find(h->core, co);
+	if (out->line == 0 && s && s->file)
+		out->entry = 1;
+	return 0;
+}
+
+size_t ph_thread_frames(ph_heap *h, size_t i, ph_frame *out, size_t cap)
+{
+	if (i >= h->nthreads)
+		return 0;
+	uint64_t f = ph_thread_frame(h, h->threads[i].tstate);
+	size_t n = 0;
+	/* bounded: a corrupt chain can loop */
+	for (int k = 0; f && k < 100000; k++) {
+		ph_frame fr;
+		if (ph_frame_at(h, f, &fr) == 0 && !fr.entry) {
+			if (n < cap)
+				out[n] = fr;
+			n++;
+		}
+		int64_t back = h->tr->frames == PH_FRAMES_OBJECTS ? h->off.frame_back
+								 : h->off.iframe_previous;
+		uint64_t next = 0;
+		if (!rdf(h, f, back, &next) || next == f)
+			break;
+		f = next;
+	}
+	return n;
+}
+
+void ph_frame_locals(ph_heap *h, const ph_frame *f, ph_local_fn fn, void *payload)
+{
+	uint64_t names[512], slots, n = 0;
+	char name[128];
+	if (!f->code || f->entry)
+		return;
+	size_t nn = local_names(h, f->code, names, 512);
+	if (h->tr->frames == PH_FRAMES_OBJECTS) {
+		slots = f->addr + (uint64_t)h->off.frame_localsplus;
+		n = nn;
+	} else {
+		int32_t n32 = 0;
+		slots = f->addr + (uint64_t)h->off.iframe_localsplus;
+		if (rd32(h, f->code + (uint64_t)h->off.co_nlocalsplus, (uint32_t *)&n32) && n32 > 0)
+			n = (uint64_t)n32;
+	}
+	if (n > 512)
+		n = 512;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+		if (!rd64(h, slots + 8 * i, &v) || !(v = ph_stackref(h, v)))
+			continue;
+		if (i >= nn || !ph_str_read(h, names[i], name, sizeof name))
+			snprintf(name, sizeof name, "?");
+		fn(name, v, payload);
+	}
+}

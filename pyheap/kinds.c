@@ -136,6 +136,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	[K_FRAME] = {
 		.name = "frame", .symbols = {"PyFrame_Type"},
 		.edges = ph_decode_frame,
+		.repr = ph_repr_frame,
 	},
 	[K_GEN] = {
 		.name = "generator", .symbols = {"PyGen_Type"},

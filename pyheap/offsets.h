@@ -211,6 +211,7 @@
 	X(frame_stackdepth,      "_frame", "f_stackdepth") \
 	X(frame_frame,           "_frame", "f_frame") \
 	X(frame_data,            "_frame", "_f_frame_data") \
+	X(frame_lasti,           "_frame", "f_lasti") \
 	X(iframe_size,           "_PyInterpreterFrame", "") \
 	X(iframe_code,           "_PyInterpreterFrame", "f_executable|f_code") \
 	X(iframe_previous,       "_PyInterpreterFrame", "previous") \

@@ -98,6 +98,29 @@ typedef struct ph_thread {
 size_t ph_thread_count(const ph_heap *h);
 const ph_thread *ph_thread_at(const ph_heap *h, size_t i);
 
+/* One frame of a thread's Python stack. */
+typedef struct ph_frame {
+	uint64_t addr;         /* the frame (a frame object on 3.8-3.10) */
+	uint64_t code;         /* its code object */
+	uint64_t function;     /* its function object (3.11+), 0 when unknown */
+	char name[128];        /* co_qualname (3.11+) or co_name */
+	char file[256];        /* co_filename */
+	int line;              /* the line it is at, 0 when unknown */
+	int first_line;        /* co_firstlineno */
+	int entry;             /* an entry frame the C stack owns (3.12+): no code of its own */
+} ph_frame;
+/* The Python frames of thread i (ph_thread_at), innermost first, into out
+ * (at most cap); returns how many it has (may exceed cap). */
+size_t ph_thread_frames(ph_heap *h, size_t i, ph_frame *out, size_t cap);
+/* The same for one frame: a frame object (3.8-3.10) or an interpreter frame
+ * (3.11+) at addr.  0, or -1 when addr is no frame with a code object. */
+int ph_frame_at(ph_heap *h, uint64_t addr, ph_frame *out);
+/* The fast locals of a frame (cells and free variables included): fn(name,
+ * value) for each one that is set; name is the local's name, "?" when
+ * unknown. */
+typedef void (*ph_local_fn)(const char *name, uint64_t value, void *payload);
+void ph_frame_locals(ph_heap *h, const ph_frame *f, ph_local_fn fn, void *payload);
+
 typedef struct ph_gc_state {
 	int known;             /* 0 when the GC state could not be read */
 	int enabled;

@@ -229,6 +229,20 @@ void ph_repr_type(ph_heap *h, uint64_t a, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", h->types[ti].name);
 }
 
+/* "check (lint.py:712)": a frame object's function and where it is (its
+ * interpreter frame on 3.11+, itself before). */
+void ph_repr_frame(ph_heap *h, uint64_t a, char *buf, size_t cap)
+{
+	ph_frame fr;
+	uint64_t f = a;
+	if (h->tr->frames != PH_FRAMES_OBJECTS && !rdf(h, a, h->off.frame_frame, &f))
+		return;
+	if (ph_frame_at(h, f, &fr) == 0 && !fr.entry) {
+		const char *b = strrchr(fr.file, '/');
+		snprintf(buf, cap, "%s (%s:%d)", fr.name, b ? b + 1 : fr.file, fr.line);
+	}
+}
+
 const char *ph_object_repr(ph_heap *h, ph_id id, char *buf, size_t cap)
 {
 	const ph_kind_ops *k = &ph_kinds[h->types[h->objs.type[id]].kind];

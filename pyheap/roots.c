@@ -174,12 +174,15 @@ static void build_roots(ph_heap *h)
 			ph_vnode *fn = add_vnode(h, "frame", f, tnode);
 			if (!fn)
 				return;
-			uint64_t co = 0;
-			char cname[48];
-			rdf(h, f, h->off.iframe_code, &co);
-			co = ph_stackref(h, co);
-			ph_code_name(h, co, cname, sizeof cname);
-			snprintf(fn->name, sizeof fn->name, "frame %.40s (%.30s)", cname, h->vnodes[tnode - h->objs.n].name);
+			/* "frame check (lint.py:712)": its function and where it is */
+			ph_frame fr;
+			if (ph_frame_at(h, f, &fr) == 0 && !fr.entry) {
+				const char *b = strrchr(fr.file, '/');
+				snprintf(fn->name, sizeof fn->name, "frame %.30s (%.30s:%d)", fr.name,
+					 b ? b + 1 : fr.file, fr.line);
+			} else {
+				snprintf(fn->name, sizeof fn->name, "frame (entry)");
+			}
 			if (!rdf(h, f, h->off.iframe_previous, &f))
 				break;
 		}

@@ -334,6 +334,7 @@ int ph_open(ph_heap **out, core_t *core, const ph_options *opts, char *err, size
 		return -1;
 	}
 	version_from_sys(h);
+	ph_walk_threads(h);
 	*out = h;
 	return 0;
 }

@@ -134,7 +134,6 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 	h->total_size = 0;
 	h->scan.walked = 0;
 	h->scan_refs = 0;
-	ph_walk_threads(h);
 	ph_gc_chase_start(h);
 	h->scan.deferring = true;
 	ph_walk_arenas(h, progress, payload);

@@ -28,7 +28,7 @@
 	.refcnt_limit = 1ull << 32, .immortal = PH_IMMORTAL_REFCNT_32, \
 	.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .sizeof_preheader = true, \
 	.dict_keys_header = 32, .int_one_digit = true, \
-	.frame_owner_cstack = 3, \
+	.frame_owner_cstack = 3, .linetable = PH_LT_LOCATIONS, \
 	.static_dicts = PH_SDICT_INTERP, .interned = PH_INTERNED_STATE
 
 static const ph_traits traits[] = {
@@ -61,6 +61,7 @@ static const ph_traits traits[] = {
 	{
 		.minor = 10, .micro_lo = 0, .micro_hi = 99,
 		.verified = "3.10.13 (pyenv, DWARF)", .layouts = {"3.10.13"},
+		.linetable = PH_LT_310,
 		.arena_size = 1 * MiB, .pool_size = 16 * KiB, .arenas = PH_ARENAS_STATIC,
 		.gc = PH_GC_INTERP,
 		.refcnt_limit = 1ull << 40, .immortal = PH_IMMORTAL_NONE,
@@ -84,6 +85,7 @@ static const ph_traits traits[] = {
 		.dict_keys_header = 32, .values_size = PH_VALUES_BY_ENTRIES, .values_prefix = 0,
 		.int_one_digit = true,
 		.frames = PH_FRAMES_CFRAME, .frame_owner_cstack = -1, .gen_live_below = 1,
+		.linetable = PH_LT_LOCATIONS,
 		.static_dicts = PH_SDICT_TYPE, .interned = PH_INTERNED_STATIC,
 		.debug_offsets = PH_DO_NONE,
 	},

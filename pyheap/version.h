@@ -73,6 +73,14 @@ enum ph_frames {
 	PH_FRAMES_CURRENT,    /* interpreter frames from ts->current_frame (3.13) */
 };
 
+/* How a code object maps instructions to lines. */
+enum ph_linetable {
+	PH_LT_LNOTAB,         /* co_lnotab: (bytes, line) delta pairs (3.8, 3.9) */
+	PH_LT_310,            /* co_linetable: (bytes, line or -128) pairs, f_lasti in
+			       * code units (3.10) */
+	PH_LT_LOCATIONS,      /* the location table of code units (3.11+) */
+};
+
 /* Where static builtin types keep their __dict__. */
 enum ph_static_dicts {
 	PH_SDICT_TYPE,        /* in tp_dict, like any type */
@@ -131,6 +139,7 @@ typedef struct ph_traits {
 	bool int_one_digit;           /* 0 takes one digit in sys.getsizeof */
 
 	enum ph_frames frames;
+	enum ph_linetable linetable;
 	/* the first frame owner value that is no Python frame: an entry frame
 	 * on the C stack (3.12, 3.13: 3) or the interpreter's own (3.14+: 3,
 	 * and the C stack 4), which borrow their code and leave their
