@@ -111,14 +111,34 @@ void an_refs_free(an_refs_result *r);
 /* ---- path ---- */
 
 /* Every object whose type is named type, in id order: *out (caller frees)
- * and *n (0 when there is none).  -1 when out of memory. */
-int an_objects_of_type(rg_id **out, size_t *n, const heapgraph *hg, const char *type);
+ * and *n (0 when there is none).  A name no type has exactly may be the
+ * last part of one qualified name ("Name" for "astroid.nodes.Name"):
+ * which[0] gets the name matched; when two qualified names end so,
+ * which[1] gets the second and *n is 0.  -1 when out of memory. */
+int an_objects_of_type(rg_id **out, size_t *n, const heapgraph *hg, const char *type,
+		       const char *which[2]);
+
+/* A holder of many of the targets: the first node above them, on their
+ * chains from the roots, that holds at least a hundredth of them. */
+typedef struct an_holder {
+	rg_id node;
+	size_t count;            /* targets it holds (through it on their chains) */
+	rg_id example;           /* one of them */
+	an_chain chain;          /* from its root to the example, through node */
+	size_t at;               /* the index of node in chain.nodes */
+} an_holder;
+#define AN_HOLDERS 10
 
 typedef struct an_path_result {
 	rg_id target;            /* the candidate nearest to a root */
 	size_t candidates;
 	int reached;             /* 0: no root reaches any candidate (garbage) */
 	an_chain chain;          /* when reached: from its root to target */
+	an_holder *holders;      /* the biggest holders, most targets first (at most */
+	size_t nholders;         /* AN_HOLDERS), with more than one target */
+	size_t reached_count;    /* targets some root reaches */
+	size_t holder_min;       /* what a holder holds at least */
+	size_t held_elsewhere;   /* reached targets no listed holder holds */
 } an_path_result;
 
 /* The shortest chain to the nearest of the targets (ntargets >= 1).  The

@@ -45,6 +45,7 @@ enum {
 	OPT_LIST = 1 << 8,    /* --list: every object, not only the totals */
 	OPT_LOCALS = 1 << 9,  /* --locals */
 	OPT_NOSCAN = 1 << 10, /* not an option: no scan unless --locals asks */
+	OPT_NEAREST = 1 << 11, /* path --nearest */
 	OPT_TOTALS = 1 << 7,  /* not an option: the command needs only the scan's
 			       * totals (ph_options.totals_only) */
 };
@@ -69,6 +70,7 @@ typedef struct cmd_ctx {
 	int stop_at_modules;
 	int list;             /* --list */
 	int locals;           /* --locals */
+	int nearest;          /* path --nearest */
 	int no_scan;          /* open the core, do not scan the heap */
 	core_t *core;
 	ph_heap *heap;

@@ -346,12 +346,18 @@ size_t cmd_targets(cmd_ctx *ctx, const heapgraph *hg, rg_id **out)
 		(*out)[n++] = id;
 		return n;
 	}
-	if (an_objects_of_type(out, &n, hg, ctx->type) < 0) {
+	const char *which[2];
+	if (an_objects_of_type(out, &n, hg, ctx->type, which) < 0) {
 		cmd_oom();
 		return 0;
 	}
-	if (!n)
+	if (which[1])
+		cmd_error("%s: type %s is ambiguous: %s, %s, ... (give the qualified name)",
+			  ctx->core_path, ctx->type, which[0], which[1]);
+	else if (!n)
 		cmd_error("%s: no live object of type %s", ctx->core_path, ctx->type);
+	else
+		ctx->type = which[0];
 	return n;
 }
 

@@ -33,6 +33,19 @@ static void node_print(const heapgraph *hg, const char *label, rg_id n)
 		printf("  %-32s %s\n", label, ph_node_name(h, n, v, sizeof v));
 }
 
+/* The chain's first n references (n + 1 nodes) as a JSON list. */
+static void chain_json(json_w *w, const heapgraph *hg, const an_chain *c, size_t n)
+{
+	json_arr(w);
+	for (size_t i = 0; i <= n; i++) {
+		json_obj(w);
+		node_json(w, hg, c->nodes[i]);
+		json_kstr(w, "edge", i ? c->labels[i - 1] : "");
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+}
+
 static void path_json(cmd_ctx *ctx, const heapgraph *hg, const an_path_result *p)
 {
 	const an_chain *c = &p->chain;
@@ -63,15 +76,71 @@ static void path_json(cmd_ctx *ctx, const heapgraph *hg, const an_path_result *p
 	json_kstr(&w, "name", c->root_kind ? c->root_name : "?");
 	json_obj_end(&w);
 	json_key(&w, "chain");
-	json_arr(&w);
-	for (size_t i = 0; i <= c->n; i++) {
-		json_obj(&w);
-		node_json(&w, hg, c->nodes[i]);
-		json_kstr(&w, "edge", i ? c->labels[i - 1] : "");
-		json_obj_end(&w);
+	chain_json(&w, hg, c, c->n);
+	if (ctx->type) {
+		/* who holds most of them, one chain each */
+		json_ku64(&w, "reached", p->reached_count);
+		json_ku64(&w, "held_elsewhere", p->held_elsewhere);
+		json_key(&w, "holders");
+		json_arr(&w);
+		for (size_t i = 0; i < p->nholders; i++) {
+			const an_holder *ho = &p->holders[i];
+			json_obj(&w);
+			json_ku64(&w, "count", ho->count);
+			json_key(&w, "holder");
+			json_obj(&w);
+			node_json(&w, hg, ho->node);
+			json_obj_end(&w);
+			json_key(&w, "root");
+			json_obj(&w);
+			json_kstr(&w, "kind", ho->chain.root_kind ? ho->chain.root_kind : "?");
+			json_kstr(&w, "name", ho->chain.root_kind ? ho->chain.root_name : "?");
+			json_obj_end(&w);
+			json_key(&w, "chain");
+			chain_json(&w, hg, &ho->chain, ho->at);
+			json_key(&w, "example");
+			json_obj(&w);
+			node_json(&w, hg, ho->example);
+			json_obj_end(&w);
+			json_obj_end(&w);
+		}
+		json_arr_end(&w);
 	}
-	json_arr_end(&w);
 	cmd_json_end(ctx, &w);
+}
+
+/* The holders of path --type: how many each, and the chain to it. */
+static void holders_print(const heapgraph *hg, const an_path_result *p, const char *type)
+{
+	char n1[32], n2[32];
+	printf("%s: %s objects, %s reached from a root; the holders of most:\n", type,
+	       cmd_num(n1, sizeof n1, p->candidates), cmd_num(n2, sizeof n2, p->reached_count));
+	for (size_t i = 0; i < p->nholders; i++) {
+		const an_holder *ho = &p->holders[i];
+		const an_chain *c = &ho->chain;
+		printf("\n%12s (%.0f%%) held by %s root %s:\n", cmd_num(n1, sizeof n1, ho->count),
+		       p->reached_count ? 100.0 * (double)ho->count / (double)p->reached_count : 0.0,
+		       c->root_kind ? c->root_kind : "?", c->root_kind ? c->root_name : "?");
+		node_print(hg, "", c->nodes[0]);
+		for (size_t k = 0; k < ho->at; k++) {
+			char lab[200];
+			snprintf(lab, sizeof lab, "-> %s", c->labels[k]);
+			node_print(hg, lab, c->nodes[k + 1]);
+		}
+		if (ho->at < c->n) {
+			char lab[240];
+			snprintf(lab, sizeof lab, "   e.g. %s%s", c->labels[ho->at],
+				 ho->at + 1 < c->n ? " ..." : "");
+			node_print(hg, lab, c->nodes[c->n]);
+		}
+	}
+	if (p->nholders && p->held_elsewhere)
+		printf("\n%12s (%.0f%%) held elsewhere, no holder keeping %s of them\n",
+		       cmd_num(n1, sizeof n1, p->held_elsewhere),
+		       100.0 * (double)p->held_elsewhere / (double)p->reached_count,
+		       cmd_num(n2, sizeof n2, p->holder_min));
+	if (!p->nholders)
+		printf("  (no holder keeps more than one of them: `--nearest` shows one chain)\n");
 }
 
 static void path_print(cmd_ctx *ctx, const heapgraph *hg, const an_path_result *p)
@@ -115,6 +184,8 @@ int cmd_path(cmd_ctx *ctx)
 	}
 	if (ctx->json)
 		path_json(ctx, hg, p);
+	else if (ctx->type && !ctx->nearest && p->nholders)
+		holders_print(hg, p, ctx->type);
 	else
 		path_print(ctx, hg, p);
 	an_path_free(p);

@@ -20,8 +20,8 @@ static const cmd_def commands[] = {
 	 "pymalloc arenas, pools and blocks per size class"},
 	{"refs", cmd_refs, OPT_TOP | OPT_LIST, 1, "[--top N] [--list] CORE",
 	 "refcounts rebuilt: references no object accounts for, orphans"},
-	{"path", cmd_path, OPT_TARGET, 1, "(--type T | --addr ADDR) CORE",
-	 "the shortest chain of references from a root to an object"},
+	{"path", cmd_path, OPT_TARGET | OPT_NEAREST, 1, "(--type T [--nearest] | --addr ADDR) CORE",
+	 "who holds objects: the holders of most of a type, or the chain to one"},
 	{"garbage", cmd_garbage, OPT_TOP | OPT_LIST, 1, "[--top N] [--list] CORE",
 	 "objects alive but unreachable from any root (cyclic garbage)"},
 	{"show", cmd_show, 0, 2, "CORE ADDR",
@@ -78,6 +78,9 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 			   "  --addr ADDR        the object at ADDR\n");
 	if (c->opts & OPT_OUT)
 		fprintf(f, "  -o FILE            output file; its extension picks the format\n");
+	if (c->opts & OPT_NEAREST)
+		fprintf(f, "  --nearest          with --type: only the chain to the nearest object,\n"
+			   "                     not the holders of most of them\n");
 	if (c->opts & OPT_LOCALS)
 		fprintf(f, "  --locals           each frame's locals: type, size, retained size\n");
 	if (c->opts & OPT_LIST)
@@ -110,7 +113,7 @@ static int bad_usage(const char *msg, const char *arg)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN, O_BASELINE, O_LIST, O_LOCALS, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
+       O_POOLSCAN, O_BASELINE, O_LIST, O_LOCALS, O_NEAREST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
 
 /* `pyheap --version`: the program's version, then the Python releases it
  * reads (for people, and for tests and scripts, which take the list from
@@ -195,6 +198,7 @@ static int run(int argc, char **argv)
 		{"baseline", required_argument, 0, O_BASELINE},
 		{"list", no_argument, 0, O_LIST},
 		{"locals", no_argument, 0, O_LOCALS},
+		{"nearest", no_argument, 0, O_NEAREST},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
@@ -259,6 +263,7 @@ static int run(int argc, char **argv)
 		case O_BASELINE: ctx.baseline = optarg; used |= OPT_BASELINE; break;
 		case O_LIST: ctx.list = 1; used |= OPT_LIST; break;
 		case O_LOCALS: ctx.locals = 1; used |= OPT_LOCALS; break;
+		case O_NEAREST: ctx.nearest = 1; used |= OPT_NEAREST; break;
 		case O_TOP: {
 			char *end;
 			errno = 0;
@@ -318,6 +323,7 @@ static int run(int argc, char **argv)
 			used & ~cmd->opts & OPT_OUT ? "-o" : used & ~cmd->opts & OPT_BASELINE ? "--baseline" :
 			used & ~cmd->opts & OPT_LIST ? "--list" :
 			used & ~cmd->opts & OPT_LOCALS ? "--locals" :
+			used & ~cmd->opts & OPT_NEAREST ? "--nearest" :
 			"--depth/--max-nodes/--hide/--stop-at-modules");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;

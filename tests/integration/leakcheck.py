@@ -140,6 +140,23 @@ def main():
     check('suspects: growth since the baseline',
           any(x['kind'] == 'growth' and lt in x['summary'] for x in s['suspects']))
 
+    # path --type with the short name: the leak list holds every one of them
+    short = lt.rsplit('.', 1)[-1]
+    p = json.loads(pyheap(bin_, 'path', '--json', '--type', short, c2))
+    hs = p.get('holders', [])
+    h0 = hs[0] if hs else {}
+    check('path --type %s: _LEAKS holds all of them' % short,
+          h0.get('count') == truth['n1'] + n2 and p.get('reached') == truth['n1'] + n2
+          and [e['edge'] for e in h0.get('chain', [])][-1:] == [truth['container']]
+          and h0.get('holder', {}).get('type') == 'list' and p.get('held_elsewhere') == 0,
+          'reached %s; first holder %s x%s via %s' % (
+              p.get('reached'), h0.get('holder', {}).get('type'), h0.get('count'),
+              ' '.join(e['edge'] for e in h0.get('chain', []))))
+    text = pyheap(bin_, 'path', '--type', short, c2)
+    check('path --type (text): the holder, its count and the list',
+          ('%s (100%%) held by' % format(truth['n1'] + n2, ',')) in text
+          and truth['container'] in text, text.splitlines()[0] if text else '')
+
     for f in (c1, c2):
         os.unlink(f)
     print('leakcheck: %s: %d checks, %d failed' % (truth['version'], len(results),
