@@ -2,14 +2,17 @@
  * an_suspects.c - what most likely leaks, the evidence for it, and the
  * chain that keeps it alive; see analysis.h.
  *
- * Each finding is a suspect of one kind, weighed in bytes:
- *   unbounded_cache  an lru_cache with maxsize=None: entries and retained size
- *   big_container    a container retaining a large share of the heap
- *                    (module-level ones first)
+ * Each finding is a suspect of one kind, ranked by the bytes it keeps,
+ * its share of the heap:
+ *   unbounded_cache  an lru_cache with maxsize=None holding entries, and at
+ *                    least a thousandth of the heap
+ *   big_container    a container retaining a twentieth of the heap
  *   growth           with a baseline: types and containers that grew
- *   garbage          cyclic garbage, above all while the collector is off
+ *   garbage          cyclic garbage while the collector is off, or a
+ *                    hundredth of the heap waiting for a collection
  *   orphans          objects with a refcount and no referrer (C leaks)
- *   pinned_arenas    nearly empty pymalloc arenas kept by a few blocks
+ *   pinned_arenas    two or more nearly empty pymalloc arenas, a tenth of
+ *                    the arenas, kept by a few blocks
  */
 #include "analysis.h"
 
@@ -39,8 +42,19 @@ typedef struct rules {
 	rg_edge *parent;
 	uint32_t *dist;
 	uint8_t *sel;
+	an_grown grown[AN_GROWN_MAX];   /* containers grown since the baseline */
+	size_t ngrown;
 	an_suspects_result *r;
 } rules;
+
+/* Whether container id grew since the baseline. */
+static int grew(const rules *x, rg_id id)
+{
+	for (size_t i = 0; i < x->ngrown; i++)
+		if (x->grown[i].id == id)
+			return 1;
+	return 0;
+}
 
 /* A new suspect, or NULL when the list is full. */
 static an_suspect *add(rules *x, enum an_suspect_kind kind, uint64_t weight, rg_id id)
@@ -54,9 +68,7 @@ static an_suspect *add(rules *x, enum an_suspect_kind kind, uint64_t weight, rg_
 	s->weight = weight;
 	s->id = id;
 	s->items = -1;
-	/* a container's own size is what it retains; a group's its weight */
-	s->bytes = (kind == AN_BIG_CONTAINER || kind == AN_GROWTH) && id != RG_NONE ?
-		   x->retained[id] : weight;
+	s->bytes = weight;
 	return s;
 }
 
@@ -96,7 +108,7 @@ static int examples(rules *x, an_suspect *s)
 
 /* Unbounded caches; their cache dicts are marked in sel, not to be
  * reported again as big containers. */
-static void unbounded_caches(rules *x)
+static void unbounded_caches(rules *x, uint64_t total)
 {
 	memset(x->sel, 0, x->nobj);
 	for (rg_id id = 0; id < x->nobj; id++) {
@@ -108,16 +120,20 @@ static void unbounded_caches(rules *x)
 			x->sel[cache] = 1;
 		if (unbounded != 1)
 			continue;
-		/* a cache that never evicts is a leak by construction: weigh it
-		 * above a container of the same size */
-		an_suspect *s = add(x, AN_UNBOUNDED_CACHE, x->retained[id] * 3, id);
+		/* one that never evicts grows with its inputs; empty, or tiny
+		 * and not seen growing, it is no suspect yet */
+		int64_t entries = cache != PH_NONE ? ph_object_len(x->h, cache) : -1;
+		if (entries == 0 || (x->retained[id] * 1000 < total * AN_CACHE_PERMILLE &&
+				     !(cache != PH_NONE && grew(x, cache))))
+			continue;
+		an_suspect *s = add(x, AN_UNBOUNDED_CACHE, x->retained[id], id);
 		if (s)
-			s->e.cache.entries = cache != PH_NONE ? ph_object_len(x->h, cache) : -1;
+			s->e.cache.entries = entries;
 	}
 }
 
 /* Containers retaining a large share; module-level ones (a module's
- * globals, one step from it) are weighed first. */
+ * globals, one step from it) are said so. */
 static void big_containers(rules *x, uint64_t total)
 {
 	for (rg_id id = 0; id < x->nobj; id++) {
@@ -126,7 +142,7 @@ static void big_containers(rules *x, uint64_t total)
 		if (x->sel[id] || plumbing(x, id))
 			continue;
 		int module_level = x->dist[id] != UINT32_MAX && x->dist[id] <= 2;
-		an_suspect *s = add(x, AN_BIG_CONTAINER, x->retained[id] * (module_level ? 2 : 1), id);
+		an_suspect *s = add(x, AN_BIG_CONTAINER, x->retained[id], id);
 		if (s) {
 			s->e.big.module_level = module_level;
 			s->e.big.items = ph_object_len(x->h, id);
@@ -155,9 +171,8 @@ static int growth(rules *x, const an_dump *baseline, char *err, size_t errlen)
 		s->e.type_growth.new_count = t[i].new_count;
 	}
 	an_type_deltas_free(t, nt);
-	an_grown g[AN_GROWN_MAX];
-	size_t nc = baseline->heap ? an_grown_containers(g, baseline->heap, x->h) : 0;
-	for (size_t i = 0; i < nc && i < AN_EXAMPLES; i++) {
+	const an_grown *g = x->grown;
+	for (size_t i = 0; i < x->ngrown && i < AN_EXAMPLES; i++) {
 		an_suspect *s = add(x, AN_GROWTH, x->retained[g[i].id], g[i].id);
 		if (s) {
 			s->e.grown.old_len = g[i].old_len;
@@ -169,7 +184,7 @@ static int growth(rules *x, const an_dump *baseline, char *err, size_t errlen)
 
 /* Cyclic garbage: garbage is expected between collections; with the
  * collector off it only grows. */
-static int garbage(rules *x, const ph_gc_state *gc)
+static int garbage(rules *x, const ph_gc_state *gc, uint64_t total)
 {
 	uint64_t count = 0, size = 0;
 	memset(x->sel, 0, x->nobj);
@@ -179,10 +194,10 @@ static int garbage(rules *x, const ph_gc_state *gc)
 			count++;
 			size += ph_object_size(x->h, id);
 		}
-	if (!count)
-		return 0;
 	int disabled = gc->known && !gc->enabled;
-	an_suspect *s = add(x, AN_GARBAGE, disabled ? size * 4 : size, RG_NONE);
+	if (!count || (!disabled && size * 100 < total * AN_GARBAGE_SHARE))
+		return 0;
+	an_suspect *s = add(x, AN_GARBAGE, size, RG_NONE);
 	if (s) {
 		s->e.garbage.count = count;
 		s->e.garbage.size = size;
@@ -212,30 +227,39 @@ static int orphans(rules *x)
 	return examples(x, s);
 }
 
+/* Nearly empty arenas: resident, for a few objects.  The space in them
+ * no object uses counts in the heap the shares are of. */
 static int pinned_arenas(rules *x)
 {
 	const uint64_t *pinned;
 	size_t np = ph_pinned_arenas(x->h, &pinned);
 	const ph_arena_stats *as = ph_arenas(x->h);
-	if (!np)
-		return 0;
-	uint64_t pinners = 0;
+	an_pinned_result *p;
+	if (an_pinned(&p, x->h) < 0)
+		return -1;
+	uint64_t used = 0;
 	memset(x->sel, 0, x->nobj);
-	for (rg_id id = 0; id < x->nobj; id++) {
-		uint64_t a = ph_object_addr(x->h, id);
-		for (size_t i = 0; i < np; i++)
-			if (a >= pinned[i] && a < pinned[i] + as->arena_size) {
-				x->sel[id] = 1;
-				pinners++;
-				break;
-			}
+	for (size_t i = 0; i < p->n; i++)
+		for (size_t k = 0; k < p->arenas[i].n; k++) {
+			x->sel[p->arenas[i].ids[k]] = 1;
+			used += ph_object_size(x->h, p->arenas[i].ids[k]);
+		}
+	x->r->pinned_free = as->nearly_empty_bytes > used ? as->nearly_empty_bytes - used : 0;
+	/* the arena the allocator is filling, or one on its way out, is no
+	 * finding: several, and a tenth of the arenas, are */
+	if (np < 2 || as->nearly_empty_arenas * 100 < as->arenas * AN_PINNED_SHARE) {
+		an_pinned_free(p);
+		return 0;
 	}
 	an_suspect *s = add(x, AN_PINNED_ARENAS, as->nearly_empty_bytes, RG_NONE);
 	if (s) {
 		s->e.pinned.arenas = as->nearly_empty_arenas;
+		s->e.pinned.bases = pinned;
+		s->e.pinned.nbases = np;
 		s->e.pinned.resident = as->nearly_empty_bytes;
-		s->e.pinned.objects = pinners;
+		s->e.pinned.objects = p->objects;
 	}
+	an_pinned_free(p);
 	return examples(x, s);
 }
 
@@ -258,11 +282,15 @@ int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *ba
 	r->objects = ph_object_count(x.h);
 	r->gc = ph_gc(x.h);
 
-	unbounded_caches(&x);
+	if (baseline && baseline->heap)
+		x.ngrown = an_grown_containers(x.grown, baseline->heap, x.h);
+	unbounded_caches(&x, r->total_size);
 	big_containers(&x, r->total_size);
-	if ((baseline && growth(&x, baseline, err, errlen) < 0) || garbage(&x, r->gc) < 0 ||
+	if ((baseline && growth(&x, baseline, err, errlen) < 0) ||
+	    garbage(&x, r->gc, r->total_size) < 0 ||
 	    orphans(&x) < 0 || pinned_arenas(&x) < 0)
 		goto fail;
+	r->heap_size = r->total_size + r->pinned_free;
 	qsort(r->s, r->n, sizeof *r->s, by_weight);
 
 	/* the objects: what they retain, their items, what holds them */

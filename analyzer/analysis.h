@@ -77,6 +77,25 @@ typedef struct an_types_result {
 int an_types(an_types_result **out, ph_heap *h, const uint8_t *sel, int by_count);
 void an_types_free(an_types_result *r);
 
+/* ---- arenas ---- */
+
+typedef struct an_pinned_arena {
+	uint64_t base;           /* the arena's address (arena_size bytes) */
+	ph_id *ids;              /* the objects in it, in id order */
+	size_t n;
+} an_pinned_arena;
+
+typedef struct an_pinned_result {
+	an_pinned_arena *arenas; /* the nearly empty arenas, by address (at */
+	size_t n;                /* most PH_PINNED_MAX) */
+	uint64_t objects;        /* in all of them */
+} an_pinned_result;
+
+/* The objects that keep each nearly empty arena resident.  -1 when out
+ * of memory. */
+int an_pinned(an_pinned_result **out, ph_heap *h);
+void an_pinned_free(an_pinned_result *r);
+
 /* ---- refs ---- */
 
 #define AN_OVER_LISTED 1000  /* overcounted objects listed */
@@ -243,6 +262,9 @@ void an_diff_free(an_diff_result *r);
 /* ---- suspects ---- */
 
 #define AN_BIG_SHARE 5       /* a big container retains >= 5% of the heap */
+#define AN_CACHE_PERMILLE 1  /* an unbounded cache retains >= 0.1% of it */
+#define AN_GARBAGE_SHARE 1   /* garbage while the collector runs: >= 1% */
+#define AN_PINNED_SHARE 10   /* pinned arenas: >= 2, >= 10% of the arenas */
 #define AN_SUSPECTS_MAX 64
 #define AN_EXAMPLES 3        /* types quoted, type growths taken, per rule */
 
@@ -260,11 +282,9 @@ const char *an_suspect_kind_name(enum an_suspect_kind k);
 
 typedef struct an_suspect {
 	enum an_suspect_kind kind;
-	uint64_t weight;         /* the rank: bytes, weighed by kind (an unbounded
-				  * cache x3, a module-level container x2, garbage
-				  * with the collector off x4) */
-	uint64_t bytes;          /* the bytes reported: the retained size of a
-				  * big or grown container, the weight otherwise */
+	uint64_t weight;         /* the rank: its bytes (the share of the heap) */
+	uint64_t bytes;          /* what it keeps: the retained size of an object,
+				  * a group's bytes, pinned arenas' resident bytes */
 	rg_id id;                /* the object, or RG_NONE for a group */
 	/* for an object (id != RG_NONE): */
 	uint64_t retained;       /* its retained size */
@@ -283,7 +303,11 @@ typedef struct an_suspect {
 		struct { int64_t old_len, new_len; } grown; /* growth of a container */
 		struct { uint64_t count, size; int gc_disabled; } garbage;
 		struct { uint64_t count, retained; } orphans;
-		struct { uint64_t arenas, resident, objects; } pinned;
+		struct {
+			uint64_t arenas, resident, objects;
+			const uint64_t *bases;         /* the arenas' addresses, */
+			size_t nbases;                 /* borrowed from the heap */
+		} pinned;
 	} e;
 	/* for a group: its types, most bytes first */
 	an_type_row examples[AN_EXAMPLES];
@@ -292,6 +316,8 @@ typedef struct an_suspect {
 
 typedef struct an_suspects_result {
 	uint64_t total_size, objects;
+	uint64_t pinned_free;    /* bytes of nearly empty arenas no object uses */
+	uint64_t heap_size;      /* what shares are of: total_size + pinned_free */
 	const ph_gc_state *gc;   /* borrowed from the heap */
 	an_suspect s[AN_SUSPECTS_MAX]; /* heaviest first */
 	size_t n;

@@ -1,5 +1,32 @@
-/* cmd_arenas.c - `pyheap arenas`: pymalloc usage per size class. */
+/* cmd_arenas.c - `pyheap arenas`: pymalloc usage per size class, and the
+ * objects that keep nearly empty arenas resident (an_pinned). */
 #include "cmd.h"
+
+#include <stdlib.h>
+
+/* "22 str, 28 bytes, 17 tuple" for the objects of one arena. */
+static void arena_types(ph_heap *h, const an_pinned_arena *p, char *out, size_t cap)
+{
+	uint8_t *sel = calloc(ph_object_count(h) ? ph_object_count(h) : 1, 1);
+	an_types_result *t = NULL;
+	out[0] = 0;
+	if (!sel)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		sel[p->ids[i]] = 1;
+	if (an_types(&t, h, sel, 1) == 0) {
+		size_t o = 0;
+		char num[32];
+		for (size_t i = 0; i < t->n && i < 4 && o < cap; i++)
+			o += (size_t)snprintf(out + o, cap - o, "%s%s %s", i ? ", " : "",
+					      cmd_num(num, sizeof num, t->rows[i].count),
+					      ph_type_name(h, t->rows[i].type));
+		if (t->n > 4 && o < cap)
+			snprintf(out + o, cap - o, ", ...");
+	}
+	an_types_free(t);
+	free(sel);
+}
 
 /* Bytes a class wastes: its free blocks, plus each pool's header and the
  * tail too small for a block. */
@@ -14,7 +41,12 @@ static uint64_t wasted(const ph_arena_stats *a, int i)
 int cmd_arenas(cmd_ctx *ctx)
 {
 	const ph_arena_stats *a = ph_arenas(ctx->heap);
+	an_pinned_result *pinned = NULL;
 	uint64_t total_waste = 0;
+	if (!ctx->totals_only && an_pinned(&pinned, ctx->heap) < 0) {
+		cmd_oom();
+		return EXIT_UNUSABLE;
+	}
 	for (int i = 0; i < PH_SIZE_CLASSES; i++)
 		total_waste += wasted(a, i);
 	if (ctx->json) {
@@ -43,7 +75,21 @@ int cmd_arenas(cmd_ctx *ctx)
 		json_ku64(&w, "wasted", total_waste);
 		json_ku64(&w, "nearly_empty_arenas", a->nearly_empty_arenas);
 		json_ku64(&w, "nearly_empty_bytes", a->nearly_empty_bytes);
+		if (pinned) {
+			json_key(&w, "pinned_arenas");
+			json_arr(&w);
+			for (size_t i = 0; i < pinned->n; i++) {
+				const an_pinned_arena *p = &pinned->arenas[i];
+				json_obj(&w);
+				json_khex(&w, "addr", p->base);
+				json_ku64(&w, "count", p->n);
+				cmd_json_objects(&w, "objects", ctx->heap, p->ids, p->n);
+				json_obj_end(&w);
+			}
+			json_arr_end(&w);
+		}
 		cmd_json_end(ctx, &w);
+		an_pinned_free(pinned);
 		return EXIT_OK;
 	}
 	char n1[32], n2[32], n3[32], n4[32], b[32];
@@ -66,5 +112,21 @@ int cmd_arenas(cmd_ctx *ctx)
 	printf("nearly empty arenas (<= 10%% of pools used): %s, keeping %s resident\n",
 	       cmd_num(n1, sizeof n1, a->nearly_empty_arenas),
 	       cmd_bytes(n2, sizeof n2, a->nearly_empty_bytes));
+	for (size_t i = 0; pinned && i < pinned->n; i++) {
+		const an_pinned_arena *p = &pinned->arenas[i];
+		char types[200];
+		arena_types(ctx->heap, p, types, sizeof types);
+		printf("  arena 0x%llx: %s objects%s%s%s\n", (unsigned long long)p->base,
+		       cmd_num(n1, sizeof n1, p->n), p->n ? " (" : "", types, p->n ? ")" : "");
+		for (size_t k = 0; ctx->list && k < p->n; k++) {
+			char v[160];
+			printf("    0x%llx %s %s\n", (unsigned long long)ph_object_addr(ctx->heap, p->ids[k]),
+			       ph_type_name(ctx->heap, ph_object_type(ctx->heap, p->ids[k])),
+			       ph_object_repr(ctx->heap, p->ids[k], v, sizeof v));
+		}
+	}
+	if (a->nearly_empty_arenas && !ctx->list)
+		printf("(`--list` names the objects in them)\n");
+	an_pinned_free(pinned);
 	return EXIT_OK;
 }

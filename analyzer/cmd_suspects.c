@@ -19,22 +19,47 @@ static void describe_types(ph_heap *h, const an_suspect *s, char *out, size_t ca
 				      ph_type_name(h, s->examples[i].type));
 }
 
+/* An object's name: its value ('render_profile'), else the last
+ * reference of its chain (['_CACHE']), else its address. */
+static const char *name_of(ph_heap *h, const an_suspect *s, char *buf, size_t cap)
+{
+	ph_object_repr(h, s->id, buf, cap);
+	if (!buf[0] && s->chain.n)
+		snprintf(buf, cap, "%s", s->chain.labels[s->chain.n - 1]);
+	if (!buf[0])
+		snprintf(buf, cap, "0x%llx", (unsigned long long)ph_object_addr(h, s->id));
+	return buf;
+}
+
+/* "at 0x7f..., 0x7f... (and 3 more)" for pinned arenas. */
+static void arena_list(const an_suspect *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < s->e.pinned.nbases && i < 4 && o < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s0x%llx", i ? ", " : "",
+				      (unsigned long long)s->e.pinned.bases[i]);
+	if (s->e.pinned.arenas > 4 && o < cap)
+		snprintf(out + o, cap - o, " and %llu more",
+			 (unsigned long long)(s->e.pinned.arenas - 4));
+}
+
 /* The suspect's evidence in one line. */
 static void summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, char *out, size_t cap)
 {
-	char b1[32], n1[32], v[160], types[200];
+	char b1[32], n1[32], v[160], types[200], at[160];
 	switch (s->kind) {
 	case AN_UNBOUNDED_CACHE:
 		snprintf(out, cap, "an lru_cache with maxsize=None: %s entries, retaining %s (%s)",
 			 cmd_num(n1, sizeof n1, s->e.cache.entries < 0 ? 0 : (uint64_t)s->e.cache.entries),
-			 cmd_bytes(b1, sizeof b1, s->retained), ph_object_repr(h, s->id, v, sizeof v));
+			 cmd_bytes(b1, sizeof b1, s->retained), name_of(h, s, v, sizeof v));
 		break;
 	case AN_BIG_CONTAINER:
-		snprintf(out, cap, "%s%s with %s items retains %s, %llu%% of the heap",
+		snprintf(out, cap, "%s%s with %s items retains %s",
 			 s->e.big.module_level ? "a module-level " : "a ",
 			 ph_type_name(h, ph_object_type(h, s->id)),
 			 cmd_num(n1, sizeof n1, (uint64_t)s->e.big.items),
-			 cmd_bytes(b1, sizeof b1, s->retained), (unsigned long long)s->e.big.percent);
+			 cmd_bytes(b1, sizeof b1, s->retained));
 		break;
 	case AN_GROWTH:
 		if (s->id == RG_NONE)
@@ -64,10 +89,12 @@ static void summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, char *o
 		break;
 	case AN_PINNED_ARENAS:
 		describe_types(h, s, types, sizeof types);
-		snprintf(out, cap, "%llu nearly empty pymalloc arenas keep %s resident for %s objects (%s)",
+		arena_list(s, at, sizeof at);
+		snprintf(out, cap, "%llu nearly empty pymalloc arenas keep %s resident for %s objects "
+			 "(%s); the arenas at %s (`pyheap arenas --list` lists their objects)",
 			 (unsigned long long)s->e.pinned.arenas,
 			 cmd_bytes(b1, sizeof b1, s->e.pinned.resident),
-			 cmd_num(n1, sizeof n1, s->e.pinned.objects), types);
+			 cmd_num(n1, sizeof n1, s->e.pinned.objects), types, at);
 		break;
 	}
 }
@@ -80,6 +107,7 @@ static void suspects_json(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_r
 	json_w w;
 	cmd_json_begin(&w);
 	json_ku64(&w, "total_size", r->total_size);
+	json_ku64(&w, "heap_size", r->heap_size);
 	json_key(&w, "gc");
 	json_obj(&w);
 	json_kbool(&w, "known", gc->known);
@@ -104,7 +132,15 @@ static void suspects_json(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_r
 		json_obj(&w);
 		json_kstr(&w, "kind", an_suspect_kind_name(s->kind));
 		json_ku64(&w, "bytes", s->bytes);
+		json_kf64(&w, "share", r->heap_size ? 100.0 * (double)s->bytes / (double)r->heap_size : 0);
 		json_kstr(&w, "summary", sum);
+		if (s->kind == AN_PINNED_ARENAS) {
+			json_key(&w, "arenas");
+			json_arr(&w);
+			for (size_t k = 0; k < s->e.pinned.nbases; k++)
+				json_hex(&w, s->e.pinned.bases[k]);
+			json_arr_end(&w);
+		}
 		if (s->id != RG_NONE) {
 			json_khex(&w, "addr", ph_object_addr(h, s->id));
 			json_kstr(&w, "type", hg_node_type(hg, s->id, t, sizeof t));
@@ -117,6 +153,18 @@ static void suspects_json(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_r
 	}
 	json_arr_end(&w);
 	cmd_json_end(ctx, &w);
+}
+
+/* "54%", "0.3%", "<0.1%" */
+static const char *share_text(double share, char *buf, size_t cap)
+{
+	if (share >= 1)
+		snprintf(buf, cap, "%3.0f%%", share);
+	else if (share >= 0.1)
+		snprintf(buf, cap, "%.1f%%", share);
+	else
+		snprintf(buf, cap, "<0.1%%");
+	return buf;
 }
 
 static void suspects_print(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_result *r)
@@ -133,11 +181,19 @@ static void suspects_print(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_
 		       gc->gen[0].count, gc->gen[1].count, gc->gen[2].count);
 	if (!r->n)
 		printf("no suspects: nothing retains %d%% of the heap, no unbounded cache, "
-		       "no garbage, no orphans\n", AN_BIG_SHARE);
+		       "no garbage to speak of, no orphans\n", AN_BIG_SHARE);
+	else if (r->pinned_free * 100 >= r->total_size)
+		printf("ranked by their share of the heap: of %s, the objects' bytes and the %s "
+		       "of nearly empty arenas they do not use\n\n",
+		       cmd_bytes(b1, sizeof b1, r->heap_size), cmd_bytes(n1, sizeof n1, r->pinned_free));
+	else
+		printf("ranked by their share of the heap:\n\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const an_suspect *s = &r->s[i];
+		double share = r->heap_size ? 100.0 * (double)s->bytes / (double)r->heap_size : 0;
 		summary(ctx, h, s, sum, sizeof sum);
-		printf("%2zu. [%s] %s\n", i + 1, an_suspect_kind_name(s->kind), sum);
+		printf("%2zu. %s [%s] %s\n", i + 1, share_text(share, b1, sizeof b1),
+		       an_suspect_kind_name(s->kind), sum);
 		if (s->id != RG_NONE) {
 			printf("     %s 0x%llx %s\n", hg_node_type(hg, s->id, t, sizeof t),
 			       (unsigned long long)ph_object_addr(h, s->id),

@@ -92,9 +92,12 @@ void json_u64(json_w *w, uint64_t v) { sep(w); fprintf(w->f, "%" PRIu64, v); }
 void json_i64(json_w *w, int64_t v) { sep(w); fprintf(w->f, "%" PRId64, v); }
 void json_bool(json_w *w, int v) { sep(w); fputs(v ? "true" : "false", w->f); }
 void json_hex(json_w *w, uint64_t v) { sep(w); fprintf(w->f, "\"0x%" PRIx64 "\"", v); }
+/* finite, 4 decimals at most: 53.9521 */
+void json_f64(json_w *w, double v) { sep(w); fprintf(w->f, "%.4g", v == v && v - v == 0 ? v : 0); }
 void json_kstr(json_w *w, const char *k, const char *s) { json_key(w, k); json_str(w, s); }
 void json_ku64(json_w *w, const char *k, uint64_t v) { json_key(w, k); json_u64(w, v); }
 void json_ki64(json_w *w, const char *k, int64_t v) { json_key(w, k); json_i64(w, v); }
 void json_kbool(json_w *w, const char *k, int v) { json_key(w, k); json_bool(w, v); }
 void json_khex(json_w *w, const char *k, uint64_t v) { json_key(w, k); json_hex(w, v); }
+void json_kf64(json_w *w, const char *k, double v) { json_key(w, k); json_f64(w, v); }
 void json_end(json_w *w) { fputc('\n', w->f); }

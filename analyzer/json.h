@@ -29,12 +29,14 @@ void json_u64(json_w *w, uint64_t v);
 void json_i64(json_w *w, int64_t v);
 void json_bool(json_w *w, int v);
 void json_hex(json_w *w, uint64_t v); /* "0x7f..." as a string */
+void json_f64(json_w *w, double v);   /* 4 significant digits; 0 for NaN/inf */
 /* key + value shorthands */
 void json_kstr(json_w *w, const char *k, const char *s);
 void json_ku64(json_w *w, const char *k, uint64_t v);
 void json_ki64(json_w *w, const char *k, int64_t v);
 void json_kbool(json_w *w, const char *k, int v);
 void json_khex(json_w *w, const char *k, uint64_t v);
+void json_kf64(json_w *w, const char *k, double v);
 void json_end(json_w *w);           /* final newline */
 
 #endif

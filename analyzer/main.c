@@ -16,8 +16,8 @@ static const cmd_def commands[] = {
 	 "the process, the Python version, how offsets were found, heap totals, warnings"},
 	{"types", cmd_types, OPT_SORT | OPT_TOP | OPT_TOTALS, 1, "[--sort size|count] [--top N] CORE",
 	 "every live object by type: count and bytes"},
-	{"arenas", cmd_arenas, OPT_TOTALS, 1, "CORE",
-	 "pymalloc arenas, pools and blocks per size class"},
+	{"arenas", cmd_arenas, OPT_TOTALS | OPT_LIST, 1, "[--list] CORE",
+	 "pymalloc arenas, pools and blocks per size class; what pins nearly empty ones"},
 	{"refs", cmd_refs, OPT_TOP | OPT_LIST, 1, "[--top N] [--list] CORE",
 	 "refcounts rebuilt: references no object accounts for, orphans"},
 	{"path", cmd_path, OPT_TARGET | OPT_NEAREST, 1, "(--type T [--nearest] | --addr ADDR) CORE",
@@ -351,7 +351,9 @@ static int run(int argc, char **argv)
 	if (ctx.addr && cmd_parse_addr(ctx.addr, &addr) < 0)
 		return bad_usage("not an address", ctx.addr);
 	ctx.core_path = argv[1];
-	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0;
+	/* arenas --list and arenas --json name objects: a full scan */
+	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0 &&
+			  !(cmd->run == cmd_arenas && (ctx.list || ctx.json));
 	ctx.no_scan = (cmd->opts & OPT_NOSCAN) && !ctx.locals;
 	if (!ctx.sort)
 		ctx.sort = "size";

@@ -288,6 +288,22 @@ static bool plan_slot(struct ph_iplan *p, uint64_t off, uint32_t label)
 	return true;
 }
 
+/* A member that names a slot of the layout, not an attribute: a base's
+ * weak-reference list or dict (a mypyc class over a Python base keeps its
+ * own fields where the base had them), or 3.12's offset members. */
+static bool member_is_layout(ph_heap *h, uint64_t name_addr)
+{
+	static const char *const names[] = {"__weakref__", "__dict__", "__weaklistoffset__",
+					    "__dictoffset__", "__vectorcalloffset__"};
+	char name[24];
+	if (core_read_str(h->core, name_addr, name, sizeof name) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Builds the plan of type ti.  Looking up the base types may add types
  * and move h->types, so this works on copies and stores the plan last. */
 static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
@@ -324,7 +340,8 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 			if (core_read(h->core, m, ent, sizeof ent) != sizeof ent || !ent[0])
 				break;
 			uint32_t mtype = (uint32_t)ent[1];
-			bool dup = ent[2] == weakoff || (int64_t)ent[2] >= items_from;
+			bool dup = ent[2] == weakoff || (int64_t)ent[2] >= items_from ||
+				   member_is_layout(h, ent[0]);
 			for (uint32_t k = 0; k < p->nslots && !dup; k++)
 				dup = p->slots[k].off == ent[2];
 			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20) && !dup)

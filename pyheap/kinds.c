@@ -128,6 +128,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	[K_CFUNCTION] = {
 		.name = "builtin_function_or_method", .symbols = {"PyCFunction_Type"},
 		.fields = { FLD(cfunc_self, F_SELF), FLD(cfunc_module, F_MODULE) },
+		.repr = ph_repr_cfunction,
 	},
 	[K_MAPPINGPROXY] = {
 		.name = "mappingproxy", .symbols = {"PyDictProxy_Type"},

@@ -158,6 +158,8 @@
 	X(wr_callback,           "PyWeakReference", "wr_callback") \
 	X(cfunc_self,            "PyCFunctionObject", "m_self") \
 	X(cfunc_module,          "PyCFunctionObject", "m_module") \
+	X(cfunc_ml,              "PyCFunctionObject", "m_ml") \
+	X(methoddef_name,        "PyMethodDef", "ml_name") \
 	X(proxy_mapping,         "mappingproxyobject", "mapping") \
 	X(descr_type,            "PyDescrObject", "d_type") \
 	X(descr_name,            "PyDescrObject", "d_name") \

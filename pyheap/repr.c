@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Field names, indexed by PH_E_FIELD labels. */
@@ -167,11 +168,32 @@ void ph_repr_bytes(ph_heap *h, uint64_t a, char *buf, size_t cap)
 	snprintf(buf + o, cap - o, "%s", tmp);
 }
 
+/* As Python's repr: the fewest digits that read back as d, positional
+ * for exponents -4 to 15 (with ".0" when whole), else 1.5e+16. */
 void ph_repr_float(ph_heap *h, uint64_t a, char *buf, size_t cap)
 {
 	double d;
-	if (core_read(h->core, a + 16, &d, 8) == 8)
-		snprintf(buf, cap, "%g", d);
+	char e[40];
+	if (core_read(h->core, a + 16, &d, 8) != 8)
+		return;
+	if (d != d || d - d != 0) {
+		snprintf(buf, cap, "%s", d != d ? "nan" : d > 0 ? "inf" : "-inf");
+		return;
+	}
+	int p = 1;
+	for (; p < 17; p++) {
+		snprintf(e, sizeof e, "%.*e", p - 1, d);
+		if (strtod(e, NULL) == d)
+			break;
+	}
+	snprintf(e, sizeof e, "%.*e", p - 1, d);
+	int x = atoi(strchr(e, 'e') + 1);
+	if (x < -4 || x >= 16) {
+		snprintf(buf, cap, "%s", e);
+		return;
+	}
+	int decimals = p - 1 - x > 0 ? p - 1 - x : 0;
+	snprintf(buf, cap, "%.*f%s", decimals, d, decimals ? "" : ".0");
 }
 
 void ph_repr_var_len(ph_heap *h, uint64_t a, char *buf, size_t cap)
@@ -214,12 +236,50 @@ void ph_repr_code(ph_heap *h, uint64_t a, char *buf, size_t cap)
 	ph_code_name(h, a, buf, cap);
 }
 
+/* The kind of the object at a (K_OTHER when its type is unknown). */
+static int kind_at(ph_heap *h, uint64_t a)
+{
+	uint64_t tp = 0;
+	uint32_t ti = rd64(h, a + 8, &tp) ? ph_type_lookup(h, tp) : PH_NONE;
+	return ti != PH_NONE ? (int)h->types[ti].kind : K_OTHER;
+}
+
+/* 'len' for a built-in function, 'list.append' for a method of an object:
+ * the name in its PyMethodDef, a C string. */
+void ph_repr_cfunction(ph_heap *h, uint64_t a, char *buf, size_t cap)
+{
+	uint64_t ml = 0, name = 0, self = 0;
+	char n[96];
+	if (!rdf(h, a, h->off.cfunc_ml, &ml) || !ml || !rdf(h, ml, h->off.methoddef_name, &name) ||
+	    !name || core_read_str(h->core, name, n, sizeof n) != 0)
+		return;
+	uint64_t tp = 0;
+	uint32_t ti = PH_NONE;
+	if (rdf(h, a, h->off.cfunc_self, &self) && self && kind_at(h, self) != K_MODULE &&
+	    rd64(h, self + 8, &tp))
+		ti = ph_type_lookup(h, tp);
+	if (ti != PH_NONE)
+		snprintf(buf, cap, "'%s.%s'", h->types[ti].name, n);
+	else
+		snprintf(buf, cap, "'%s'", n);
+}
+
 void ph_repr_lru(ph_heap *h, uint64_t a, char *buf, size_t cap)
 {
-	/* the function it caches */
-	uint64_t n = 0, q = 0;
-	if (rdf(h, a, h->off.lru_func, &n) && n && rdf(h, n, h->off.func_qualname, &q) && q)
+	/* the function it caches: the __qualname__ functools.update_wrapper
+	 * gave the wrapper, else the function's own name */
+	uint64_t d = 0, n = 0, q = 0;
+	if (rdf(h, a, h->off.lru_dict, &d) && d && (q = ph_dict_get_str(h, d, "__qualname__")) &&
+	    kind_at(h, q) == K_STR) {
 		str_repr(h, q, buf, cap);
+		return;
+	}
+	if (!rdf(h, a, h->off.lru_func, &n) || !n)
+		return;
+	if (kind_at(h, n) == K_FUNCTION && rdf(h, n, h->off.func_qualname, &q) && q)
+		str_repr(h, q, buf, cap);
+	else if (kind_at(h, n) == K_CFUNCTION)
+		ph_repr_cfunction(h, n, buf, cap);
 }
 
 void ph_repr_type(ph_heap *h, uint64_t a, char *buf, size_t cap)

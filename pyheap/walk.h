@@ -124,6 +124,7 @@ void ph_repr_module(ph_heap *h, uint64_t addr, char *buf, size_t cap);
 void ph_repr_function(ph_heap *h, uint64_t addr, char *buf, size_t cap);
 void ph_repr_code(ph_heap *h, uint64_t addr, char *buf, size_t cap);
 void ph_repr_lru(ph_heap *h, uint64_t addr, char *buf, size_t cap);
+void ph_repr_cfunction(ph_heap *h, uint64_t addr, char *buf, size_t cap);
 void ph_repr_type(ph_heap *h, uint64_t addr, char *buf, size_t cap);
 void ph_repr_frame(ph_heap *h, uint64_t addr, char *buf, size_t cap);
 

@@ -26,11 +26,18 @@ class Leak:
 
 
 _LEAKS = []
+_PINNED = []
 
 
 @functools.lru_cache(maxsize=None)
 def resolve(key):
     return key * 2
+
+
+@functools.lru_cache(maxsize=None)
+def never_called(key):
+    # an unbounded cache with no entry: no suspect
+    return key
 
 
 def leak(n, m):
@@ -45,12 +52,18 @@ def main():
     with open(os.path.join(out, 'leaktruth.json'), 'w') as f:
         json.dump({'leak_type': '__main__.Leak', 'n1': N1, 'n2': N2,
                    'cache_entries': M1 + M2, 'container': "['_LEAKS']",
+                   'pinned': [float(i) + 0.5 for i in range(0, 400000, 20000)],
                    'version': '%d.%d.%d' % sys.version_info[:3]}, f)
     kill, pid, stop = os.kill, os.getpid(), signal.SIGSTOP
     leak(N1, M1)
     open(os.path.join(out, 'phase1'), 'w').close()
     kill(pid, stop)
     leak(N2, M2)
+    # fragmentation: arenas of floats, freed but for one float in 20,000,
+    # stay resident for those few (nearly empty arenas, pinned)
+    floats = [float(i) + 0.5 for i in range(400000)]
+    _PINNED.extend(floats[::20000])
+    del floats
     open(os.path.join(out, 'phase2'), 'w').close()
     kill(pid, stop)
     signal.pause()

@@ -137,6 +137,37 @@ def main():
     check('suspects: unbounded lru_cache with its entry count',
           any(x.get('entries') == truth['cache_entries'] for x in caches),
           'want %d, got %s' % (truth['cache_entries'], [x.get('entries') for x in caches]))
+    shares = [x.get('share', -1) for x in s['suspects']]
+    check('suspects: ranked by share of the heap',
+          shares and all(a >= b for a, b in zip(shares, shares[1:])) and min(shares) >= 0
+          and s['heap_size'] >= s['total_size'] and max(shares) <= 100
+          and all(abs(x['share'] - 100.0 * x['bytes'] / s['heap_size']) < 0.01 * max(1, x['share'])
+                  for x in s['suspects']), str(shares))
+    check('suspects: no empty cache (never_called)',
+          not any('never_called' in x['summary'] for x in s['suspects'])
+          and all(x.get('entries') != 0 for x in caches),
+          '; '.join(x['summary'] for x in caches))
+    check('suspects: the cache named',
+          any("('resolve')" in x['summary'] for x in caches),
+          '; '.join(x['summary'] for x in caches))
+    # the floats left in their arenas pin them: pinned_arenas, with the arenas
+    s0 = json.loads(pyheap(bin_, 'suspects', '--json', c2))
+    pins = [x for x in s0['suspects'] if x['kind'] == 'pinned_arenas']
+    a = json.loads(pyheap(bin_, 'arenas', '--json', c2))
+    listed = a.get('pinned_arenas', [])
+    inside = all(a['arena_size'] > int(o['addr'], 16) - int(p['addr'], 16) >= 0
+                 and p['count'] == len(p['objects']) for p in listed for o in p['objects'])
+    values = {float(o['value']) for p in listed for o in p['objects'] if o['type'] == 'float'}
+    want = set(truth['pinned'])
+    check('arenas --json: the floats pinning nearly empty arenas',
+          len(listed) == min(64, a['nearly_empty_arenas']) and inside
+          and len(want & values) >= len(want) - 2,
+          '%d arenas, %d listed, %d of %d floats found' % (
+              a['nearly_empty_arenas'], len(listed), len(want & values), len(want)))
+    check('suspects: the pinned arenas, with their addresses',
+          len(pins) == 1 and sorted(pins[0].get('arenas', [])) ==
+          sorted(p['addr'] for p in listed)[:64] and 'float' in pins[0]['summary'],
+          '; '.join(x['summary'] for x in pins))
     check('suspects: growth since the baseline',
           any(x['kind'] == 'growth' and lt in x['summary'] for x in s['suspects']))
 
