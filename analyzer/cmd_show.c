@@ -30,6 +30,7 @@ static void show_json(cmd_ctx *ctx, const heapgraph *hg, uint64_t addr, const an
 			json_kstr(&w, "addr", "");
 		json_kstr(&w, "type", hg_node_type(hg, l->node, t, sizeof t));
 		json_kbool(&w, "weak", l->flags & RG_WEAK);
+		json_kbool(&w, "guessed", l->flags & RG_CONSERVATIVE);
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
@@ -47,6 +48,8 @@ static void show_json(cmd_ctx *ctx, const heapgraph *hg, uint64_t addr, const an
 		json_kstr(&w, "type", hg_node_type(hg, l->node, t, sizeof t));
 		if (l->node >= hg_object_count(hg))
 			json_kstr(&w, "name", ph_node_name(h, l->node, v, sizeof v));
+		json_kbool(&w, "weak", l->flags & RG_WEAK);
+		json_kbool(&w, "guessed", l->flags & RG_CONSERVATIVE);
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
@@ -54,8 +57,19 @@ static void show_json(cmd_ctx *ctx, const heapgraph *hg, uint64_t addr, const an
 	cmd_json_end(ctx, &w);
 }
 
+/* " (weak)", " (guessed)": what kind of reference it is, when not plain */
+static const char *link_note(const an_link *l, int *guessed)
+{
+	if (l->flags & RG_CONSERVATIVE) {
+		*guessed = 1;
+		return " (guessed)";
+	}
+	return l->flags & RG_WEAK ? " (weak)" : "";
+}
+
 static void show_print(const heapgraph *hg, uint64_t addr, const an_show_result *r)
 {
+	int guessed = 0;
 	ph_heap *h = hg_heap(hg);
 	char t[160], v[200];
 	printf("0x%llx %s\n", (unsigned long long)addr, hg_node_type(hg, r->id, t, sizeof t));
@@ -76,17 +90,22 @@ static void show_print(const heapgraph *hg, uint64_t addr, const an_show_result 
 		const an_link *l = &r->referents[i];
 		printf("  %-28s -> %s 0x%llx %s%s\n", l->label, hg_node_type(hg, l->node, t, sizeof t),
 		       (unsigned long long)hg_node_addr(hg, l->node),
-		       ph_object_repr(h, l->node, v, sizeof v), l->flags & RG_WEAK ? " (weak)" : "");
+		       ph_object_repr(h, l->node, v, sizeof v), link_note(l, &guessed));
 	}
 	printf("\nreferrers (%llu):\n", (unsigned long long)r->referrer_count);
 	for (size_t i = 0; i < r->nreferrers; i++) {
 		const an_link *l = &r->referrers[i];
 		if (l->node < hg_object_count(hg))
-			printf("  %s 0x%llx %-28s\n", hg_node_type(hg, l->node, t, sizeof t),
-			       (unsigned long long)hg_node_addr(hg, l->node), l->label);
+			printf("  %s 0x%llx %s%s\n", hg_node_type(hg, l->node, t, sizeof t),
+			       (unsigned long long)hg_node_addr(hg, l->node), l->label,
+			       link_note(l, &guessed));
 		else
-			printf("  %s %-28s\n", ph_node_name(h, l->node, v, sizeof v), l->label);
+			printf("  %s %s%s\n", ph_node_name(h, l->node, v, sizeof v), l->label,
+			       link_note(l, &guessed));
 	}
+	if (guessed)
+		printf("\n(guessed: a word of an object whose layout is not known, such as a C\n"
+		       " extension's or a mypyc class's, that points at a live object)\n");
 }
 
 int cmd_show(cmd_ctx *ctx)
