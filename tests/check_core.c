@@ -213,6 +213,12 @@ START_TEST(test_synth_reads)
 	ck_assert_uint_eq(b[0xf], (uint8_t)(0xff * 3));
 	ck_assert_uint_eq(b[0x10], 0xff);
 	ck_assert_uint_eq(b[0x1f], 0xff - 0xf);
+	/* One allocation may lie across adjacent segments, not across a hole. */
+	ck_assert_int_eq(core_span(c, HEAP + 0xf0, 0x20), 1);
+	ck_assert_int_eq(core_span(c, HEAP + 0x10, 0x20), 1);
+	ck_assert_int_eq(core_span(c, HEAP + 0x1f0, 0x20), 0);
+	ck_assert_int_eq(core_span(c, 0x20000000, 8), 0);
+	ck_assert_int_eq(core_span(c, UINT64_MAX - 3, 8), 0);
 	/* Running into a hole: the leading bytes only. */
 	ck_assert_uint_eq(core_read(c, HEAP + 0x1f0, b, 0x20), 0x10);
 	/* Unmapped, and mapped-but-not-dumped anonymous memory. */

@@ -11,6 +11,7 @@ stops again.  The expected numbers go to OUTDIR/leaktruth.json.
 `Leak` is slotted with many slots, so each instance is big and adds no other
 object: the growth between the dumps is, by size, above all Leak's.
 """
+import ctypes
 import functools
 import json
 import os
@@ -27,6 +28,10 @@ class Leak:
 
 _LEAKS = []
 _PINNED = []
+# a dict whose keys table is one big malloc block: leakcheck cuts the core's
+# segment across it (ma_keys follows ob_refcnt, ob_type, ma_used and
+# ma_version_tag on 3.8-3.13)
+_BIG = {'k%d' % i: i for i in range(12000)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -53,6 +58,8 @@ def main():
         json.dump({'leak_type': '__main__.Leak', 'n1': N1, 'n2': N2,
                    'cache_entries': M1 + M2, 'container': "['_LEAKS']",
                    'pinned': [float(i) + 0.5 for i in range(0, 400000, 20000)],
+                   'big_dict': hex(id(_BIG)), 'big_len': len(_BIG),
+                   'big_keys': hex(ctypes.c_void_p.from_address(id(_BIG) + 32).value),
                    'version': '%d.%d.%d' % sys.version_info[:3]}, f)
     kill, pid, stop = os.kill, os.getpid(), signal.SIGSTOP
     leak(N1, M1)

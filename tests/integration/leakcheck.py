@@ -129,6 +129,16 @@ def main():
           any(o['chain'][-1:] == [truth['container']] for o in t['objects']),
           '; '.join('%s %s' % (o['type'], ' '.join(o['chain'])) for o in t['objects'][:4]))
 
+    # top and path: the same roots and the same names, object by object
+    differ = []
+    for o in t['objects'][:10]:
+        pa = json.loads(pyheap(bin_, 'path', '--json', '--addr', o['addr'], c2))
+        if (pa['root'] != o['root'] or [e['edge'] for e in pa['chain']][1:] != o['chain']):
+            differ.append('%s %s: top %s %s, path %s %s' % (
+                o['type'], o['addr'], o['root'], o['chain'], pa['root'],
+                [e['edge'] for e in pa['chain']][1:]))
+    check('top and path: same root and chain for the top 10', not differ, '; '.join(differ[:2]))
+
     s = json.loads(pyheap(bin_, 'suspects', '--json', '--baseline', c1, c2))
     check('suspects: names the leaking container',
           any(x.get('chain', [])[-1:] == [truth['container']] for x in s['suspects']),
@@ -187,6 +197,30 @@ def main():
     check('path --type (text): the holder, its count and the list',
           ('%s (100%%) held by' % format(truth['n1'] + n2, ',')) in text
           and truth['container'] in text, text.splitlines()[0] if text else '')
+
+    # a dict's keys table across two adjacent segments reads as one block
+    cut = (int(truth['big_keys'], 16) + 0x10000) & ~0xfff
+    split = os.path.join(out, 'core2.split')
+    r = subprocess.run([sys.executable, os.path.join(HERE, '..', 'tools', 'splitseg.py'),
+                        c2, hex(cut), split], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode:
+        check('split segment: core cut across the keys table', False, r.stdout.decode()[-300:])
+    else:
+        whole = json.loads(pyheap(bin_, 'show', '--json', c2, truth['big_dict']))
+        parts = json.loads(pyheap(bin_, 'show', '--json', split, truth['big_dict']))
+        o1 = json.loads(pyheap(bin_, 'refs', '--json', c2))
+        o2 = json.loads(pyheap(bin_, 'refs', '--json', split))
+        check('split segment: the dict keeps its %d items' % truth['big_len'],
+              parts['value'] == whole['value'] == 'len=%d' % truth['big_len']
+              and parts['referent_count'] == whole['referent_count'] >= 2 * truth['big_len']
+              and parts['size'] == whole['size'] > 100000
+              and parts.get('warning_count') == 0,
+              'whole %s %s refs %s bytes, split %s %s refs %s bytes, %s warnings' % (
+                  whole['value'], whole['referent_count'], whole['size'], parts['value'],
+                  parts['referent_count'], parts['size'], parts.get('warning_count')))
+        check('split segment: no new orphans', o1['orphan_count'] == o2['orphan_count'],
+              'whole %s, split %s' % (o1['orphan_count'], o2['orphan_count']))
+        os.unlink(split)
 
     for f in (c1, c2):
         os.unlink(f)
