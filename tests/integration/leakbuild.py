@@ -1,12 +1,13 @@
-"""leakbuild.py - a leaking process, dumped twice by leakcheck.py.
+"""leakbuild.py - a leaking process, dumped twice (mkcore.py INTERP OUTDIR
+leakbuild.py; the protocol is in freeze.py).
 
     python leakbuild.py OUTDIR
 
 Phase 1 builds some state and leaks N1 `Leak` objects into the module-level
 list `_LEAKS`, and calls an unbounded lru_cache with M1 distinct arguments;
-then it writes OUTDIR/phase1 and stops itself (SIGSTOP).  When continued it
-leaks N2 more and makes M2 more cache entries, writes OUTDIR/phase2 and
-stops again.  The expected numbers go to OUTDIR/leaktruth.json.
+then it stops for the core OUTDIR/core1.  When continued it leaks N2 more
+and makes M2 more cache entries and stops for OUTDIR/core2.  The expected
+numbers go to OUTDIR/leaktruth.json.
 
 `Leak` is slotted with many slots, so each instance is big and adds no other
 object: the growth between the dumps is, by size, above all Leak's.
@@ -14,8 +15,9 @@ object: the growth between the dumps is, by size, above all Leak's.
 import functools
 import json
 import os
-import signal
 import sys
+
+import freeze
 
 N1, N2 = 2000, 3000
 M1, M2 = 100, 150
@@ -46,14 +48,11 @@ def main():
         json.dump({'leak_type': '__main__.Leak', 'n1': N1, 'n2': N2,
                    'cache_entries': M1 + M2, 'container': "['_LEAKS']",
                    'version': '%d.%d.%d' % sys.version_info[:3]}, f)
-    kill, pid, stop = os.kill, os.getpid(), signal.SIGSTOP
     leak(N1, M1)
-    open(os.path.join(out, 'phase1'), 'w').close()
-    kill(pid, stop)
+    freeze.stop(out, 'core1')
     leak(N2, M2)
-    open(os.path.join(out, 'phase2'), 'w').close()
-    kill(pid, stop)
-    signal.pause()
+    freeze.stop(out, 'core2')
+    freeze.finish(out)
 
 
 main()
