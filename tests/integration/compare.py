@@ -51,6 +51,8 @@ import re
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
 import pyheapcli
 
 COUNT_TOL = 1.0     # percent over the truth, types of MIN_COUNT+ objects

@@ -41,6 +41,8 @@ import time
 import urllib.error
 import urllib.request
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
 import mkcore
 import pyheapcli
 

@@ -47,6 +47,8 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
 import pyheapcli
 
 CMD_TIMEOUT = int(os.environ.get('PYHEAP_CMD_TIMEOUT', '120'))

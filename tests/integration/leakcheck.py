@@ -23,6 +23,8 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
 import mkcore
 import pyheapcli
 

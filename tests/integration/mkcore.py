@@ -67,8 +67,9 @@ def proc_state(pid):
 def clean_env():
     env = dict(os.environ)
     for k in ('PYTHONMALLOC', 'PYTHONDEVMODE', 'PYTHONTRACEMALLOC', 'PYTHONHOME',
-              'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONASYNCIODEBUG', 'PYTHONDONTWRITEBYTECODE'):
+              'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONASYNCIODEBUG'):
         env.pop(k, None)
+    env['PYTHONDONTWRITEBYTECODE'] = '1'    # the builders' `import freeze`: no __pycache__
     env['DEBUGINFOD_URLS'] = ''         # gdb never goes to the network
     return env
 
