@@ -83,6 +83,10 @@ int main(int argc, char **argv)
 	}
 	if (rf < 0) {
 		printf("scancmp: same: both fail: %s\n", ef);
+		ph_free(f);
+		ph_free(l);
+		core_free(cf);
+		core_free(cl);
 		return 0;
 	}
 
