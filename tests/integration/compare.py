@@ -323,6 +323,21 @@ def check_info(info, truth, gcs, ms, t):
         t.add('info: blocks (in use)', blocks, info.get('blocks'), info.get('blocks') == blocks)
 
 
+def check_config(info, extra, t):
+    """The configuration took effect: --debug-dir gave DWARF, --no-dwarf
+    none, --pool-scan the pool scan (else a configuration would silently
+    test another)."""
+    src = info.get('offsets_source')
+    if '--debug-dir' in extra:
+        t.add('info: offsets_source with --debug-dir', 'dwarf', src, src == 'dwarf')
+    if '--no-dwarf' in extra:
+        t.add('info: offsets_source with --no-dwarf', 'not dwarf', src,
+              isinstance(src, str) and src != 'dwarf')
+    if '--pool-scan' in extra:
+        t.add('info: arenas_found_by with --pool-scan', 'pool_scan', info.get('arenas_found_by'),
+              info.get('arenas_found_by') == 'pool_scan')
+
+
 def check_totals(info, types_, t):
     if info is None or types_ is None:
         return
@@ -531,6 +546,7 @@ def main(argv):
 
     info = run_pyheap(pyheap, 'info', core, extra, t)
     if info is not None:
+        check_config(info, extra, t)
         check_info(info, truth, gcs, ms, t)
     types_ = run_pyheap(pyheap, 'types', core, extra, t)
     if types_ is not None:
