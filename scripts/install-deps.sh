@@ -20,10 +20,15 @@
 #   clang libclang-rt-14-dev      fuzzing (libFuzzer + sanitizer runtimes)
 #   elfutils time                 eu-readelf & co. for debugging; /usr/bin/time
 #   libc6-dbg                     separate debug info, found by build-id (check_core)
+#   debootstrap                   the Debian chroots of scripts/distro.sh (trixie
+#                                 and sid interpreters for the real-core suites)
+#   debuginfod                    the debuginfod server the debuginfod test runs
+#                                 on the loopback address (libdebuginfod1, the
+#                                 client libdw uses, comes with it)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
-check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg"
+check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg debootstrap debuginfod"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

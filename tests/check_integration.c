@@ -1,51 +1,35 @@
 /* check_integration.c - hold pyheap's answers against the truth recorded by
  * real interpreters.
  *
- * For each interpreter (pyenv 3.8 - 3.13 and Debian's stripped python3.11):
+ * For each interpreter of tu_interps (pyenv 3.8 - 3.13, Debian 12's
+ * python3.11, the Debian chroots' 3.13, 3.14, 3.15):
  *   tests/integration/mkcore.py  builds a known heap (heapbuild.py), records
- *       truth.json and mallocstats.txt, stops itself, is dumped with gcore;
+ *       truth.json, mallocstats.txt and, at the stop, core.gc.json; is
+ *       dumped with gcore (inside its chroot for the Debian chroots);
  *   tests/integration/compare.py is first run against fakepyheap.py (answers
- *       from the truth: must pass; with one count 2% off: must fail), then
- *       against $PYHEAP; its table goes to stdout and it must exit 0.
- * Results live in $PYHEAP_TMP/integ/<label>/; the core is deleted when the
- * test passes and kept for debugging when it fails.
+ *       from the truth: must pass; bent answers -- a count 2% off, an
+ *       invented type, a GC count off by one, a warning (exit 3), a thread
+ *       left out -- must fail; a clean refusal must pass and a two-line one
+ *       fail), then against $PYHEAP in every configuration of the
+ *       interpreter (tu_configs: pyenv: DWARF, --no-dwarf, --pool-scan on
+ *       3.8 - 3.11; Debian: stripped, --debug-dir); each must exit 0;
+ *   tests/tools/scancmp holds the totals-only scan (types, info, arenas)
+ *       against the full one in each configuration.
+ * Results live in $PYHEAP_TMP/integ/<label>/; the core is deleted when every
+ * configuration passes and kept for debugging otherwise.
  *
  * Missing interpreters, a missing gcore and forbidden ptrace are skipped
  * loudly (SKIP: on stderr); Check has no skip state, so those tests pass.
+ * Chroots that cannot be made are a SKIP too, except on CI (CI=true).
  */
 #include <check.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
-
-#define SYS_PYTHON "/usr/bin/python3"	/* runs the drivers; always present */
-
-
-
-
-/* Run argv; stdout goes to `out` (a file, truncated) when non-NULL.  `skew`,
- * when non-NULL, is put in FAKE_PYHEAP_SKEW.  Returns the exit status, or
- * 128 + signal, or -1 when it could not be started. */
-static int run(char *const argv[], const char *out, const char *skew)
-{
-	if (skew)
-		setenv("FAKE_PYHEAP_SKEW", skew, 1);
-	else
-		unsetenv("FAKE_PYHEAP_SKEW");
-	int rc = tu_run_shown(argv, out);
-	unsetenv("FAKE_PYHEAP_SKEW");
-	return rc;
-}
-
-
 
 static void show_file(const char *path)
 {
@@ -61,74 +45,76 @@ static void show_file(const char *path)
 	fflush(stdout);
 }
 
+/* compare.py against fakepyheap.py with FAKE_PYHEAP_SKEW=skew; its output
+ * in OUTDIR/selftest-<tag>.log (shown when the exit status is not want). */
+static void selftest_one(const char *label, const char *outdir, const char *tag,
+			 const char *skew, int want)
+{
+	char cmp[4096], fake[4096], log[4200];
+	tu_fmt(cmp, sizeof cmp, "%s/tests/integration/compare.py", TU_SRC());
+	tu_fmt(fake, sizeof fake, "%s/tests/integration/fakepyheap.py", TU_SRC());
+	tu_fmt(log, sizeof log, "%s/selftest-%s.log", outdir, tag);
+	char *argv[] = { TU_SYS_PYTHON, cmp, (char *)outdir, fake, NULL };
+	if (skew)
+		setenv("FAKE_PYHEAP_SKEW", skew, 1);
+	else
+		unsetenv("FAKE_PYHEAP_SKEW");
+	int rc = tu_run_shown(argv, log);
+	unsetenv("FAKE_PYHEAP_SKEW");
+	if (rc != want)
+		show_file(log);
+	ck_assert_msg(rc == want, "%s: compare.py self-test '%s' (FAKE_PYHEAP_SKEW=%s) exited %d, "
+		      "not %d (%s)", label, tag, skew ? skew : "", rc, want, log);
+}
+
+/* The comparator must pass on the truth and fail on each kind of wrong answer. */
+static void selftest(const tu_interp *ip, const char *outdir)
+{
+	selftest_one(ip->label, outdir, "pass", NULL, 0);
+	selftest_one(ip->label, outdir, "count", "count:float:1.02", 1);
+	selftest_one(ip->label, outdir, "invented", "add:pyheap.Invented:1", 1);
+	selftest_one(ip->label, outdir, "gc-count", "gc:count:0:1", 1);
+	selftest_one(ip->label, outdir, "gc-objects", "gc:objects:2:-1", 1);
+	selftest_one(ip->label, outdir, "warning", "exit::3", 1);
+	selftest_one(ip->label, outdir, "thread", "thread::drop", 1);
+	selftest_one(ip->label, outdir, "refusal", "unsupported::", 0);
+	selftest_one(ip->label, outdir, "refusal-2-lines", "unsupported::noisy", 1);
+}
+
+/* types, info and arenas scan for totals only: the same totals as the full
+ * scan, in each configuration */
+static int scancmp(const tu_interp *ip, const char *outdir, const tu_config *c)
+{
+	char tool[4200], core[4200], log[4200];
+	tu_fmt(tool, sizeof tool, "%s/scancmp", TU_TOOLS());
+	tu_fmt(core, sizeof core, "%s/core", outdir);
+	tu_fmt(log, sizeof log, "%s/scancmp-%s.log", outdir, c->name);
+	char *argv[8] = { tool };
+	int a = 1;
+	for (int j = 0; c->args[j]; j++)
+		argv[a++] = (char *)c->args[j];
+	argv[a++] = core;
+	argv[a] = NULL;
+	int rc = tu_run_shown(argv, log);
+	show_file(log);
+	if (rc != 0)
+		printf("%s [%s]: the totals-only scan differs from the full one (scancmp exit %d)\n",
+		       ip->label, c->name, rc);
+	return rc;
+}
+
+static const char *const cores[] = { "core", NULL };
+static const tu_realcore integ = {
+	"integration", "integ", "heapbuild.py", "compare.py", cores, selftest, scancmp,
+};
+
 START_TEST(test_interpreter)
 {
-	const tu_interp *ip = &tu_interps[_i];
-	char interp[8192], outdir[4096], script[3][4096], core[4096], log[4096];
-	const char *src = TU_SRC();
-
-	tu_interp_path(ip, interp, sizeof interp);
-	if (access(interp, X_OK) != 0) {
-		TU_SKIP("%s not found at %s", ip->what, interp);
-		return;
-	}
-	if (!tu_in_path("gcore")) {
-		TU_SKIP("%s: gcore not found in PATH (install gdb)", ip->label);
-		return;
-	}
-	tu_fmt(outdir, sizeof outdir, "%s/integ/%s", TU_TMP(), ip->label);
-	ck_assert_msg(tu_mkdir_p(outdir) == 0, "cannot create %s: %s", outdir, strerror(errno));
-	tu_fmt(script[0], sizeof script[0], "%s/tests/integration/mkcore.py", src);
-	tu_fmt(script[1], sizeof script[1], "%s/tests/integration/compare.py", src);
-	tu_fmt(script[2], sizeof script[2], "%s/tests/integration/fakepyheap.py", src);
-	tu_fmt(core, sizeof core, "%s/core", outdir);
-
-	printf("=== %s: %s\n", ip->label, interp);
-	char *mk[] = { SYS_PYTHON, script[0], interp, outdir, NULL };
-	int rc = run(mk, NULL, NULL);
-	if (tu_driver_skipped(rc, ip->label))
-		return;
-	ck_assert_msg(rc == 0, "%s: mkcore.py %s %s exited %d", ip->label, interp, outdir, rc);
-
-	/* The comparator must pass on the truth and fail on a 2% miscount. */
-	char *fake[] = { SYS_PYTHON, script[1], outdir, script[2], NULL };
-	tu_fmt(log, sizeof log, "%s/selftest-pass.log", outdir);
-	rc = run(fake, log, NULL);
-	if (rc != 0)
-		show_file(log);
-	ck_assert_msg(rc == 0, "%s: compare.py fails on the truth itself (exit %d, %s)",
-		      ip->label, rc, log);
-	tu_fmt(log, sizeof log, "%s/selftest-fail.log", outdir);
-	rc = run(fake, log, "count:float:1.02");
-	if (rc != 1)
-		show_file(log);
-	ck_assert_msg(rc == 1, "%s: compare.py does not catch a 2%% miscount (exit %d, %s)",
-		      ip->label, rc, log);
-
-	char *cmp[] = { SYS_PYTHON, script[1], outdir, (char *)TU_PYHEAP(), NULL };
-	rc = run(cmp, NULL, NULL);
-	ck_assert_msg(rc == 0, "%s: pyheap disagrees with the interpreter (compare.py exit %d); "
-		      "core kept in %s", ip->label, rc, outdir);
-
-	/* types, info and arenas scan for totals only: the same totals as the
-	 * full scan, with each way of finding the pools and offsets */
-	static const char *const how[] = {NULL, "--pool-scan", "--no-dwarf"};
-	for (size_t k = 0; k < sizeof how / sizeof how[0]; k++) {
-		char tool[4200];
-		tu_fmt(tool, sizeof tool, "%s/scancmp", TU_TOOLS());
-		char *sc[] = { tool, how[k] ? (char *)how[k] : core, how[k] ? core : NULL, NULL };
-		tu_fmt(log, sizeof log, "%s/scancmp%zu.log", outdir, k);
-		rc = run(sc, log, NULL);
-		show_file(log);
-		ck_assert_msg(rc == 0, "%s: the totals-only scan%s%s differs from the full one "
-			      "(scancmp exit %d); core kept in %s", ip->label, how[k] ? " with " : "",
-			      how[k] ? how[k] : "", rc, outdir);
-	}
-	unlink(core);
+	tu_realcore_case(&integ, &tu_interps[_i]);
 }
 END_TEST
 
 int main(void)
 {
-	return tu_run_interp_suite("integration", test_interpreter, 300);
+	return tu_run_interp_suite("integration", test_interpreter, 600);
 }

@@ -1,17 +1,24 @@
 #!/usr/bin/python3
 """fakepyheap.py - a stand-in for the pyheap binary that answers from the
-truth (truth.json, mallocstats.txt next to the core).  It proves compare.py
-passes on right answers and fails on wrong ones.
+truth (truth.json, core.gc.json, mallocstats.txt next to the core).  It
+proves compare.py passes on right answers and fails on wrong ones.
 
-    fakepyheap.py info|types|arenas --json OUTDIR/core
+    fakepyheap.py --version --json
+    fakepyheap.py info|types|arenas --json [OPTIONS...] OUTDIR/core
 
-FAKE_PYHEAP_SKEW (comma-separated) bends the answers:
+--version --json lists the release of $FAKE_PYHEAP_TRUTH (or 3.8 - 3.99)
+as supported.  FAKE_PYHEAP_SKEW (comma-separated) bends the answers:
     count:TYPE:FACTOR     multiply TYPE's count by FACTOR (rounded)
+    add:TYPE:N            add N objects of TYPE (a new type: an invented one)
     size:TYPE:FACTOR      multiply TYPE's size by FACTOR
     class:SIZE:FIELD:N    add N to size class SIZE's pools|used|free
     arenas::N             add N to the arena count (arenas and info)
     info:KEY:VALUE        replace info[KEY] (VALUE is JSON)
-    exit::N               exit with status N after printing
+    gc:KEY:I:N            add N to GC generation I's KEY (threshold|count|objects)
+    thread::drop          leave the last Python thread out of info
+    exit::N               exit with status N after printing (3: with a warning)
+    unsupported::         --version --json lists no release: every core refused
+    unsupported::noisy    ... with a refusal of two lines (must fail)
 """
 
 import json
@@ -24,40 +31,81 @@ from compare import parse_mallocstats  # noqa: E402
 
 
 def main(argv):
-    if len(argv) != 4 or argv[2] != '--json' or argv[1] not in ('info', 'types', 'arenas'):
-        sys.stderr.write('usage: fakepyheap.py info|types|arenas --json CORE\n')
+    skew = [s.split(':') for s in os.environ.get('FAKE_PYHEAP_SKEW', '').split(',') if s]
+    if argv[1:] == ['--version', '--json']:
+        if any(s[0] == 'unsupported' for s in skew):
+            print(json.dumps({'version': 'fake', 'python': []}))
+        else:
+            print(json.dumps({'version': 'fake',
+                              'python': ['3.%d' % m for m in range(8, 100)]}))
+        return 0
+    args = [a for a in argv[1:] if a != '--json']
+    if len(args) < 2 or args[0] not in ('info', 'types', 'arenas'):
+        sys.stderr.write('usage: fakepyheap.py info|types|arenas --json [OPTIONS] CORE\n')
         return 2
-    sub, core = argv[1], argv[3]
+    sub, core = args[0], args[-1]
     d = os.path.dirname(os.path.abspath(core))
     with open(os.path.join(d, 'truth.json')) as f:
         truth = json.load(f)
+    if any(s[0] == 'unsupported' for s in skew):
+        sys.stderr.write('fakepyheap: %s: Python %s is not supported (none are)\n'
+                         % (core, truth['version']))
+        if any(s[0] == 'unsupported' and s[2:] == ['noisy'] for s in skew):
+            sys.stderr.write('fakepyheap: and a second line\n')
+        return 1
+    with open(os.path.join(d, 'core.gc.json')) as f:
+        gcs = json.load(f)
     with open(os.path.join(d, 'mallocstats.txt')) as f:
         ms = parse_mallocstats(f.read())
-    skew = [s.split(':') for s in os.environ.get('FAKE_PYHEAP_SKEW', '').split(',') if s]
     rc = 0
     for s in skew:
         if s[0] == 'arenas':
             ms['arenas'] += int(s[2])
         elif s[0] == 'exit':
             rc = int(s[2])
+            if rc == 3:
+                sys.stderr.write('fakepyheap: %s: 1 warning: something could not be read\n' % core)
+    rows = {n: {'type': n, 'count': v['count'], 'size': v['size']}
+            for n, v in truth['types'].items()}
+    for s in skew:
+        if s[0] in ('count', 'size'):
+            r = rows[s[1]]
+            r[s[0]] = int(round(r[s[0]] * float(s[2])))
+        elif s[0] == 'add':
+            r = rows.setdefault(s[1], {'type': s[1], 'count': 0, 'size': 0})
+            r['count'] += int(s[2])
+            r['size'] += 32 * int(s[2])
+    rows = sorted(rows.values(), key=lambda r: -r['size'])
+    total_count = sum(r['count'] for r in rows)
+    total_size = sum(r['size'] for r in rows)
 
     if sub == 'info':
+        th = truth['threads']
+        minor = int(truth['version'].split('.')[1])
+        pyt = [{'tstate': '0x1', 'thread_id': '%#x' % t['ident'],
+                'native_id': t['native_id'] if minor >= 11 else 0, 'interpreter': 0}
+               for t in th['python']]
+        if any(s[0] == 'thread' for s in skew):
+            pyt = pyt[:-1]
+        gens = [{'threshold': gcs['thresholds'][i], 'count': gcs['counts'][i],
+                 'objects': gcs['generation_objects'][i]} for i in range(3)]
+        for s in skew:
+            if s[0] == 'gc':
+                gens[int(s[2])][s[1]] += int(s[3])
         out = {'python_version': truth['version'], 'pid': truth['pid'],
-               'executable': truth['executable'], 'objects': truth['objects'],
-               'gc_objects': truth['gc_objects'], 'arenas': ms['arenas']}
+               'executable': truth['executable'], 'objects': total_count, 'size': total_size,
+               'threads': [{'tid': t} for t in th['tasks']], 'python_threads': pyt,
+               'gc_objects': sum(gcs['generation_objects']),
+               'gc': {'known': True, 'enabled': gcs['enabled'], 'generations': gens,
+                      'permanent_objects': gcs['permanent_objects']},
+               'arenas': ms['arenas'],
+               'pools': sum(c['pools'] for c in ms['classes'].values()),
+               'blocks': sum(c['used'] for c in ms['classes'].values())}
         for s in skew:
             if s[0] == 'info':
                 out[s[1]] = json.loads(':'.join(s[2:]))
     elif sub == 'types':
-        rows = {n: {'type': n, 'count': v['count'], 'size': v['size']}
-                for n, v in truth['types'].items()}
-        for s in skew:
-            if s[0] in ('count', 'size'):
-                r = rows[s[1]]
-                r[s[0]] = int(round(r[s[0]] * float(s[2])))
-        rows = sorted(rows.values(), key=lambda r: -r['size'])
-        out = {'types': rows, 'total_count': sum(r['count'] for r in rows),
-               'total_size': sum(r['size'] for r in rows)}
+        out = {'types': rows, 'total_count': total_count, 'total_size': total_size}
     else:
         cls = {k: dict(v) for k, v in ms['classes'].items()}
         for s in skew:

@@ -6,11 +6,10 @@ freeze for a core dump (the reference-graph counterpart of heapbuild.py).
 Standard library only (plus ctypes); runs on CPython 3.8 - 3.13.  Writes
 
   OUTDIR/graphtruth.json   what the interpreter knows (see record())
-  OUTDIR/ready             the pid, written once the truth is on disk
+  OUTDIR/core.gc.json      the collector's state at the stop (freeze.py)
 
-then stops itself with SIGSTOP (mkcore.py OUTDIR INTERP graphbuild.py waits
-for state 'T', runs gcore and kills the process).  If continued instead, it
-sleeps until killed.  The automatic GC is disabled from the start so that the
+then stops itself with SIGSTOP for mkcore.py (`mkcore.py INTERP OUTDIR
+graphbuild.py`; the protocol is in freeze.py): the core is OUTDIR/core.  The automatic GC is disabled from the start so that the
 reference cycles made below survive until the core is taken.
 
 What is built (all module globals unless said otherwise):
@@ -38,12 +37,12 @@ import functools
 import gc
 import json
 import os
-import signal
 import sys
 import threading
-import time
 import types
 import weakref
+
+import freeze
 
 V = sys.version_info[:2]
 N_CYCLE = 500          # pairs
@@ -323,17 +322,79 @@ def type_name(t):
     return '%s.%s' % (mod, qn)
 
 
+# Code objects have no tp_traverse: their fields are references nothing
+# visits (stored fields on these versions; reading them makes nothing).
+if V >= (3, 11):
+    CODE_FIELDS = ('co_consts', 'co_names', 'co_filename', 'co_name', 'co_qualname',
+                   'co_linetable', 'co_exceptiontable')
+    CODE_LOCALSPLUS_OFFSETS = (96, 104)     # co_localsplusnames, co_localspluskinds
+else:
+    CODE_FIELDS = ('co_consts', 'co_names', 'co_varnames', 'co_freevars', 'co_cellvars',
+                   'co_filename', 'co_name', 'co_code',
+                   'co_linetable' if V >= (3, 10) else 'co_lnotab')
+    CODE_LOCALSPLUS_OFFSETS = ()
+# PyModuleObject.md_name: 48 on 3.8 - 3.14, 40 on 3.15 (md_def removed)
+MD_NAME_OFFSET = 40 if V >= (3, 15) else 48
+TYPE_NAME = vars(type)['__name__'].__get__
+TYPE_QUALNAME = vars(type)['__qualname__'].__get__
+
+
+def stored_ref(o, offset):
+    """The object pointer stored at offset of o (a new reference, dropped
+    with the caller's variable), or None for NULL."""
+    try:
+        return ctypes.cast(id(o) + offset, ctypes.POINTER(ctypes.py_object))[0]
+    except ValueError:
+        return None
+
+
+def untraversed(o):
+    """References o really holds that its tp_traverse does not visit, so that
+    gc.get_referents() leaves them out and `show` may rightly list them:
+    (object, why).  The checker allows exactly these beyond gc.get_referents."""
+    out = []
+    if isinstance(o, dict):
+        # dict_traverse skips the keys of a str-keys table
+        out += [(k, 'str key (dict_traverse skips the keys of a str-keys table)')
+                for k in dict.keys(o)]
+    if type(o) is types.CodeType:
+        out += [(getattr(o, a), '%s (code objects have no tp_traverse)' % a)
+                for a in CODE_FIELDS]
+        out += [(stored_ref(o, off), 'co_localsplus* (code objects have no tp_traverse)')
+                for off in CODE_LOCALSPLUS_OFFSETS]
+    if isinstance(o, type) and o.__flags__ & (1 << 9):
+        out += [(TYPE_NAME(o), 'ht_name (type_traverse does not visit it)'),
+                (TYPE_QUALNAME(o), 'ht_qualname (type_traverse does not visit it)')]
+    if isinstance(o, types.ModuleType):
+        out.append((stored_ref(o, MD_NAME_OFFSET), 'md_name (module_traverse does not visit it)'))
+    if V >= (3, 13) and o is SAMPLES['instance_dict_owner']:
+        # its __dict__ was materialised (SAMPLES['instance_dict']) while its
+        # values stay inline: the object points at the dict, traverse visits
+        # the values (reading __dict__ of any other object would make one)
+        out.append((SAMPLES['instance_dict'],
+                    'materialised __dict__ (3.13+: traverse visits the inline values)'))
+    return [(x, why) for x, why in out if x is not None]
+
+
 def record():
     samples = {}
     for name, o in SAMPLES.items():
         refs = gc.get_referents(o)
+        extra = untraversed(o)
         samples[name] = {
             'addr': '%#x' % id(o),
             'type': type_name(type(o)),
             'referents': [{'addr': '%#x' % id(r), 'type': type_name(type(r))}
                           for r in refs],
+            'untraversed': [{'addr': '%#x' % id(r), 'type': type_name(type(r)), 'why': why}
+                            for r, why in extra],
         }
-        del refs
+        if isinstance(o, weakref.ref):
+            target = o()
+            samples[name]['weak'] = [{'addr': '%#x' % id(target),
+                                      'type': type_name(type(target))}]
+            del target
+        del refs, extra
     if V >= (3, 11):
         attr_chain = ['__dict__', "['HOLDER']", '.path', '.leaf']
     else:
@@ -360,23 +421,22 @@ def record():
     }
 
 
-def main():
-    outdir = sys.argv[1]
-    os.makedirs(outdir, exist_ok=True)
+OUTDIR = None
+
+
+def write_truth():
     truth = record()
-    with open(os.path.join(outdir, 'graphtruth.json'), 'w') as f:
-        json.dump(truth, f, indent=1, sort_keys=True)
-    del truth, f
-    tmp = os.path.join(outdir, 'ready.tmp')
-    with open(tmp, 'w') as f:
-        f.write('%d\n' % os.getpid())
-    del f
-    os.rename(tmp, os.path.join(outdir, 'ready'))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.kill(os.getpid(), signal.SIGSTOP)
-    while True:
-        time.sleep(3600)
+    with open(os.path.join(OUTDIR, 'graphtruth.json'), 'w') as f:
+        f.write(json.dumps(truth, sort_keys=True))
+
+
+def main():
+    global OUTDIR
+    OUTDIR = sys.argv[1]
+    os.makedirs(OUTDIR, exist_ok=True)
+    # the collector stays off (the cycles are kept on purpose)
+    freeze.stop(OUTDIR, 'core', record=write_truth, check_garbage=False)
+    freeze.finish(OUTDIR)
 
 
 if __name__ == '__main__':

@@ -3,15 +3,24 @@
 garbage, backrefs) against what graphbuild.py recorded in the process that
 made the core.
 
-    graphcheck.py OUTDIR PYHEAP
+    graphcheck.py OUTDIR PYHEAP [PYHEAP OPTIONS...]
 
-OUTDIR holds core and graphtruth.json (mkcore.py INTERP OUTDIR graphbuild.py).
-Exit status 0 and 3 of pyheap are accepted (3: results with warnings).
+OUTDIR holds core and graphtruth.json (mkcore.py INTERP OUTDIR graphbuild.py);
+OPTIONS is a configuration (--no-dwarf, --pool-scan, --debug-dir DIR).  The
+core is clean: every pyheap run must exit 0 (3, results with warnings, is a
+failure that names the warnings).
 
 Checks:
-  show      for every SAMPLES object: its referents (addresses, weak edges
-            left out) include every id gc.get_referents() gave, except the
-            documented EXCEPTIONS below
+  show      for every SAMPLES object: its referents (addresses) EQUAL the
+            ids gc.get_referents() gave, plus only the references the
+            interpreter holds that its tp_traverse does not visit, which
+            graphbuild.py recorded object by object with the reason
+            ('untraversed': a str-keys dict's keys, a code object's fields,
+            a heap type's ht_name/ht_qualname, a module's md_name, a 3.13+
+            materialised __dict__ over inline values) and, for a weakref,
+            its referent as a weak edge.  Nothing else: a referent
+            gc.get_referents() has and pyheap misses fails, and so does one
+            pyheap has and the interpreter does not hold
   path      _CACHE['k7']'s Request: root module __main__, labels as recorded;
             HOLDER.path.leaf: labels as recorded for the version;
             the closure's Marker: chain has __closure__ then cell_contents;
@@ -26,6 +35,9 @@ Checks:
             .png (signature), .dot ("Request"); --depth 1 has fewer nodes than
             the default; --hide dict leaves no dict node
 
+A release `pyheap --version --json` does not list is checked for a clean
+refusal instead (exit 1, one line "... not supported ...").
+
 Prints a table of every check (PASS/FAIL); exits 0 if all pass, 1 otherwise.
 """
 
@@ -33,17 +45,23 @@ import concurrent.futures
 import json
 import os
 import re
-import subprocess
 import sys
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
+import pyheapcli
+
 CMD_TIMEOUT = int(os.environ.get('PYHEAP_CMD_TIMEOUT', '120'))
+EXTRA = []          # the configuration's pyheap options
 MAX_OVER_SHOWN = 12
 MAX_REFERRERS = 8
 
 # Referents gc.get_referents() reports that pyheap cannot be expected to see,
 # per sample: (versions (lo, hi) inclusive, referent type, why).  Empty: no
 # exception has been needed -- every id the interpreter's tp_traverse visits
-# is a pointer stored in the object, present in the core.
+# is a pointer stored in the object, present in the core.  (The references
+# pyheap may show beyond gc.get_referents() are recorded by graphbuild.py
+# itself, object by object: 'untraversed'.)
 EXCEPTIONS = {}
 
 results = []
@@ -54,29 +72,25 @@ def check(group, name, ok, detail=''):
     return ok
 
 
-class PyheapError(Exception):
-    pass
+PyheapError = pyheapcli.PyheapError
+WARNINGS = []       # (command, warnings) of runs that exited 3
 
 
 def run(pyheap, args):
-    cmd = [pyheap] + args
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=CMD_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise PyheapError('%s: timed out after %d s' % (' '.join(args[:2]), CMD_TIMEOUT))
-    if p.returncode not in (0, 3):
-        raise PyheapError('%s: exit %d: %s' % (' '.join(args), p.returncode,
-                                               p.stderr.decode(errors='replace').strip()[:300]))
-    return p
+    rc, out, err = pyheapcli.run(pyheap, list(args) + EXTRA, timeout=CMD_TIMEOUT)
+    if rc == 3:
+        WARNINGS.append((' '.join(args[:1]), pyheapcli.warnings_of(err, 3)))
+    elif rc != 0:
+        raise PyheapError('%s: exit %d: %s' % (' '.join(args), rc, err.strip()[:300]))
+    return out
 
 
 def run_json(pyheap, args):
-    p = run(pyheap, args + ['--json'])
+    out = run(pyheap, args + ['--json'])
     try:
-        return json.loads(p.stdout.decode())
+        return json.loads(out)
     except ValueError as e:
-        raise PyheapError('%s: bad JSON (%s): %r' % (' '.join(args), e, p.stdout[:200]))
+        raise PyheapError('%s: bad JSON (%s): %r' % (' '.join(args), e, out[:200]))
 
 
 def addr(s):
@@ -114,24 +128,42 @@ def check_samples(pyheap, core, truth):
             check(group, '%s type' % name, False,
                   'pyheap says %r, interpreter %r' % (d.get('type'), s['type']))
             continue
-        seen = {addr(r.get('addr')) for r in d.get('referents', []) if not r.get('weak')}
+        got = {}
+        for r in d.get('referents', []):
+            got.setdefault(addr(r.get('addr')), r)
+        allowed = {addr(r['addr']): r for r in s.get('untraversed', [])}
+        weak_ok = {addr(r['addr']) for r in s.get('weak', [])}
         exc = EXCEPTIONS.get(name, [])
-        missing = []
-        excused = []
-        for r in s['referents']:
-            if addr(r['addr']) in seen:
+        want = {addr(r['addr']): r for r in s['referents']}
+        missing, excused = [], []
+        for a, r in want.items():
+            if a in got:
                 continue
             why = [w for (lo, hi), t, w in exc if lo <= ver <= hi and t == r['type']]
             (excused if why else missing).append(r)
-        ok = not missing
-        detail = '%d of %d gc.get_referents ids among %d referents' % (
-            len(s['referents']) - len(missing) - len(excused), len(s['referents']),
-            len(seen))
+        extra, untrav = [], []
+        for a, r in got.items():
+            if a in want:
+                continue
+            if a in allowed or (r.get('weak') and a in weak_ok):
+                untrav.append(r)
+            else:
+                extra.append(r)
+        ok = not missing and not extra
+        detail = '%d of %d gc.get_referents ids, %d more the object holds untraversed ' \
+            '(of %d recorded), %d referents in all' % (
+                len(want) - len(missing) - len(excused), len(want), len(untrav),
+                len(allowed) + len(weak_ok), len(got))
         if excused:
             detail += '; excused: ' + ', '.join('%s %s' % (r['type'], r['addr']) for r in excused)
         if missing:
             detail += '; MISSING: ' + ', '.join('%s %s' % (r['type'], r['addr']) for r in missing)
+        if extra:
+            detail += '; NOT HELD (pyheap invents): ' + ', '.join(
+                '%s %s %s%s' % (r.get('edge', ''), r.get('type'), r.get('addr') or r.get('name', ''),
+                                ' (weak)' if r.get('weak') else '') for r in extra)
         if len(d.get('referents', [])) < d.get('referent_count', 0):
+            ok = False
             detail += ' (referents list truncated: %d of %d)' % (
                 len(d['referents']), d['referent_count'])
         check(group, '%s (%s) %s' % (name, s['type'], s['addr']), ok, detail)
@@ -337,25 +369,50 @@ def check_backrefs(pyheap, core, outdir, truth):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.stderr.write('usage: graphcheck.py OUTDIR PYHEAP\n')
+    if len(sys.argv) < 3:
+        sys.stderr.write('usage: graphcheck.py OUTDIR PYHEAP [PYHEAP OPTIONS...]\n')
         return 2
     outdir, pyheap = sys.argv[1], sys.argv[2]
+    EXTRA[:] = sys.argv[3:]
+    cfg = pyheapcli.config_name(EXTRA)
     core = os.path.join(outdir, 'core')
     with open(os.path.join(outdir, 'graphtruth.json')) as f:
         truth = json.load(f)
-    print('graphcheck: %s (Python %s, pid %d)' % (core, truth['version'], truth['pid']))
-    check_samples(pyheap, core, truth)
-    check_paths(pyheap, core, truth)
-    check_refs(pyheap, core, truth)
-    check_garbage(pyheap, core, truth)
-    check_backrefs(pyheap, core, outdir, truth)
+    print('graphcheck: %s (Python %s, pid %d) [%s]' % (core, truth['version'], truth['pid'], cfg))
+    refused = False
+    try:
+        if not pyheapcli.is_supported(pyheap, truth['version']):
+            refused = True
+            cached = truth['cached_request']['addr']
+            pyheapcli.check_refusal(
+                pyheap, EXTRA, core, truth['version'],
+                [['show', 'CORE', cached], ['path', 'CORE', '--addr', cached, '--json'],
+                 ['refs', 'CORE', '--json'], ['garbage', 'CORE'],
+                 ['backrefs', 'CORE', '--addr', cached, '-o',
+                  os.path.join(outdir, 'refused.dot')]],
+                lambda n, ok, d: check('refusal', n, ok, d))
+        else:
+            check_samples(pyheap, core, truth)
+            check_paths(pyheap, core, truth)
+            check_refs(pyheap, core, truth)
+            check_garbage(pyheap, core, truth)
+            check_backrefs(pyheap, core, outdir, truth)
+            check('exit', 'every run exit 0 (a clean core)', not WARNINGS,
+                  '; '.join('%s: %s' % w for w in WARNINGS[:4]) +
+                  ('; ... %d runs in all' % len(WARNINGS) if len(WARNINGS) > 4 else ''))
+    except pyheapcli.PyheapError as e:
+        check('pyheap', 'runs', False, str(e))
     w = max(len(n) for _, n, _, _ in results)
     nfail = 0
     for g, n, ok, detail in results:
         nfail += not ok
         print('%-4s %-8s %-*s  %s' % ('PASS' if ok else 'FAIL', g, w, n, detail))
-    print('graphcheck: Python %s: %d checks, %d failed' % (truth['version'], len(results), nfail))
+    print('graphcheck: Python %s [%s]: %s%d checks, %d failed' % (
+        truth['version'], cfg, 'REFUSED (pyheap lists %s): ' % ' '.join(
+            pyheapcli.supported(pyheap)) if refused else '', len(results), nfail))
+    if nfail:
+        print('graphcheck: failed: ' + '; '.join('%s %s' % (g, n) for g, n, ok, _ in results
+                                                 if not ok))
     return 1 if nfail else 0
 
 

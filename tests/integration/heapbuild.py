@@ -3,25 +3,27 @@ then freeze for a core dump.
 
     python3.X heapbuild.py OUTDIR
 
-Standard library only; runs on CPython 3.8 - 3.13.  Writes:
+Standard library only; runs on CPython 3.8 and later.  Writes:
 
-  OUTDIR/truth.json      what the interpreter knows about its heap (see record())
-  OUTDIR/ready           the pid, written once the truth is on disk
-  OUTDIR/mallocstats.txt sys._debugmallocstats() taken immediately before SIGSTOP
+  OUTDIR/truth.json      what the interpreter knows about its heap (record()),
+                         its threads, and its malloc statistics' file name
+  OUTDIR/mallocstats.txt sys._debugmallocstats() of the arenas as the core has them
+  OUTDIR/core.gc.json    the collector's state at the stop (freeze.py)
 
-then stops itself with SIGSTOP.  The driver (mkcore.py) waits for state 'T',
-runs gcore and kills the process.  If continued instead, it restores stderr
-and sleeps until killed.
+and stops itself with SIGSTOP for mkcore.py (the protocol is in freeze.py):
+the core is OUTDIR/core.  One idle thread (blocked on an event) gives the
+thread checks a second thread.
 """
 
 import ctypes
 import gc
 import json
 import os
-import signal
 import sys
-import time
+import threading
 import types
+
+import freeze
 
 # ---------------------------------------------------------------------------
 # The known heap.  Everything is kept alive from module-level containers.
@@ -110,6 +112,19 @@ def build():
 
 
 HEAP = build()
+
+# A second thread, blocked for good: its ident and native id are in the truth.
+_NEVER = threading.Event()
+_IDLE = threading.Thread(target=_NEVER.wait, name='heapbuild-idle', daemon=True)
+_IDLE.start()
+
+# Objects made between the collections of freeze.settle(), so that the young
+# generations are not empty at the stop.
+YOUNG = []
+
+
+def young(k):
+    YOUNG.append([{'young': k, 'i': i} for i in range(40 + 10 * k)])
 
 EXPECTED = {
     '__main__.Request': N_REQUEST,
@@ -211,6 +226,7 @@ TYPE_DICT = vars(type)['__dict__'].__get__
 TYPE_NAME = vars(type)['__name__'].__get__
 TYPE_QUALNAME = vars(type)['__qualname__'].__get__
 TPFLAGS_HEAPTYPE = 1 << 9
+FREEZE_STOP_CODE = freeze.stop.__code__
 
 
 def code_localsplus(code):
@@ -253,9 +269,14 @@ def record(outdir):
     """Counts and sys.getsizeof() totals per type over the transitive closure
     of gc.get_referents() from gc.get_objects(), plus what the GC cannot see:
     the fields of code objects, the keys of str-keyed dicts, and the C-level
-    caches of small ints and one-character str/bytes."""
-    gc.collect()
-    gc.collect()
+    caches of small ints and one-character str/bytes, the running frames of
+    every thread (objects on 3.8 - 3.10 only; later frames are not objects
+    until asked for, and asking would make them), and every type the
+    interpreter has readied (object's subclasses, recursively: static types
+    that nothing else refers to, such as moduledef, are still live objects).
+
+    The collector is off (freeze.settle), so nothing is collected between
+    this snapshot and the stop."""
     # Bookkeeping made before the snapshot, excluded by id.
     seen = {}
     stack = []
@@ -263,8 +284,31 @@ def record(outdir):
     excl = set()
     ranges = static_ranges()
     roots = gc.get_objects()
-    for o in (seen, stack, counts, excl, ranges, roots, sys._getframe()):
+    me = sys._getframe()
+    for o in (seen, stack, counts, excl, ranges, roots, me):
         excl.add(id(o))
+    if V < (3, 11):
+        frames = sys._current_frames()
+        excl.add(id(frames))
+        for tid, f in frames.items():
+            if f is me:
+                # this thread's frames above freeze.stop() (write_truth,
+                # record) are gone by the stop
+                while f is not None and f.f_code is not FREEZE_STOP_CODE:
+                    f = f.f_back
+            while f is not None:
+                stack.append(f)
+                f = f.f_back
+        del frames, tid, f
+    subs = [object]
+    excl.add(id(subs))
+    while subs:
+        t = subs.pop()
+        stack.append(t)
+        more = type.__subclasses__(t)
+        subs.extend(more)
+        del more
+    del subs, t
     # The (lo, hi) tuples of `ranges` are GC-tracked (no collection has seen
     # them yet), so they are among the roots; they and their ints die with
     # the recorder.
@@ -329,70 +373,71 @@ def record(outdir):
     out = {}
     for t, c in counts.items():
         name = type_name(t)
+        row = {'count': c[0], 'size': c[1], 'sizeof': c[2],
+               'static_count': c[3], 'static_size': c[4], 'small_count': c[5]}
         if name in out:         # two distinct types with one name: merge
-            p = out[name]
-            out[name] = {k: p[k] + v for k, v in zip(
-                ('count', 'size', 'sizeof', 'static_count', 'static_size', 'small_count'), c)}
-        else:
-            out[name] = {'count': c[0], 'size': c[1], 'sizeof': c[2],
-                         'static_count': c[3], 'static_size': c[4], 'small_count': c[5]}
+            # (a loop, not a comprehension: a comprehension over `row` would
+            # make it a cell variable of this frame, a tracked object the
+            # snapshot sees and that is gone by the stop)
+            for k in row:
+                row[k] += out[name][k]
+        out[name] = row
     if dump:
         dump.close()
     nobj = len(seen)
-    del seen, stack, counts, excl, roots, o
+    del seen, stack, counts, excl, roots, o, me
     return out, nobj
 
 
-def main():
-    outdir = sys.argv[1]
-    os.makedirs(outdir, exist_ok=True)
-    typestats, nobj = record(outdir)
-    gc.collect()
-    objs = gc.get_objects()
-    gc_objects = len(objs) - 1          # the list includes itself
-    del objs
+def module_defs():
+    """How many distinct PyModuleDef structs the modules point at (md_def,
+    at offset 24 of PyModuleObject on 3.8 - 3.14; None on 3.15+, where
+    md_def is gone).  They are PyObject-headed statics that no tp_traverse
+    visits; pyheap may find some of them through the runtime's cache of
+    single-phase extension modules (a dict on 3.8 - 3.11)."""
+    if V >= (3, 15):
+        return None
+    defs = set()
+    for m in list(sys.modules.values()):
+        if isinstance(m, types.ModuleType):
+            p = ctypes.c_void_p.from_address(id(m) + 24).value
+            if p:
+                defs.add(p)
+    return len(defs)
+
+
+def write_truth():
+    """freeze.stop()'s record(): the truth of the heap as it will be at the
+    stop, into OUTDIR/truth.json (written by json's C encoder, which makes no
+    cycles: nothing it allocates outlives the call)."""
+    typestats, nobj = record(OUTDIR)
     v = sys.version_info
     truth = {
         'version': '%d.%d.%d' % (v.major, v.minor, v.micro),
         'version_full': sys.version,
         'executable': sys.executable,
         'pid': os.getpid(),
-        'gc_enabled': gc.isenabled(),
-        'gc_objects': gc_objects,
         'objects': nobj,
         'expected': EXPECTED,
         'types': typestats,
+        'threads': freeze.threads(),
+        'module_defs': module_defs(),
     }
-    with open(os.path.join(outdir, 'truth.json'), 'w') as f:
-        json.dump(truth, f, indent=1, sort_keys=True)
-    del truth, typestats, f
-    tmp = os.path.join(outdir, 'ready.tmp')
-    with open(tmp, 'w') as f:
-        f.write('%d\n' % os.getpid())
-    del f
-    os.rename(tmp, os.path.join(outdir, 'ready'))
+    with open(os.path.join(OUTDIR, 'truth.json'), 'w') as f:
+        f.write(json.dumps(truth, sort_keys=True))
 
-    # Freeze.  Bind everything first, so that as little as possible is
-    # allocated between the malloc statistics and the stop.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    fd = os.open(os.path.join(outdir, 'mallocstats.txt'),
-                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    saved = os.dup(2)
-    dup2 = os.dup2
-    kill = os.kill
-    pid = os.getpid()
-    sig = signal.SIGSTOP
-    stats = sys._debugmallocstats
-    dup2(fd, 2)
-    stats()
-    kill(pid, sig)
-    # Continued (not the normal path): restore stderr, then wait to be killed.
-    dup2(saved, 2)
-    os.close(fd)
-    os.close(saved)
-    while True:
-        time.sleep(3600)
+
+OUTDIR = None
+
+
+def main():
+    global OUTDIR
+    OUTDIR = sys.argv[1]
+    os.makedirs(OUTDIR, exist_ok=True)
+    enabled = freeze.settle(young)
+    freeze.stop(OUTDIR, 'core', record=write_truth,
+                mallocstats=os.path.join(OUTDIR, 'mallocstats.txt'), enable=enabled)
+    freeze.finish(OUTDIR)
 
 
 if __name__ == '__main__':

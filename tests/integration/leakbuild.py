@@ -1,12 +1,13 @@
-"""leakbuild.py - a leaking process, dumped twice by leakcheck.py.
+"""leakbuild.py - a leaking process, dumped twice (mkcore.py INTERP OUTDIR
+leakbuild.py; the protocol is in freeze.py).
 
     python leakbuild.py OUTDIR
 
 Phase 1 builds some state and leaks N1 `Leak` objects into the module-level
 list `_LEAKS`, and calls an unbounded lru_cache with M1 distinct arguments;
-then it writes OUTDIR/phase1 and stops itself (SIGSTOP).  When continued it
-leaks N2 more and makes M2 more cache entries, writes OUTDIR/phase2 and
-stops again.  The expected numbers go to OUTDIR/leaktruth.json.
+then it stops for the core OUTDIR/core1.  When continued it leaks N2 more
+and makes M2 more cache entries and stops for OUTDIR/core2.  The expected
+numbers go to OUTDIR/leaktruth.json.
 
 `Leak` is slotted with many slots, so each instance is big and adds no other
 object: the growth between the dumps is, by size, above all Leak's.
@@ -15,8 +16,9 @@ import ctypes
 import functools
 import json
 import os
-import signal
 import sys
+
+import freeze
 
 N1, N2 = 2000, 3000
 M1, M2 = 100, 150
@@ -61,19 +63,16 @@ def main():
                    'big_dict': hex(id(_BIG)), 'big_len': len(_BIG),
                    'big_keys': hex(ctypes.c_void_p.from_address(id(_BIG) + 32).value),
                    'version': '%d.%d.%d' % sys.version_info[:3]}, f)
-    kill, pid, stop = os.kill, os.getpid(), signal.SIGSTOP
     leak(N1, M1)
-    open(os.path.join(out, 'phase1'), 'w').close()
-    kill(pid, stop)
+    freeze.stop(out, 'core1')
     leak(N2, M2)
     # fragmentation: arenas of floats, freed but for one float in 20,000,
     # stay resident for those few (nearly empty arenas, pinned)
     floats = [float(i) + 0.5 for i in range(400000)]
     _PINNED.extend(floats[::20000])
     del floats
-    open(os.path.join(out, 'phase2'), 'w').close()
-    kill(pid, stop)
-    signal.pause()
+    freeze.stop(out, 'core2')
+    freeze.finish(out)
 
 
 main()

@@ -1,27 +1,38 @@
 #!/usr/bin/python3
 """leakcheck.py - two dumps of one leaking process, and what pyheap says.
 
-    leakcheck.py INTERPRETER OUTDIR PYHEAP
+    leakcheck.py OUTDIR PYHEAP [PYHEAP OPTIONS...]
+    leakcheck.py [--chroot DIR] INTERPRETER OUTDIR PYHEAP [PYHEAP OPTIONS...]
 
-Runs leakbuild.py, takes a core at each of its two stops, and checks:
+The first form checks the cores OUTDIR/core1 and OUTDIR/core2 that
+`mkcore.py [--chroot DIR] INTERPRETER OUTDIR leakbuild.py` made (what
+check_leak does, once per configuration); the second makes them first, the
+same way (in the chroot DIR when given).  OPTIONS is a configuration
+(--no-dwarf, --pool-scan, --debug-dir DIR).  Checks:
+  - every run exits 0 (the cores are clean: exit 3, warnings, fails);
   - diff (core to core): the leaking type comes first, with the exact delta;
   - diff (types --json snapshot to core) gives the same rows;
   - top names the leaking container and its global name;
   - suspects names it too, and reports the unbounded lru_cache with its
     entry count.
+A release `pyheap --version --json` does not list is checked for a clean
+refusal instead (exit 1, one line "... not supported ...").
 Prints a PASS/FAIL line per check; exit 0 all passed, 1 a failure, 77 skip.
 """
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import time
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+
+import mkcore
+import pyheapcli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77
 results = []
+WARNINGS = []
 
 
 def check(name, ok, detail=''):
@@ -29,82 +40,32 @@ def check(name, ok, detail=''):
     print('%-4s %-52s %s' % ('PASS' if ok else 'FAIL', name, detail), flush=True)
 
 
-def state(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            s = f.read()
-        return s[s.rindex(')') + 2]
-    except OSError:
-        return None
+class Stop(Exception):
+    pass
 
 
-def wait_file(path, proc, timeout=120):
-    end = time.time() + timeout
-    while time.time() < end:
-        if os.path.exists(path) and state(proc.pid) == 'T':
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.05)
-    return False
+def pyheap(bin_, extra, *args):
+    rc, out, err = pyheapcli.run(bin_, list(args) + list(extra))
+    if rc == 3:
+        WARNINGS.append('%s: %s' % (args[0], pyheapcli.warnings_of(err, 3)))
+    elif rc != 0:
+        check('pyheap %s runs' % args[0], False, 'exit %d: %s' % (rc, err.strip()[-600:]))
+        raise Stop()
+    return out
 
 
-def gcore(pid, out):
-    env = dict(os.environ)
-    env.pop('DEBUGINFOD_URLS', None)
-    r = subprocess.run(['gcore', '-o', out, str(pid)], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, env=env, timeout=300)
-    if r.returncode != 0 or not os.path.exists('%s.%d' % (out, pid)):
-        text = r.stdout.decode(errors='replace')
-        if 'ptrace' in text and 'not permitted' in text:
-            print('SKIP: gcore cannot attach (ptrace not permitted)', flush=True)
-            sys.exit(SKIP)
-        print('FAIL: gcore: ' + text[-500:])
-        sys.exit(1)
-    os.rename('%s.%d' % (out, pid), out)
-
-
-def pyheap(bin_, *args):
-    r = subprocess.run([bin_] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if r.returncode not in (0, 3):
-        print('FAIL: pyheap %s: exit %d: %s' % (' '.join(args), r.returncode,
-                                                  r.stderr.decode(errors='replace')[-800:]))
-        sys.exit(1)
-    return r.stdout.decode()
-
-
-def main():
-    interp, out, bin_ = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
-    if not os.access(interp, os.X_OK):
-        print('SKIP: interpreter %s not found' % interp, flush=True)
-        return SKIP
-    if not shutil.which('gcore'):
-        print('SKIP: gcore not found', flush=True)
-        return SKIP
-    os.makedirs(out, exist_ok=True)
-    for f in ('phase1', 'phase2'):
-        if os.path.exists(os.path.join(out, f)):
-            os.unlink(os.path.join(out, f))
-    proc = subprocess.Popen([interp, os.path.join(HERE, 'leakbuild.py'), out],
-                            stdin=subprocess.DEVNULL)
-    try:
-        c1, c2 = os.path.join(out, 'core1'), os.path.join(out, 'core2')
-        if not wait_file(os.path.join(out, 'phase1'), proc):
-            print('FAIL: the program did not reach its first stop')
-            return 1
-        gcore(proc.pid, c1)
-        os.kill(proc.pid, signal.SIGCONT)
-        if not wait_file(os.path.join(out, 'phase2'), proc):
-            print('FAIL: the program did not reach its second stop')
-            return 1
-        gcore(proc.pid, c2)
-    finally:
-        proc.kill()
-        proc.wait()
+def checks(out, bin_, extra):
     truth = json.load(open(os.path.join(out, 'leaktruth.json')))
     lt, n2 = truth['leak_type'], truth['n2']
+    c1, c2 = os.path.join(out, 'core1'), os.path.join(out, 'core2')
+    cfg = pyheapcli.config_name(extra)
+    if not pyheapcli.is_supported(bin_, truth['version']):
+        pyheapcli.check_refusal(bin_, extra, c2, truth['version'],
+                                [['diff', '--json', c1, 'CORE'], ['top', '--json', 'CORE'],
+                                 ['suspects', '--json', 'CORE'], ['types', 'CORE']], check)
+        return 'REFUSED (pyheap lists %s): ' % ' '.join(pyheapcli.supported(bin_))
 
-    d = json.loads(pyheap(bin_, 'diff', '--json', c1, c2))
+    d = json.loads(pyheap(bin_, extra, 'diff', '--json', c1, c2))
     first = d['types'][0] if d['types'] else {}
     check('diff: leaking type first', first.get('type') == lt, 'first: %s' % first.get('type'))
     row = next((r for r in d['types'] if r['type'] == lt), {})
@@ -118,13 +79,13 @@ def main():
 
     snap = os.path.join(out, 'core1.json')
     with open(snap, 'w') as f:
-        f.write(pyheap(bin_, 'types', '--json', c1))
-    ds = json.loads(pyheap(bin_, 'diff', '--json', snap, c2))
+        f.write(pyheap(bin_, extra, 'types', '--json', c1))
+    ds = json.loads(pyheap(bin_, extra, 'diff', '--json', snap, c2))
     key = lambda t: [(r['type'], r['count_delta'], r['size_delta']) for r in t['types']]
     check('diff: snapshot route equals core route', key(ds) == key(d),
           '%d rows vs %d' % (len(ds['types']), len(d['types'])))
 
-    t = json.loads(pyheap(bin_, 'top', '--json', '--top', '10', c2))
+    t = json.loads(pyheap(bin_, extra, 'top', '--json', '--top', '10', c2))
     check('top: names the leaking container',
           any(o['chain'][-1:] == [truth['container']] for o in t['objects']),
           '; '.join('%s %s' % (o['type'], ' '.join(o['chain'])) for o in t['objects'][:4]))
@@ -132,14 +93,14 @@ def main():
     # top and path: the same roots and the same names, object by object
     differ = []
     for o in t['objects'][:10]:
-        pa = json.loads(pyheap(bin_, 'path', '--json', '--addr', o['addr'], c2))
+        pa = json.loads(pyheap(bin_, extra, 'path', '--json', '--addr', o['addr'], c2))
         if (pa['root'] != o['root'] or [e['edge'] for e in pa['chain']][1:] != o['chain']):
             differ.append('%s %s: top %s %s, path %s %s' % (
                 o['type'], o['addr'], o['root'], o['chain'], pa['root'],
                 [e['edge'] for e in pa['chain']][1:]))
     check('top and path: same root and chain for the top 10', not differ, '; '.join(differ[:2]))
 
-    s = json.loads(pyheap(bin_, 'suspects', '--json', '--baseline', c1, c2))
+    s = json.loads(pyheap(bin_, extra, 'suspects', '--json', '--baseline', c1, c2))
     check('suspects: names the leaking container',
           any(x.get('chain', [])[-1:] == [truth['container']] for x in s['suspects']),
           '; '.join('%s %s' % (x['kind'], ' '.join(x.get('chain', []))) for x in s['suspects'][:5]))
@@ -161,9 +122,9 @@ def main():
           any("('resolve')" in x['summary'] for x in caches),
           '; '.join(x['summary'] for x in caches))
     # the floats left in their arenas pin them: pinned_arenas, with the arenas
-    s0 = json.loads(pyheap(bin_, 'suspects', '--json', c2))
+    s0 = json.loads(pyheap(bin_, extra, 'suspects', '--json', c2))
     pins = [x for x in s0['suspects'] if x['kind'] == 'pinned_arenas']
-    a = json.loads(pyheap(bin_, 'arenas', '--json', c2))
+    a = json.loads(pyheap(bin_, extra, 'arenas', '--json', c2))
     listed = a.get('pinned_arenas', [])
     inside = all(a['arena_size'] > int(o['addr'], 16) - int(p['addr'], 16) >= 0
                  and p['count'] == len(p['objects']) for p in listed for o in p['objects'])
@@ -180,10 +141,9 @@ def main():
           '; '.join(x['summary'] for x in pins))
     check('suspects: growth since the baseline',
           any(x['kind'] == 'growth' and lt in x['summary'] for x in s['suspects']))
-
     # path --type with the short name: the leak list holds every one of them
     short = lt.rsplit('.', 1)[-1]
-    p = json.loads(pyheap(bin_, 'path', '--json', '--type', short, c2))
+    p = json.loads(pyheap(bin_, extra, 'path', '--json', '--type', short, c2))
     hs = p.get('holders', [])
     h0 = hs[0] if hs else {}
     check('path --type %s: _LEAKS holds all of them' % short,
@@ -193,7 +153,7 @@ def main():
           'reached %s; first holder %s x%s via %s' % (
               p.get('reached'), h0.get('holder', {}).get('type'), h0.get('count'),
               ' '.join(e['edge'] for e in h0.get('chain', []))))
-    text = pyheap(bin_, 'path', '--type', short, c2)
+    text = pyheap(bin_, extra, 'path', '--type', short, c2)
     check('path --type (text): the holder, its count and the list',
           ('%s (100%%) held by' % format(truth['n1'] + n2, ',')) in text
           and truth['container'] in text, text.splitlines()[0] if text else '')
@@ -206,10 +166,10 @@ def main():
     if r.returncode:
         check('split segment: core cut across the keys table', False, r.stdout.decode()[-300:])
     else:
-        whole = json.loads(pyheap(bin_, 'show', '--json', c2, truth['big_dict']))
-        parts = json.loads(pyheap(bin_, 'show', '--json', split, truth['big_dict']))
-        o1 = json.loads(pyheap(bin_, 'refs', '--json', c2))
-        o2 = json.loads(pyheap(bin_, 'refs', '--json', split))
+        whole = json.loads(pyheap(bin_, extra, 'show', '--json', c2, truth['big_dict']))
+        parts = json.loads(pyheap(bin_, extra, 'show', '--json', split, truth['big_dict']))
+        o1 = json.loads(pyheap(bin_, extra, 'refs', '--json', c2))
+        o2 = json.loads(pyheap(bin_, extra, 'refs', '--json', split))
         check('split segment: the dict keeps its %d items' % truth['big_len'],
               parts['value'] == whole['value'] == 'len=%d' % truth['big_len']
               and parts['referent_count'] == whole['referent_count'] >= 2 * truth['big_len']
@@ -222,12 +182,46 @@ def main():
               'whole %s, split %s' % (o1['orphan_count'], o2['orphan_count']))
         os.unlink(split)
 
-    for f in (c1, c2):
-        os.unlink(f)
-    print('leakcheck: %s: %d checks, %d failed' % (truth['version'], len(results),
-                                                   results.count(False)), flush=True)
+    check('every run exit 0 (clean cores)', not WARNINGS, '; '.join(WARNINGS[:4]))
+    return ''
+
+
+def main(argv):
+    args = argv[1:]
+    chroot = None
+    if args[:1] == ['--chroot'] and len(args) >= 2:
+        chroot, args = os.path.abspath(args[1]), args[2:]
+    make = chroot is not None or (args and os.path.isfile(args[0]))
+    if make:
+        if len(args) < 3:
+            sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
+            return 2
+        interp, out, bin_, extra = args[0], os.path.abspath(args[1]), args[2], args[3:]
+        try:
+            mkcore.make_cores(interp, out, 'leakbuild.py', chroot)
+        except mkcore.Skip as e:
+            print('SKIP: %s' % e, flush=True)
+            return SKIP
+        except mkcore.Fail as e:
+            print('FAIL: %s' % e, flush=True)
+            return 1
+    else:
+        if len(args) < 2:
+            sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
+            return 2
+        out, bin_, extra = os.path.abspath(args[0]), args[1], args[2:]
+    truth = json.load(open(os.path.join(out, 'leaktruth.json')))
+    try:
+        refused = checks(out, bin_, extra)
+    except (Stop, pyheapcli.PyheapError) as e:
+        if str(e):
+            check('pyheap runs', False, str(e))
+        refused = ''
+    print('leakcheck: %s [%s]: %s%d checks, %d failed' % (
+        truth['version'], pyheapcli.config_name(extra), refused, len(results),
+        results.count(False)), flush=True)
     return 0 if all(results) else 1
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main(sys.argv))

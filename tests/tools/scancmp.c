@@ -2,7 +2,7 @@
  * scancmp.c - test tool: the totals-only scan (ph_options.totals_only, what
  * `types`, `info` and `arenas` run) against the full scan of the same core.
  *
- *   scancmp [--pool-scan] [--no-dwarf] CORE
+ *   scancmp [--pool-scan] [--no-dwarf] [--debug-dir DIR]... CORE
  *
  * Both must agree on the outcome (or the same error) and on everything the
  * totals-only scan gives (totalscmp.h).  The full
@@ -29,9 +29,15 @@ static void differ(const char *what, uint64_t full, uint64_t lean)
 		printf("scancmp: %s: full %" PRIu64 ", totals-only %" PRIu64 "\n", what, full, lean);
 }
 
+#define MAX_DEBUG_DIRS 16
+static const char *debug_dirs[MAX_DEBUG_DIRS];
+static size_t n_debug_dirs;
+
 static int scan(const char *path, ph_options po, core_t **c, ph_heap **h, char *err, size_t n)
 {
 	core_options o = {0};
+	o.debug_dirs = debug_dirs;
+	o.n_debug_dirs = n_debug_dirs;
 	*h = NULL;
 	if (core_open(c, path, &o, err, n) < 0)
 		return -2;
@@ -49,13 +55,16 @@ int main(int argc, char **argv)
 			po.pool_scan = 1;
 		else if (strcmp(argv[i], "--no-dwarf") == 0)
 			po.no_dwarf = 1;
+		else if (strcmp(argv[i], "--debug-dir") == 0 && i + 1 < argc &&
+			 n_debug_dirs < MAX_DEBUG_DIRS)
+			debug_dirs[n_debug_dirs++] = argv[++i];
 		else if (!path && argv[i][0] != '-')
 			path = argv[i];
 		else
 			path = NULL, i = argc;
 	}
 	if (!path) {
-		fprintf(stderr, "usage: scancmp [--pool-scan] [--no-dwarf] CORE\n");
+		fprintf(stderr, "usage: scancmp [--pool-scan] [--no-dwarf] [--debug-dir DIR]... CORE\n");
 		return 2;
 	}
 	core_t *cf, *cl;
@@ -74,6 +83,10 @@ int main(int argc, char **argv)
 	}
 	if (rf < 0) {
 		printf("scancmp: same: both fail: %s\n", ef);
+		ph_free(f);
+		ph_free(l);
+		core_free(cf);
+		core_free(cl);
 		return 0;
 	}
 
