@@ -14,17 +14,18 @@ static int by_base(const void *a, const void *b)
 
 int an_pinned(an_pinned_result **out, ph_heap *h)
 {
-	const uint64_t *bases;
-	size_t np = ph_pinned_arenas(h, &bases);
-	uint64_t size = ph_arenas(h)->arena_size;
+	const ph_arena_span *spans;
+	size_t np = ph_pinned_arenas(h, &spans);
 	uint32_t nobj = ph_object_count(h);
 	an_pinned_result *r = calloc(1, sizeof *r);
 	*out = NULL;
 	if (!r || (np && !(r->arenas = calloc(np, sizeof *r->arenas))))
 		goto oom;
 	r->n = np;
-	for (size_t i = 0; i < np; i++)
-		r->arenas[i].base = bases[i];
+	for (size_t i = 0; i < np; i++) {
+		r->arenas[i].base = spans[i].addr;
+		r->arenas[i].end = spans[i].end;
+	}
 	qsort(r->arenas, np, sizeof *r->arenas, by_base);
 	/* two passes: count, then fill; each object's arena by binary search */
 	for (int pass = 0; pass < 2 && np; pass++) {
@@ -38,7 +39,7 @@ int an_pinned(an_pinned_result **out, ph_heap *h)
 				else
 					hi = mid;
 			}
-			if (!lo || a >= r->arenas[lo - 1].base + size)
+			if (!lo || a >= r->arenas[lo - 1].end)
 				continue;
 			an_pinned_arena *p = &r->arenas[lo - 1];
 			if (pass)

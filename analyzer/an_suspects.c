@@ -231,7 +231,7 @@ static int orphans(rules *x)
  * no object uses counts in the heap the shares are of. */
 static int pinned_arenas(rules *x)
 {
-	const uint64_t *pinned;
+	const ph_arena_span *pinned;
 	size_t np = ph_pinned_arenas(x->h, &pinned);
 	const ph_arena_stats *as = ph_arenas(x->h);
 	an_pinned_result *p;

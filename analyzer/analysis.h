@@ -80,7 +80,7 @@ void an_types_free(an_types_result *r);
 /* ---- arenas ---- */
 
 typedef struct an_pinned_arena {
-	uint64_t base;           /* the arena's address (arena_size bytes) */
+	uint64_t base, end;      /* its first pool in use, and its end */
 	ph_id *ids;              /* the objects in it, in id order */
 	size_t n;
 } an_pinned_arena;
@@ -305,8 +305,8 @@ typedef struct an_suspect {
 		struct { uint64_t count, retained; } orphans;
 		struct {
 			uint64_t arenas, resident, objects;
-			const uint64_t *bases;         /* the arenas' addresses, */
-			size_t nbases;                 /* borrowed from the heap */
+			const ph_arena_span *bases;    /* the arenas, borrowed */
+			size_t nbases;                 /* from the heap */
 		} pinned;
 	} e;
 	/* for a group: its types, most bytes first */
@@ -363,24 +363,50 @@ void an_show_free(an_show_result *r);
 
 typedef struct an_backrefs_opts {
 	unsigned depth;          /* referrers at most this many references away */
-	size_t max_nodes;
+	size_t max_nodes;        /* drawn nodes (a group is one) */
 	const char *const *hide; /* type names left out */
 	size_t nhide;
-	int stop_at_modules;     /* do not go past module objects */
+	int through_modules;     /* go past module objects (else they end it) */
+	size_t width;            /* referrer classes drawn per node; 0: all */
+	size_t merge;            /* a class of this many is one node; 0: never */
 } an_backrefs_opts;
 
+enum {
+	AN_BR_TARGET = 1,        /* one of the objects asked about, or a group */
+	AN_BR_GROUP = 2,         /* stands for count objects of one type, held
+				  * by the same kind of reference */
+	AN_BR_MORE = 4,          /* the rest of a node's referrers, beyond the
+				  * width: count objects of `classes` kinds */
+	AN_BR_END = 8,           /* not followed further */
+};
+
+typedef struct an_br_node {
+	rg_id node;              /* the object, or the first of the group */
+	uint64_t count;          /* objects it stands for */
+	unsigned flags;          /* AN_BR_* */
+	unsigned depth;          /* references from the targets */
+	size_t classes;          /* AN_BR_MORE: kinds of referrers in it */
+} an_br_node;
+
+typedef struct an_br_edge {
+	size_t from, to;         /* drawn nodes: from refers to to */
+	rg_edge example;         /* one of the references it stands for */
+	uint64_t count;          /* how many */
+} an_br_edge;
+
 typedef struct an_backrefs_result {
-	size_t targets;          /* targets drawn (a sample when many) */
 	size_t candidates;       /* targets given */
-	rg_id *nodes;            /* targets first */
+	uint64_t targets;        /* targets drawn (in target nodes) */
+	size_t target_nodes;     /* the first nodes are the targets' */
+	uint64_t objects;        /* objects the drawn nodes stand for */
+	an_br_node *nodes;
 	size_t nnodes;
-	rg_edge *edges;          /* the references among them */
+	an_br_edge *edges;
 	size_t nedges;
 } an_backrefs_result;
 
-/* Who refers to the targets, and who to those.  Many targets would fill
- * the drawing with themselves: a quarter of max_nodes at most are drawn.
- * -1 when out of memory. */
+/* Who refers to the targets, and who to those, breadth-first, grouped
+ * and limited to fit a screen (see an_backrefs.c).  -1 when out of memory. */
 int an_backrefs(an_backrefs_result **out, const heapgraph *hg, const rg_id *targets,
 		size_t ntargets, const an_backrefs_opts *o);
 void an_backrefs_free(an_backrefs_result *r);

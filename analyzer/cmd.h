@@ -39,7 +39,7 @@ enum {
 	OPT_TOP = 1 << 1,     /* --top N */
 	OPT_TARGET = 1 << 2,  /* --type T, --addr A */
 	OPT_OUT = 1 << 3,     /* -o FILE */
-	OPT_BACKREFS = 1 << 4, /* --depth, --max-nodes, --hide, --stop-at-modules */
+	OPT_BACKREFS = 1 << 4, /* --depth, --max-nodes, --hide, --width, --through-modules... */
 	OPT_SELFLOAD = 1 << 5, /* not an option: the command opens its files itself */
 	OPT_BASELINE = 1 << 6, /* --baseline FILE */
 	OPT_LIST = 1 << 8,    /* --list: every object, not only the totals */
@@ -67,7 +67,12 @@ typedef struct cmd_ctx {
 	long depth, max_nodes;
 	const char *hide[32];
 	size_t nhide;
-	int stop_at_modules;
+	int stop_at_modules;  /* (the default now; accepted) */
+	int through_modules;  /* backrefs --through-modules */
+	long width;           /* backrefs --width, -1 = default */
+	int no_merge;         /* backrefs --no-merge */
+	int no_legend;        /* backrefs --no-legend */
+	const char *report;   /* backrefs --report FILE: nodes link there */
 	int list;             /* --list */
 	int locals;           /* --locals */
 	int nearest;          /* path --nearest */

@@ -38,7 +38,7 @@ static void arena_list(const an_suspect *s, char *out, size_t cap)
 	out[0] = 0;
 	for (size_t i = 0; i < s->e.pinned.nbases && i < 4 && o < cap; i++)
 		o += (size_t)snprintf(out + o, cap - o, "%s0x%llx", i ? ", " : "",
-				      (unsigned long long)s->e.pinned.bases[i]);
+				      (unsigned long long)s->e.pinned.bases[i].addr);
 	if (s->e.pinned.arenas > 4 && o < cap)
 		snprintf(out + o, cap - o, " and %llu more",
 			 (unsigned long long)(s->e.pinned.arenas - 4));
@@ -138,7 +138,7 @@ static void suspects_json(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_r
 			json_key(&w, "arenas");
 			json_arr(&w);
 			for (size_t k = 0; k < s->e.pinned.nbases; k++)
-				json_hex(&w, s->e.pinned.bases[k]);
+				json_hex(&w, s->e.pinned.bases[k].addr);
 			json_arr_end(&w);
 		}
 		if (s->id != RG_NONE) {

@@ -37,7 +37,7 @@ static const cmd_def commands[] = {
 	 "the Python stack of every thread, innermost frame first"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
-	 "[--hide TYPE] [--stop-at-modules] CORE",
+	 "[--width N] [--no-merge] [--hide TYPE] [--through-modules] [--report FILE] CORE",
 	 "a Graphviz graph of who refers to the objects"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -89,9 +89,14 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 		fprintf(f, "  --baseline OLD     an earlier core or `types --json` snapshot: report growth\n");
 	if (c->opts & OPT_BACKREFS)
 		fprintf(f, "  --depth N          referrers at most N references away (default 5)\n"
-			   "  --max-nodes N      at most N nodes (default 200)\n"
+			   "  --max-nodes N      at most N nodes (default 100)\n"
+			   "  --width N          at most N kinds of referrers per node and N nodes a\n"
+			   "                     level (default 6; 0: no limit)\n"
+			   "  --no-merge         draw every object (else 4 or more alike are one node)\n"
 			   "  --hide TYPE        leave objects of TYPE out (repeatable)\n"
-			   "  --stop-at-modules  do not go past module objects\n");
+			   "  --through-modules  go past module objects (by default they end the walk)\n"
+			   "  --report FILE      link each node to FILE#obj-ADDR (a `pyheap report`)\n"
+			   "  --no-legend        leave the legend out\n");
 	fprintf(f, "\n%s", global_usage);
 }
 
@@ -113,7 +118,8 @@ static int bad_usage(const char *msg, const char *arg)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN, O_BASELINE, O_LIST, O_LOCALS, O_NEAREST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
+       O_POOLSCAN, O_BASELINE, O_LIST, O_LOCALS, O_NEAREST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD,
+       O_THROUGHMOD, O_WIDTH, O_NOMERGE, O_NOLEGEND, O_REPORT };
 
 /* `pyheap --version`: the program's version, then the Python releases it
  * reads (for people, and for tests and scripts, which take the list from
@@ -195,6 +201,11 @@ static int run(int argc, char **argv)
 		{"max-nodes", required_argument, 0, O_MAXNODES},
 		{"hide", required_argument, 0, O_HIDE},
 		{"stop-at-modules", no_argument, 0, O_STOPMOD},
+		{"through-modules", no_argument, 0, O_THROUGHMOD},
+		{"width", required_argument, 0, O_WIDTH},
+		{"no-merge", no_argument, 0, O_NOMERGE},
+		{"no-legend", no_argument, 0, O_NOLEGEND},
+		{"report", required_argument, 0, O_REPORT},
 		{"baseline", required_argument, 0, O_BASELINE},
 		{"list", no_argument, 0, O_LIST},
 		{"locals", no_argument, 0, O_LOCALS},
@@ -204,7 +215,7 @@ static int run(int argc, char **argv)
 		{"version", no_argument, 0, O_VERSION},
 		{0, 0, 0, 0},
 	};
-	cmd_ctx ctx = {.sort = NULL, .top = -1, .depth = -1, .max_nodes = -1};
+	cmd_ctx ctx = {.sort = NULL, .top = -1, .depth = -1, .max_nodes = -1, .width = -1};
 	unsigned used = 0;    /* OPT_* seen, checked against the command */
 	int help = 0, version = 0, c;
 	unsigned seen = 0;
@@ -260,6 +271,18 @@ static int run(int argc, char **argv)
 			used |= OPT_BACKREFS;
 			break;
 		case O_STOPMOD: ctx.stop_at_modules = 1; used |= OPT_BACKREFS; break;
+		case O_THROUGHMOD: ctx.through_modules = 1; used |= OPT_BACKREFS; break;
+		case O_NOMERGE: ctx.no_merge = 1; used |= OPT_BACKREFS; break;
+		case O_NOLEGEND: ctx.no_legend = 1; used |= OPT_BACKREFS; break;
+		case O_REPORT: ctx.report = optarg; used |= OPT_BACKREFS; break;
+		case O_WIDTH: {
+			long v = number(optarg);
+			if (v < 0)
+				return bad_usage("--width takes a number", optarg);
+			ctx.width = v;
+			used |= OPT_BACKREFS;
+			break;
+		}
 		case O_BASELINE: ctx.baseline = optarg; used |= OPT_BASELINE; break;
 		case O_LIST: ctx.list = 1; used |= OPT_LIST; break;
 		case O_LOCALS: ctx.locals = 1; used |= OPT_LOCALS; break;
@@ -324,7 +347,7 @@ static int run(int argc, char **argv)
 			used & ~cmd->opts & OPT_LIST ? "--list" :
 			used & ~cmd->opts & OPT_LOCALS ? "--locals" :
 			used & ~cmd->opts & OPT_NEAREST ? "--nearest" :
-			"--depth/--max-nodes/--hide/--stop-at-modules");
+			"--depth/--max-nodes/--width/--hide/--through-modules/--report");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
 	}

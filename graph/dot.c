@@ -163,7 +163,103 @@ int rg_dot_node(rg_dot *d, uint64_t key, const char *label, unsigned style)
 	rc |= set(n, "fillcolor", (style & RG_DOT_TARGET) ? "lightblue" : "lightgrey", "lightgrey");
 	rc |= set(n, "color", (style & RG_DOT_ROOT) ? "red" : "black", "black");
 	rc |= set(n, "penwidth", (style & RG_DOT_ROOT) ? "2" : "1", "1");
-	rc |= set(n, "shape", (style & RG_DOT_MODULE) ? "box" : "ellipse", "ellipse");
+	rc |= set(n, "shape", (style & RG_DOT_MODULE) ? "box" : (style & RG_DOT_GROUP) ? "box3d" :
+		  (style & RG_DOT_MORE) ? "note" : "ellipse", "ellipse");
+	if (style & RG_DOT_MORE) {
+		rc |= set(n, "style", (style & RG_DOT_TARGET) ? "filled,dashed" : "dashed", "");
+		rc |= set(n, "fontcolor", "gray30", "black");
+	}
+	return rc ? -1 : 0;
+}
+
+int rg_dot_node_info(rg_dot *d, uint64_t key, const char *tooltip, const char *url)
+{
+	char name[32];
+	node_name(name, sizeof name, key);
+	Agnode_t *n = agnode(d->g, name, 0);
+	if (!n)
+		return -1;
+	int rc = 0;
+	if (tooltip) {
+		char *t = label_escape(tooltip);
+		if (!t)
+			return -1;
+		rc |= set(n, "tooltip", t, "");
+		free(t);
+	}
+	if (url) {
+		char *u = label_escape(url);
+		if (!u)
+			return -1;
+		rc |= set(n, "URL", u, "");
+		free(u);
+	}
+	return rc ? -1 : 0;
+}
+
+/* text with HTML's specials escaped (for an HTML-like label), appended
+ * at *o within cap; 0, or -1 when it does not fit */
+static int html_append(char *buf, size_t cap, size_t *o, const char *text)
+{
+	for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
+		const char *rep = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" :
+				  *s == '"' ? "&quot;" : *s == '\n' ? "<BR/>" : NULL;
+		size_t len = rep ? strlen(rep) : 1;
+		if (*o + len + 1 > cap)
+			return -1;
+		if (rep)
+			memcpy(buf + *o, rep, len);
+		else
+			buf[*o] = (char)(*s < 0x20 ? '?' : *s);
+		*o += len;
+	}
+	buf[*o] = 0;
+	return 0;
+}
+
+int rg_dot_legend(rg_dot *d, const char *const captions[8])
+{
+	/* one node, a table: each style drawn in words beside its meaning */
+	static const char *const looks[8] = {
+		"<TD BGCOLOR=\"lightblue\">filled</TD>",
+		"<TD COLOR=\"red\"><B>red</B></TD>",
+		"<TD>box</TD>",
+		"<TD>3-D box</TD>",
+		"<TD STYLE=\"dashed\"><FONT COLOR=\"gray30\">dashed note</FONT></TD>",
+		"<TD BORDER=\"0\">\u2500\u2500\u25b6</TD>",
+		"<TD BORDER=\"0\">\u2504\u2504\u25b6</TD>",
+		"<TD BORDER=\"0\">\u00b7\u00b7\u00b7\u25b6</TD>",
+	};
+	char html[4096];
+	size_t o = 0;
+	o += (size_t)snprintf(html, sizeof html, "<TABLE BORDER=\"1\" CELLBORDER=\"1\" "
+			      "CELLSPACING=\"3\" CELLPADDING=\"3\"><TR><TD COLSPAN=\"2\" "
+			      "BORDER=\"0\"><B>legend</B></TD></TR>");
+	for (int i = 0; i < 8; i++) {
+		if (!captions[i])
+			continue;
+		if (o + strlen(looks[i]) + 64 > sizeof html)
+			return -1;
+		o += (size_t)snprintf(html + o, sizeof html - o, "<TR>%s<TD BORDER=\"0\" "
+				      "ALIGN=\"LEFT\">", looks[i]);
+		if (html_append(html, sizeof html, &o, captions[i]) < 0 || o + 32 > sizeof html)
+			return -1;
+		o += (size_t)snprintf(html + o, sizeof html - o, "</TD></TR>");
+	}
+	if (o + 16 > sizeof html)
+		return -1;
+	snprintf(html + o, sizeof html - o, "</TABLE>");
+	Agnode_t *n = agnode(d->g, (char *)"legend", 1);
+	if (!n)
+		return -1;
+	char *h = agstrdup_html(d->g, html);
+	if (!h)
+		return -1;
+	int rc = set(n, "label", h, "\\N");
+	agstrfree(d->g, h);
+	rc |= set(n, "shape", "plaintext", "ellipse");
+	rc |= set(n, "style", "", "");
+	rc |= set(n, "tooltip", "what the shapes and lines mean", "");
 	return rc ? -1 : 0;
 }
 

@@ -21,6 +21,8 @@ enum {
 	RG_DOT_TARGET = 1,    /* the objects asked about: filled */
 	RG_DOT_ROOT = 2,      /* a root: highlighted */
 	RG_DOT_MODULE = 4,    /* a module: boxed differently */
+	RG_DOT_GROUP = 8,     /* stands for several nodes: a stack of boxes */
+	RG_DOT_MORE = 16,     /* what was left out: a grey dashed note */
 };
 enum {
 	RG_DOT_DASHED = 1,    /* a weak reference */
@@ -32,6 +34,14 @@ void rg_dot_free(rg_dot *d);
 /* Adds node `key` (any caller id, unique) with a multi-line label ('\n'
  * separates lines).  -1 when out of memory. */
 int rg_dot_node(rg_dot *d, uint64_t key, const char *label, unsigned style);
+/* A node's tooltip (SVG title) and link (SVG/PDF href); either may be
+ * NULL.  -1 when out of memory or the node is unknown. */
+int rg_dot_node_info(rg_dot *d, uint64_t key, const char *tooltip, const char *url);
+/* A legend of the styles above, as a cluster of its own; each caption
+ * says what the style means in the caller's terms (NULL: not shown):
+ * captions[0] target, [1] root, [2] module, [3] group, [4] more, [5] a
+ * plain edge, [6] dashed, [7] dotted.  -1 when out of memory. */
+int rg_dot_legend(rg_dot *d, const char *const captions[8]);
 /* Adds an edge between two nodes added before; label may be NULL. */
 int rg_dot_edge(rg_dot *d, uint64_t from, uint64_t to, const char *label, unsigned style);
 /* Writes to path; the format follows its extension (.dot .gv .svg .png

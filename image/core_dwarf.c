@@ -459,8 +459,17 @@ const char *core_module_debug_source(core_module_t *m, const char **file)
 	if (!core_module_has_dwarf(m))
 		return NULL;
 	dwfl_module_info(m->dwmod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
-	if (!debugfile || (mainfile && strcmp(debugfile, mainfile) == 0))
+	if (!debugfile || (mainfile && strcmp(debugfile, mainfile) == 0)) {
+		/* libdwfl names no file for what the debuginfod client gave it:
+		 * DWARF in another ELF than the module's is from elsewhere */
+		Dwarf_Addr bias;
+		Elf *main_elf = dwfl_module_getelf(m->dwmod, &bias);
+		Elf *debug_elf = dwarf_getelf(module_dwarf(m));
+		const char *urls = getenv("DEBUGINFOD_URLS");
+		if (main_elf && debug_elf && main_elf != debug_elf)
+			return urls && *urls ? "debuginfod" : "separate file";
 		return "in the file";
+	}
 	if (file)
 		*file = debugfile;
 	if (strstr(debugfile, "/debuginfod_client/"))

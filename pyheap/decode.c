@@ -60,8 +60,9 @@ static void walk_dict(ph_heap *h, ph_walk *w, uint64_t dict)
 	 * refcount leaves those two references out) and without keeping them
 	 * alive: weak edges. */
 	bool split = ph_dict_split(h, dict), values = true;
-	if (split && h->tr->managed_dict == PH_MD_INLINE) {
-		/* values embedded in an object belong to the object */
+	if (split && h->tr->managed_dict == PH_MD_INLINE && !h->tr->dict_owns_values) {
+		/* values embedded in an object belong to the object (before
+		 * 3.13.3; from then on the dict holds them) */
 		uint64_t mv = 0;
 		uint8_t embedded = 0;
 		if (rdf(h, dict, h->off.dict_ma_values, &mv) &&
@@ -458,12 +459,14 @@ void ph_walk_instance(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 			if (rd64(h, addr - 32, &values) && values)
 				walk_values(h, w, ti, values, 0);
 		} else if (md == PH_MD_INLINE && (tflags & TPF_INLINE_VALUES)) {
-			/* the object owns its inline values, even once a dict has
-			 * been made that shares them (the dict skips them); they
-			 * follow the object's fixed part */
+			/* the object owns its valid inline values, which follow
+			 * its fixed part; once a dict has been made that shares
+			 * them, before 3.13.3 still the object (the dict skips
+			 * them), from then on the dict */
 			uint8_t hdr[4];
 			uint64_t vals = addr + (uint64_t)basicsize;
-			if (core_read(h->core, vals, hdr, 4) == 4 && hdr[3])
+			if (core_read(h->core, vals, hdr, 4) == 4 && hdr[3] &&
+			    !(dict && h->tr->dict_owns_values))
 				walk_values(h, w, ti, vals + 8, hdr[0]);
 		}
 		if (dict)

@@ -102,10 +102,12 @@ static bool ring_closed(ph_heap *h, uint64_t head)
 		return false;
 	next &= ~3ull;
 	prev &= ~3ull;
-	if (!plausible_ptr(next) || !plausible_ptr(prev))
-		return false;
+	/* an empty list points at itself (a head need not be 8-aligned:
+	 * Debian's 3.13 packs the generations 4 bytes off) */
 	if (next == head || prev == head)
 		return next == head && prev == head;
+	if (!plausible_ptr(next) || !plausible_ptr(prev))
+		return false;
 	/* the first's prev and the last's next lead back to the head */
 	return rd64(h, next + 8, &back) && (back & ~3ull) == head &&
 	       rd64(h, prev, &back) && (back & ~3ull) == head;

@@ -194,16 +194,17 @@ static void prefault(ph_heap *h, uint64_t lo, uint64_t hi)
 #endif
 }
 
-/* Remembers a nearly empty arena (at most PH_PINNED_MAX of them). */
-static void note_pinned(ph_heap *h, uint64_t base)
+/* Remembers a nearly empty arena by its first pool in use, which a pool
+ * scan knows of it too (at most PH_PINNED_MAX of them). */
+static void note_pinned(ph_heap *h, uint64_t first_used, uint64_t end)
 {
 	if (h->npinned < PH_PINNED_MAX)
-		h->pinned[h->npinned++] = base;
+		h->pinned[h->npinned++] = (ph_arena_span){first_used, end};
 }
 
-size_t ph_pinned_arenas(const ph_heap *h, const uint64_t **bases)
+size_t ph_pinned_arenas(const ph_heap *h, const ph_arena_span **arenas)
 {
-	*bases = h->pinned;
+	*arenas = h->pinned;
 	return h->npinned;
 }
 
@@ -218,17 +219,18 @@ static void walk_arena(ph_heap *h, const arena_rec *a)
 		end = a->address + h->arena_size;
 	}
 	prefault(h, first, end);
+	uint64_t first_used = 0;
 	for (uint64_t pool = first; pool + h->pool_size <= end; pool += h->pool_size) {
 		total++;
-		if (walk_pool(h, pool, true) == 1)
-			used++;
+		if (walk_pool(h, pool, true) == 1 && !used++)
+			first_used = pool;
 	}
 	h->arenas.arenas++;
 	uint64_t npools = a->ntotalpools ? a->ntotalpools : total;
 	if (used > 0 && used * 10 <= npools) {
 		h->arenas.nearly_empty_arenas++;
 		h->arenas.nearly_empty_bytes += h->arena_size;
-		note_pinned(h, a->address);
+		note_pinned(h, first_used, a->address + h->arena_size);
 	}
 }
 
@@ -356,24 +358,29 @@ static int scan_pools(ph_heap *h, ph_progress_fn progress, void *payload)
 	ph_map_free(&seen);
 	ph_ranges_sort(h);
 	uint32_t *used = calloc(h->narenas ? h->narenas : 1, sizeof *used);  /* per range */
+	uint64_t *first_used = calloc(h->narenas ? h->narenas : 1, sizeof *first_used);
 	for (size_t i = 0; i < npools; i++) {
 		int pr = walk_pool(h, pools[i], true);
 		long r = ph_arena_range(h, pools[i]);
-		if (used && pr == 1 && r >= 0)
+		if (used && first_used && pr == 1 && r >= 0) {
 			used[r]++;
+			if (!first_used[r] || pools[i] < first_used[r])
+				first_used[r] = pools[i];
+		}
 		if (progress && (i & 1023) == 0)
 			progress("pool scan", i, npools, payload);
 	}
 	free(pools);
 	/* nearly empty: at most a tenth of an arena's pools in use */
 	uint64_t npools_arena = h->arena_size / h->pool_size;
-	for (size_t r = 0; used && r < h->narenas; r++)
+	for (size_t r = 0; used && first_used && r < h->narenas; r++)
 		if (used[r] > 0 && used[r] * 10 <= npools_arena) {
 			h->arenas.nearly_empty_arenas++;
 			h->arenas.nearly_empty_bytes += h->arena_size;
-			note_pinned(h, h->arena_lo[r]);
+			note_pinned(h, first_used[r], h->arena_hi[r]);
 		}
 	free(used);
+	free(first_used);
 	return 0;
 }
 

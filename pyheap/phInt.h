@@ -174,7 +174,7 @@ struct ph_heap {
 	unsigned chunk_bits, chunk_shift;
 	bool ranges_sorted;              /* ph_in_arena() may be used */
 	ph_arena_stats arenas;
-	uint64_t pinned[PH_PINNED_MAX];  /* nearly empty arenas' base addresses */
+	ph_arena_span pinned[PH_PINNED_MAX];  /* nearly empty arenas */
 	size_t npinned;
 
 	/* threads and the collector (gc.c) */

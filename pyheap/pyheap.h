@@ -250,10 +250,11 @@ typedef struct ph_arena_stats {
 	uint64_t nearly_empty_bytes;   /* arena bytes those keep resident */
 } ph_arena_stats;
 const ph_arena_stats *ph_arenas(const ph_heap *h);
-/* The base addresses of the nearly empty arenas (the first PH_PINNED_MAX);
- * each spans arena_size bytes.  Borrowed. */
+/* The nearly empty arenas (the first PH_PINNED_MAX): each from its first
+ * pool in use (what a pool scan knows of it too) to its end.  Borrowed. */
 #define PH_PINNED_MAX 64
-size_t ph_pinned_arenas(const ph_heap *h, const uint64_t **bases);
+typedef struct ph_arena_span { uint64_t addr, end; } ph_arena_span;
+size_t ph_pinned_arenas(const ph_heap *h, const ph_arena_span **arenas);
 /* Whether an lru_cache wrapper is unbounded (maxsize=None); -1 when id is
  * not an lru_cache wrapper.  *cache gets its cache dict's id (PH_NONE if none). */
 int ph_lru_unbounded(ph_heap *h, ph_id id, uint32_t *cache);

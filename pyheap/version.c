@@ -98,13 +98,24 @@ static const ph_traits traits[] = {
 		.debug_offsets = PH_DO_NONE,
 	},
 	{
-		.minor = 13, .micro_lo = 0, .micro_hi = 99,
-		.verified = "3.13.0 (pyenv, DWARF); 3.13.5 (Debian 13) and 3.13.18 (Debian sid): "
-			    "DWARF of python3.13-dbg (Debian packs the GC state 4 bytes "
-			    "tighter: PyGC_Head aligned to 4, gh-127545)",
+		.minor = 13, .micro_lo = 0, .micro_hi = 2,
+		.verified = "3.13.0 (pyenv, DWARF)",
 		.layouts = {"3.13.0", "3.13.18-debian", "3.13.5-debian"},
 		MODERN, .arenas = PH_ARENAS_INTERP_PTR,
 		.managed_dict = PH_MD_INLINE, .values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
+		.frames = PH_FRAMES_CURRENT, .gen_live_below = 1,
+		.debug_offsets = PH_DO_3_13,
+	},
+	{
+		.minor = 13, .micro_lo = 3, .micro_hi = 99,
+		.verified = "3.13.5 (Debian 13) and 3.13.18 (Debian sid): DWARF of "
+			    "python3.13-dbg (Debian packs the GC state 4 bytes tighter: "
+			    "PyGC_Head aligned to 4, gh-127545); a made __dict__ holds the "
+			    "inline values from 3.13.3 (gh-130327), as gc.get_referents shows",
+		.layouts = {"3.13.5-debian", "3.13.18-debian", "3.13.0"},
+		MODERN, .arenas = PH_ARENAS_INTERP_PTR,
+		.managed_dict = PH_MD_INLINE, .dict_owns_values = true,
+		.values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
 		.frames = PH_FRAMES_CURRENT, .gen_live_below = 1,
 		.debug_offsets = PH_DO_3_13,
 	},
@@ -115,7 +126,8 @@ static const ph_traits traits[] = {
 		.layouts = {"3.14.0-source"},
 		MODERN, .arenas = PH_ARENAS_INTERP_PTR, .gc_shape = PH_GC_INCREMENTAL,
 		.refcnt = PH_REFCNT_LOW32,
-		.managed_dict = PH_MD_INLINE, .values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
+		.managed_dict = PH_MD_INLINE, .dict_owns_values = true,
+		.values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
 		.frames = PH_FRAMES_CURRENT, .stackrefs = true, .stackpointer = true,
 		.gen_live_below = 1,
 		.debug_offsets = PH_DO_3_14,
@@ -127,7 +139,8 @@ static const ph_traits traits[] = {
 		.layouts = {"3.14.10-debian"},
 		MODERN, .arenas = PH_ARENAS_INTERP_PTR,
 		.refcnt = PH_REFCNT_LOW32,
-		.managed_dict = PH_MD_INLINE, .values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
+		.managed_dict = PH_MD_INLINE, .dict_owns_values = true,
+		.values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
 		.frames = PH_FRAMES_CURRENT, .stackrefs = true, .stackpointer = true,
 		.gen_live_below = 1,
 		.debug_offsets = PH_DO_3_14,
@@ -138,7 +151,8 @@ static const ph_traits traits[] = {
 		.layouts = {"3.15.2-debian"},
 		MODERN, .arenas = PH_ARENAS_INTERP_PTR,
 		.refcnt = PH_REFCNT_LOW32,
-		.managed_dict = PH_MD_INLINE, .values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
+		.managed_dict = PH_MD_INLINE, .dict_owns_values = true,
+		.values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
 		.frames = PH_FRAMES_CURRENT, .stackrefs = true, .stackpointer = true,
 		.gen_live_below = 5,
 		.debug_offsets = PH_DO_3_15,

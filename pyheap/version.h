@@ -131,6 +131,9 @@ typedef struct ph_traits {
 	/* sys.getsizeof counts the whole pre-header (else only the GC head) */
 	bool sizeof_preheader;
 	enum ph_managed_dict managed_dict;
+	bool dict_owns_values;        /* PH_MD_INLINE: once a __dict__ is made it
+				       * holds the inline values, the object holds
+				       * the dict (3.13.3+, gh-130327) */
 
 	unsigned dict_keys_header;    /* sizeof(PyDictKeysObject) before the indices */
 	enum ph_values_size values_size;

@@ -406,6 +406,7 @@ def record():
         'executable': sys.executable,
         'pid': os.getpid(),
         'gc_enabled': gc.isenabled(),
+        'n_request': N_REQUEST,
         'cached_request': {'addr': '%#x' % CACHED_ID, 'type': '__main__.Request',
                            'root': ['module', '__main__'],
                            'chain': ['', '__dict__', "['_CACHE']", "['k7']"]},

@@ -361,6 +361,32 @@ def check_backrefs(pyheap, core, outdir, truth):
     if 'depth1' in nodes and 'dot' in nodes:
         check(group, '--depth 1 fewer nodes', (nodes['depth1'] or 0) < (nodes['dot'] or 0),
               '%s < %s' % (nodes['depth1'], nodes['dot']))
+    if 'default' in files:
+        s = files['default'].decode(errors='replace')
+        check(group, 'svg: node addresses, tooltips, legend',
+              ('0x%x' % addr(a)) in s and 'xlink:title' in s and 'legend' in s,
+              'address %s, tooltips %s, legend %s' % (('0x%x' % addr(a)) in s,
+                                                       'xlink:title' in s, 'legend' in s))
+    # all the Requests: one counted node held by _CACHE, and a small drawing
+    path = os.path.join(outdir, 'backrefs-type.dot')
+    try:
+        d = run_json(pyheap, ['backrefs', core, '--type', '__main__.Request', '-o', path,
+                              '--report', 'report.html'])
+        dot = open(path, encoding='utf-8').read()
+        n = len(re.findall(r'__main__\.Request', dot))
+        want = '%d \u00d7 __main__.Request' % truth['n_request']
+        check(group, '--type: the instances as one counted node',
+              want in dot and d.get('groups', 0) >= 1 and d.get('nodes', 99) <= 12
+              and "['_CACHE']" in dot and 'report.html#obj-0x' in dot,
+              '%s nodes, %s groups; "%s" %s' % (d.get('nodes'), d.get('groups'), want,
+                                                'found' if want in dot else 'missing'))
+        d2 = run_json(pyheap, ['backrefs', core, '--type', '__main__.Request', '-o', path,
+                               '--no-merge', '--width', '0', '--max-nodes', '400'])
+        check(group, '--no-merge --width 0: every instance drawn',
+              d2.get('nodes', 0) >= truth['n_request'] + 2 and d2.get('groups') == 0,
+              '%s nodes, %s groups' % (d2.get('nodes'), d2.get('groups')))
+    except (PyheapError, OSError) as e:
+        check(group, '--type', False, str(e))
     if 'hidedict' in files and 'dot' in files:
         dict_node = re.compile(rb'label="dict\\n')
         check(group, '--hide dict', not dict_node.search(files['hidedict']) and
