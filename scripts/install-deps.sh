@@ -20,10 +20,15 @@
 #   clang libclang-rt-14-dev      fuzzing (libFuzzer + sanitizer runtimes)
 #   elfutils time                 eu-readelf & co. for debugging; /usr/bin/time
 #   libc6-dbg                     separate debug info, found by build-id (check_core)
+#   libzstd-dev liblz4-dev liblzma-dev
+#                                 compressed cores (.zst, .lz4, .xz) and `dump -o FILE.zst`
+#   zstd lz4 xz-utils             the CLIs that make compressed cores in check_capture
+#   strace                        a process that is already traced (check_capture)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
-check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg"
+check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg \
+libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils strace"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
