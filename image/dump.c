@@ -325,7 +325,7 @@ static void build_notes(nbuf *b, const live_proc *p)
 			memset(&ps_info, 0, sizeof ps_info);
 			ps_info.pr_sname = ps.state;
 			ps_info.pr_state = ps.state == 'R' ? 0 : ps.state == 'S' ? 1 :
-					   ps.state == 'D' ? 2 : ps.state == 'T' ? 3 :
+					   ps.state == 'D' ? 2 : ps.state == 'T' || ps.state == 't' ? 3 :
 					   ps.state == 'Z' ? 4 : 5;
 			ps_info.pr_zomb = ps.state == 'Z';
 			ps_info.pr_nice = (char)ps.nice;
