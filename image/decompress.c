@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <lz4frame.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <lzma.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,8 +114,6 @@ static int obuf_reserve(obuf *b, size_t need)
 			b->path, ncap >> 20, strerror(errno));
 		return -1;
 	}
-	/* fewer page faults for a big core, where the kernel allows it */
-	madvise(m, ncap, MADV_HUGEPAGE);
 	b->p = m;
 	b->cap = ncap;
 	return 0;
@@ -132,8 +132,6 @@ static int obuf_done(obuf *b, uint8_t **out, size_t *size)
 		munmap(b->p + keep, b->cap - keep);
 		b->cap = keep;
 	}
-	/* from now on the core is only read */
-	madvise(b->p, b->cap, MADV_NOHUGEPAGE);
 	*out = b->p;
 	*size = b->len;
 	b->p = NULL;
@@ -145,6 +143,63 @@ static void obuf_free(obuf *b)
 	if (b->p)
 		munmap(b->p, b->cap);
 	b->p = NULL;
+}
+
+/* ---- populating the output ahead of the decoder ----
+ *
+ * Most of the cost of decompressing into fresh anonymous memory beyond the
+ * decoder's own is the page faults (one trap and one zeroed page per 4 KiB).
+ * When the size is known, a second thread asks the kernel to populate the
+ * output (MADV_POPULATE_WRITE, Linux 5.14) a chunk at a time, ahead of the
+ * decoder, on another CPU.  It never writes: what it populates keeps what
+ * the decoder wrote.  On an older kernel it stops at once. */
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define POPULATE_CHUNK ((size_t)16 << 20)
+
+typedef struct populator {
+	uint8_t *p;
+	size_t len;
+	atomic_int stop;
+	pthread_t thread;
+	int running;
+} populator;
+
+static void *populate(void *arg)
+{
+	populator *pp = arg;
+
+	for (size_t off = 0; off < pp->len && !atomic_load(&pp->stop); off += POPULATE_CHUNK) {
+		size_t n = pp->len - off < POPULATE_CHUNK ? pp->len - off : POPULATE_CHUNK;
+
+		if (madvise(pp->p + off, n, MADV_POPULATE_WRITE) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static void populate_start(populator *pp, uint8_t *p, size_t len)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(pp, 0, sizeof *pp);
+	pp->p = p;
+	pp->len = page_round(len);
+	atomic_init(&pp->stop, 0);
+	/* only worth a thread for a big core on a machine with a CPU to spare */
+	if (cpus > 1 && len >= ((size_t)64 << 20))
+		pp->running = pthread_create(&pp->thread, NULL, populate, pp) == 0;
+}
+
+static void populate_end(populator *pp)
+{
+	if (!pp->running)
+		return;
+	atomic_store(&pp->stop, 1);
+	pthread_join(pp->thread, NULL);
+	pp->running = 0;
 }
 
 /* ---- zstd ---- */
@@ -184,13 +239,17 @@ static int unzstd(obuf *b, const uint8_t *src, size_t n)
 	if (known != ZSTD_CONTENTSIZE_UNKNOWN) {
 		size_t off = 0;
 
+		populator pp;
+
 		if (known > SIZE_MAX || obuf_reserve(b, known ? (size_t)known : 1) < 0)
 			goto out;
+		populate_start(&pp, b->p, (size_t)known);
 		while (off < n) {
 			size_t fl = ZSTD_findFrameCompressedSize(src + off, n - off);
 			size_t got = ZSTD_decompressDCtx(d, b->p + b->len, b->cap - b->len, src + off, fl);
 
 			if (ZSTD_isError(got)) {
+				populate_end(&pp);
 				set_err(b->err, b->errlen, "%s: corrupt zstd stream: %s", b->path,
 					ZSTD_getErrorName(got));
 				goto out;
@@ -198,6 +257,7 @@ static int unzstd(obuf *b, const uint8_t *src, size_t n)
 			b->len += got;
 			off += fl;
 		}
+		populate_end(&pp);
 		if (b->len != known) {
 			set_err(b->err, b->errlen, "%s: corrupt zstd stream: %zu bytes where its "
 				"frames declare %llu", b->path, b->len, known);
