@@ -21,7 +21,7 @@ SANITIZER  ?=
 #   graph/     dense ids, CSR edges, paths, dominators, Graphviz (no libelf,
 #              no CPython)
 #   analyzer/  analyses and the command line
-IMAGE_PKGS := libelf libdw
+IMAGE_PKGS := libelf libdw libzstd liblz4 liblzma
 GRAPH_PKGS := libcgraph libgvc
 CHECK_PKG  := check
 

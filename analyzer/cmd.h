@@ -48,7 +48,27 @@ enum {
 	OPT_NEAREST = 1 << 11, /* path --nearest */
 	OPT_TOTALS = 1 << 7,  /* not an option: the command needs only the scan's
 			       * totals (ph_options.totals_only) */
+	OPT_ALL = 1 << 12,    /* --all: every readable mapping's content (dump, watch) */
+	OPT_WATCH = 1 << 13,  /* --cgroup, --at, --rss, --dir, --min-interval, --keep,
+			       * --interval, --zstd, -- CMD */
+	OPT_NOCORE = 1 << 14, /* not an option: the command opens no core; --pid
+			       * names its process rather than replacing a core */
 };
+
+/* `pyheap watch`'s options (cmd_watch.c). */
+typedef struct cmd_watch_opts {
+	const char *cgroup;   /* --cgroup PATH */
+	double at[8];         /* --at PERCENT (repeatable) */
+	size_t nat;
+	unsigned long long rss[8]; /* --rss SIZE, bytes (repeatable) */
+	size_t nrss;
+	const char *dir;      /* --dir DIR */
+	double min_interval;  /* --min-interval SECONDS, -1: default */
+	long keep;            /* --keep N, 0: all */
+	long interval_ms;     /* --interval MS, -1: default */
+	int zstd;             /* --zstd */
+	char **command;       /* -- CMD ARGS..., NULL-terminated */
+} cmd_watch_opts;
 
 typedef struct cmd_ctx {
 	const char *core_path;
@@ -77,6 +97,10 @@ typedef struct cmd_ctx {
 	int locals;           /* --locals */
 	int nearest;          /* path --nearest */
 	int no_scan;          /* open the core, do not scan the heap */
+	int pid;              /* --pid PID (live mode), 0 when not given */
+	char live_label[32];  /* "pid N": core_path when the core is the live process */
+	int all;              /* --all */
+	cmd_watch_opts watch;
 	core_t *core;
 	ph_heap *heap;
 } cmd_ctx;
@@ -167,5 +191,7 @@ int cmd_top(cmd_ctx *ctx);
 int cmd_suspects(cmd_ctx *ctx);
 int cmd_diff(cmd_ctx *ctx);
 int cmd_stacks(cmd_ctx *ctx);
+int cmd_dump_process(cmd_ctx *ctx);   /* `dump` (cmd_dump is the dump type above) */
+int cmd_watch(cmd_ctx *ctx);
 
 #endif

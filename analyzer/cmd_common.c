@@ -62,7 +62,10 @@ int cmd_load(cmd_ctx *ctx)
 int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 {
 	char err[512];
-	if (core_open(core, path, &ctx->copts, err, sizeof err) < 0) {
+	/* live mode: the process's core taken into memory now */
+	if (ctx->pid > 0 && path == ctx->live_label ?
+	    core_open_pid(core, ctx->pid, &ctx->copts, NULL, err, sizeof err) < 0 :
+	    core_open(core, path, &ctx->copts, err, sizeof err) < 0) {
 		cmd_error("%s", err);
 		return EXIT_UNUSABLE;
 	}
@@ -143,7 +146,7 @@ int cmd_open_dump(cmd_ctx *ctx, const char *path, cmd_dump *out)
 {
 	memset(out, 0, sizeof *out);
 	out->dump.path = path;
-	if (looks_json(path)) {
+	if (path != ctx->live_label && looks_json(path)) {
 		int rc = load_json(path, &out->doc);
 		if (rc == 0)
 			out->dump.snapshot = &out->doc;

@@ -39,6 +39,12 @@ static const cmd_def commands[] = {
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
 	 "[--width N] [--no-merge] [--hide TYPE] [--through-modules] [--report FILE] CORE",
 	 "a Graphviz graph of who refers to the objects"},
+	{"dump", cmd_dump_process, OPT_NOCORE | OPT_OUT | OPT_ALL, 1, "PID -o FILE[.zst] [--all]",
+	 "write an ELF core of a running process (no gdb needed)"},
+	{"watch", cmd_watch, OPT_NOCORE | OPT_WATCH | OPT_ALL, 0,
+	 "(--pid PID | --cgroup PATH | -- CMD ARGS...) (--at PERCENT | --rss SIZE)... "
+	 "--dir DIR [--min-interval SECONDS] [--keep N] [--interval MS] [--zstd] [--all]",
+	 "dump a process before it is OOM-killed: at a share of its cgroup's limit or an RSS"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -54,6 +60,8 @@ static const char *global_usage =
 	"  --no-dwarf         ignore debug info; use the built-in offset tables\n"
 	"  --pool-scan        find pymalloc pools by scanning memory, even with symbols\n"
 	"  --no-progress      never show the progress indicator\n"
+	"  --pid PID          analyse the running process PID instead of a core: it is\n"
+	"                     stopped while its memory is copied, then resumed\n"
 	"  -q, --quiet        do not print warnings on stderr\n"
 	"  -h, --help         this help\n";
 
@@ -87,6 +95,21 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 		fprintf(f, "  --list             every object (address, type, value), not only the totals\n");
 	if (c->opts & OPT_BASELINE)
 		fprintf(f, "  --baseline OLD     an earlier core or `types --json` snapshot: report growth\n");
+	if (c->opts & OPT_ALL)
+		fprintf(f, "  --all              copy every readable mapping, not only what the\n"
+			   "                     files on disk cannot give back\n");
+	if (c->opts & OPT_WATCH)
+		fprintf(f, "  --pid PID          watch this process\n"
+			   "  --cgroup PATH      watch every Python process of this memory cgroup (v1 or v2)\n"
+			   "  -- CMD ARGS...     start CMD and watch it\n"
+			   "  --at PERCENT       dump when the cgroup's usage reaches PERCENT of its\n"
+			   "                     limit (repeatable: one dump at each)\n"
+			   "  --rss SIZE         dump when a process's RSS reaches SIZE (K, M, G; repeatable)\n"
+			   "  --dir DIR          where the dumps go, each with its `types --json` snapshot\n"
+			   "  --min-interval S   at least S seconds between two dumps of a process (default 10)\n"
+			   "  --keep N           keep the newest N dumps, delete older ones (default: all)\n"
+			   "  --interval MS      how often usage is read besides notifications (default 100)\n"
+			   "  --zstd             write FILE.core.zst\n");
 	if (c->opts & OPT_BACKREFS)
 		fprintf(f, "  --depth N          referrers at most N references away (default 5)\n"
 			   "  --max-nodes N      at most N nodes (default 100)\n"
@@ -119,7 +142,29 @@ static int bad_usage(const char *msg, const char *arg)
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
        O_POOLSCAN, O_BASELINE, O_LIST, O_LOCALS, O_NEAREST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD,
-       O_THROUGHMOD, O_WIDTH, O_NOMERGE, O_NOLEGEND, O_REPORT };
+       O_THROUGHMOD, O_WIDTH, O_NOMERGE, O_NOLEGEND, O_REPORT,
+       O_PID, O_ALL, O_CGROUP, O_AT, O_RSS, O_DIR, O_MININT, O_KEEP, O_INTERVAL, O_ZSTD };
+
+/* "512M", "2G", "1048576": bytes; 0 when it is not a size. */
+static unsigned long long size_arg(const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v <= 0)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': v *= 1024; end++; break;
+	case 'm': case 'M': v *= 1024 * 1024; end++; break;
+	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
+	case 't': case 'T': v *= 1024.0 * 1024 * 1024 * 1024; end++; break;
+	}
+	if (*end == 'i' && end[-1] != *s)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	return *end || v >= 1.8e19 ? 0 : (unsigned long long)v;
+}
 
 /* `pyheap --version`: the program's version, then the Python releases it
  * reads (for people, and for tests and scripts, which take the list from
@@ -210,17 +255,37 @@ static int run(int argc, char **argv)
 		{"list", no_argument, 0, O_LIST},
 		{"locals", no_argument, 0, O_LOCALS},
 		{"nearest", no_argument, 0, O_NEAREST},
+		{"pid", required_argument, 0, O_PID},
+		{"all", no_argument, 0, O_ALL},
+		{"cgroup", required_argument, 0, O_CGROUP},
+		{"at", required_argument, 0, O_AT},
+		{"rss", required_argument, 0, O_RSS},
+		{"dir", required_argument, 0, O_DIR},
+		{"min-interval", required_argument, 0, O_MININT},
+		{"keep", required_argument, 0, O_KEEP},
+		{"interval", required_argument, 0, O_INTERVAL},
+		{"zstd", no_argument, 0, O_ZSTD},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
 		{0, 0, 0, 0},
 	};
-	cmd_ctx ctx = {.sort = NULL, .top = -1, .depth = -1, .max_nodes = -1, .width = -1};
+	cmd_ctx ctx = {.sort = NULL, .top = -1, .depth = -1, .max_nodes = -1, .width = -1,
+		       .watch = {.min_interval = -1, .interval_ms = -1}};
 	unsigned used = 0;    /* OPT_* seen, checked against the command */
 	int help = 0, version = 0, c;
 	unsigned seen = 0;
 	size_t nlib = 0, ndebug = 0;
 
+	/* `watch -- CMD ARGS...`: what follows "--" is the command, untouched */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			ctx.watch.command = argv + i + 1;
+			argv[i] = NULL;
+			argc = i;
+			used |= OPT_WATCH;
+			break;
+		}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+qho:", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
@@ -287,6 +352,57 @@ static int run(int argc, char **argv)
 		case O_LIST: ctx.list = 1; used |= OPT_LIST; break;
 		case O_LOCALS: ctx.locals = 1; used |= OPT_LOCALS; break;
 		case O_NEAREST: ctx.nearest = 1; used |= OPT_NEAREST; break;
+		case O_PID: {
+			long v = number(optarg);
+			if (v <= 0 || v > 0x7fffffff)
+				return bad_usage("--pid takes a process id", optarg);
+			ctx.pid = (int)v;
+			break;
+		}
+		case O_ALL: ctx.all = 1; used |= OPT_ALL; break;
+		case O_CGROUP: ctx.watch.cgroup = optarg; used |= OPT_WATCH; break;
+		case O_DIR: ctx.watch.dir = optarg; used |= OPT_WATCH; break;
+		case O_ZSTD: ctx.watch.zstd = 1; used |= OPT_WATCH; break;
+		case O_AT: {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (end == optarg || (*end && strcmp(end, "%") != 0) || !(v > 0 && v <= 100))
+				return bad_usage("--at takes a percentage, 0 < P <= 100", optarg);
+			if (ctx.watch.nat == sizeof ctx.watch.at / sizeof ctx.watch.at[0])
+				return bad_usage("too many --at options", NULL);
+			ctx.watch.at[ctx.watch.nat++] = v;
+			used |= OPT_WATCH;
+			break;
+		}
+		case O_RSS: {
+			unsigned long long v = size_arg(optarg);
+			if (!v)
+				return bad_usage("--rss takes a size (bytes, or with K, M, G)", optarg);
+			if (ctx.watch.nrss == sizeof ctx.watch.rss / sizeof ctx.watch.rss[0])
+				return bad_usage("too many --rss options", NULL);
+			ctx.watch.rss[ctx.watch.nrss++] = v;
+			used |= OPT_WATCH;
+			break;
+		}
+		case O_MININT: {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (end == optarg || *end || !(v >= 0 && v < 1e7))
+				return bad_usage("--min-interval takes seconds", optarg);
+			ctx.watch.min_interval = v;
+			used |= OPT_WATCH;
+			break;
+		}
+		case O_KEEP:
+		case O_INTERVAL: {
+			long v = number(optarg);
+			if (v < 0 || (c == O_INTERVAL && (v < 1 || v > 60000)))
+				return bad_usage(c == O_KEEP ? "--keep takes a number" :
+						 "--interval takes milliseconds, 1 to 60000", optarg);
+			*(c == O_KEEP ? &ctx.watch.keep : &ctx.watch.interval_ms) = v;
+			used |= OPT_WATCH;
+			break;
+		}
 		case O_TOP: {
 			char *end;
 			errno = 0;
@@ -347,16 +463,38 @@ static int run(int argc, char **argv)
 			used & ~cmd->opts & OPT_LIST ? "--list" :
 			used & ~cmd->opts & OPT_LOCALS ? "--locals" :
 			used & ~cmd->opts & OPT_NEAREST ? "--nearest" :
+			used & ~cmd->opts & OPT_ALL ? "--all" :
+			used & ~cmd->opts & OPT_WATCH ? "watch's options (--cgroup, --at, --rss, --dir, "
+			"--min-interval, --keep, --interval, --zstd, -- CMD)" :
 			"--depth/--max-nodes/--width/--hide/--through-modules/--report");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
 	}
-	if ((int)seen != 1 + cmd->nargs) {
+	/* live mode: --pid stands for the core (diff: for NEW) */
+	int live = ctx.pid > 0 && !(cmd->opts & OPT_NOCORE);
+	if (live)
+		snprintf(ctx.live_label, sizeof ctx.live_label, "pid %d", ctx.pid);
+	if ((int)seen != 1 + cmd->nargs - live - (ctx.pid > 0 && cmd == find_cmd("dump"))) {
 		cmd_error("%s takes %s", cmd->name,
-			cmd->nargs == 1 ? "exactly one core file" :
+			cmd == find_cmd("watch") ? "no positional argument (CMD goes after --)" :
+			cmd == find_cmd("dump") ? "one process id" :
+			live ? (cmd->nargs == 1 ? "no core file with --pid" :
+				cmd->opts & OPT_SELFLOAD ? "one file (OLD) with --pid" : "an address with --pid") :
+			cmd->nargs == 1 ? "exactly one core file (or --pid PID)" :
 			cmd->opts & OPT_SELFLOAD ? "two files" : "a core file and an address");
 		usage_cmd(stderr, cmd);
 		return EXIT_USAGE;
+	}
+	if (live) {
+		/* the live process takes the core's place among the arguments */
+		if (cmd->nargs == 2 && (cmd->opts & OPT_SELFLOAD))
+			argv[seen++] = ctx.live_label;
+		else {
+			for (unsigned i = seen; i > 1; i--)
+				argv[i] = argv[i - 1];
+			argv[1] = ctx.live_label;
+			seen++;
+		}
 	}
 	if (cmd->nargs == 2 && (cmd->opts & OPT_SELFLOAD))
 		ctx.file2 = argv[2];
@@ -378,10 +516,12 @@ static int run(int argc, char **argv)
 	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0 &&
 			  !(cmd->run == cmd_arenas && (ctx.list || ctx.json));
 	ctx.no_scan = (cmd->opts & OPT_NOSCAN) && !ctx.locals;
+	ctx.core_path = seen > 1 ? argv[1] : NULL;
+	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0;
 	if (!ctx.sort)
 		ctx.sort = "size";
 
-	int rc = (cmd->opts & OPT_SELFLOAD) ? 0 : cmd_load(&ctx);
+	int rc = (cmd->opts & (OPT_SELFLOAD | OPT_NOCORE)) ? 0 : cmd_load(&ctx);
 	if (rc == 0)
 		rc = cmd_finish(&ctx, cmd->run(&ctx));
 	ph_free(ctx.heap);

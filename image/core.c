@@ -1260,45 +1260,15 @@ static int set_debuginfo_path(core_t *core, const core_options *o)
 	return 0;
 }
 
-int core_open(core_t **out, const char *path, const core_options *opts,
-	      char *err, size_t errlen)
+/* Parses the core mapped at core->map (core->path names it in messages). */
+static int parse_core(core_t *core, const core_options *opts, char *err, size_t errlen)
 {
-	core_t *core;
+	const char *path = core->path;
 	Elf64_Ehdr eh;
 	uint64_t phnum;
-	int is_reg;
 
-	*out = NULL;
-	if (!path) {
-		set_err(err, errlen, "(null): no core file given");
-		return -1;
-	}
-	core = calloc(1, sizeof(*core));
-	if (!core) {
-		set_err(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	core->fd = -1;
-	core->pid = -1;
-	core->siginfo_sig = -1;
-	core->path = strdup(path);
-	if (!core->path) {
-		set_err(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	if (map_file(path, &core->fd, &core->map, &core->size, &is_reg) < 0) {
-		if (!is_reg && errno == EINVAL)
-			set_err(err, errlen, "%s: not a regular file", path);
-		else
-			set_err(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!core->map) {
-		set_err(err, errlen, "%s: empty file", path);
-		goto fail;
-	}
 	if (check_ehdr(core->map, core->size, path, &eh, &phnum, err, errlen) < 0)
-		goto fail;
+		return -1;
 	if (eh.e_type != ET_CORE) {
 		const char *t = etype_name(eh.e_type);
 
@@ -1307,11 +1277,11 @@ int core_open(core_t **out, const char *path, const core_options *opts,
 		else
 			set_err(err, errlen, "%s: ELF file is not a core (type %u)", path,
 				(unsigned)eh.e_type);
-		goto fail;
+		return -1;
 	}
 	if (load_segments(core, &eh, phnum) < 0) {
 		set_err(err, errlen, "%s: out of memory", path);
-		goto fail;
+		return -1;
 	}
 	load_notes(core, &eh, phnum);
 	if (core->n_files)
@@ -1323,18 +1293,99 @@ int core_open(core_t **out, const char *path, const core_options *opts,
 		core->pid = core->tids[0];
 	if (add_modules(core, opts) < 0 || set_debuginfo_path(core, opts) < 0) {
 		set_err(err, errlen, "%s: out of memory", path);
-		goto fail;
+		return -1;
 	}
 	find_exe(core);
 	if (!core->exe) {
 		set_err(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+static core_t *core_new(const char *path, char *err, size_t errlen)
+{
+	core_t *core = calloc(1, sizeof(*core));
+
+	if (!core || !(core->path = strdup(path))) {
+		free(core);
+		set_err(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	core->fd = -1;
+	core->pid = -1;
+	core->siginfo_sig = -1;
+	return core;
+}
+
+int core_open(core_t **out, const char *path, const core_options *opts,
+	      char *err, size_t errlen)
+{
+	core_t *core;
+	int is_reg;
+
+	*out = NULL;
+	if (!path) {
+		set_err(err, errlen, "(null): no core file given");
+		return -1;
+	}
+	core = core_new(path, err, errlen);
+	if (!core)
+		return -1;
+	if (map_file(path, &core->fd, &core->map, &core->size, &is_reg) < 0) {
+		if (!is_reg && errno == EINVAL)
+			set_err(err, errlen, "%s: not a regular file", path);
+		else
+			set_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (!core->map) {
+		set_err(err, errlen, "%s: empty file", path);
+		goto fail;
+	}
+	/* A compressed core (systemd-coredump's .zst, lz4, xz): by its magic. */
+	core->compression = core_compression(core->map, core->size);
+	if (core->compression != CORE_COMP_NONE) {
+		uint8_t *raw;
+		size_t rawsz;
+
+		madvise((void *)core->map, core->size, MADV_SEQUENTIAL);
+		if (core_decompress(&raw, &rawsz, core->compression, core->map, core->size,
+				    path, err, errlen) < 0)
+			goto fail;
+		munmap((void *)core->map, core->size);
+		close(core->fd);
+		core->fd = -1;
+		core->map = raw;
+		core->size = rawsz;
+	}
+	if (parse_core(core, opts, err, errlen) < 0)
+		goto fail;
 	*out = core;
 	return 0;
 fail:
 	core_free(core);
 	return -1;
+}
+
+int core_open_mem(core_t **out, const char *label, uint8_t *map, size_t size,
+		  const core_options *opts, char *err, size_t errlen)
+{
+	core_t *core = core_new(label, err, errlen);
+
+	*out = NULL;
+	if (!core) {
+		munmap(map, size);
+		return -1;
+	}
+	core->map = map;
+	core->size = size;
+	if (parse_core(core, opts, err, errlen) < 0) {
+		core_free(core);
+		return -1;
+	}
+	*out = core;
+	return 0;
 }
 
 void core_module_release(core_module_t *m)

@@ -7,6 +7,11 @@
  * files on disk (honouring --exe, --sysroot and --lib-path), maps those too,
  * and answers three kinds of question:
  *
+ * Cores compressed with zstd, lz4 or xz (what systemd-coredump stores) open
+ * the same way: recognised by their magic bytes and decompressed into
+ * memory.  core_dump_pid() writes a core of a running process, and
+ * core_open_pid() opens one taken into memory (live mode).
+ *
  *   memory   core_read(): bytes at a virtual address of the dead process.  The
  *            core's PT_LOAD segments come first (bounded by p_filesz); what the
  *            core left out (read-only file mappings such as .rodata) is read
@@ -182,6 +187,87 @@ int core_module_member_offset(core_module_t *m, const char *type_name,
  * core_module_free(); never call that on a module borrowed from a core_t. */
 int core_module_open_file(core_module_t **out, const char *path, char *err, size_t errlen);
 void core_module_free(core_module_t *m);
+
+/* ---- live processes (live.c, dump.c) ---- */
+
+/* How `core_dump_pid` writes. */
+typedef struct core_dump_options {
+	int all;		/* the content of every readable mapping (--all), not
+				 * only of those pyheap cannot read from files */
+	int zstd;		/* a zstd stream (one frame that declares its size) */
+	int zstd_level;		/* 0: 1, fast (the process waits for it) */
+	const volatile int *cancel; /* when it turns non-zero, stop: "interrupted" */
+} core_dump_options;
+
+typedef struct core_dump_stats {
+	uint64_t core_size;	/* the core's size (before compression) */
+	uint64_t bytes;		/* bytes written to the file (compressed, with zstd) */
+	uint64_t memory;	/* bytes of process memory the core holds */
+	uint64_t unreadable_pages; /* pages /proc/PID/mem refused: zeros in the core */
+	size_t threads, mappings;
+	double pause_ms;	/* from stopping the first thread to resuming the last */
+	double total_ms;
+} core_dump_stats;
+
+/* Writes an ELF core of the running process pid to path: every thread is
+ * stopped (ptrace seize + interrupt; nothing is injected, and a process in
+ * a job-control stop stays stopped), its registers and the notes pyheap
+ * and gdb read (NT_PRSTATUS per thread, NT_PRPSINFO, NT_SIGINFO, NT_AUXV,
+ * NT_FILE, NT_PRFPREG) are written, then a PT_LOAD per mapping with the
+ * content of anonymous, writable and written (copy-on-write) mappings and
+ * the first page of each ELF file; read-only file mappings are left to
+ * their files (as gcore leaves them).  The process resumes as soon as its
+ * memory is copied.  The file is written under a temporary name in the
+ * same directory and renamed when complete; on any failure (no such
+ * process, not traceable, it exited meanwhile, the disk is full) nothing
+ * is left under either name and -1 comes back with a one-line message.
+ * st (may be NULL) gets the numbers, on failure too. */
+int core_dump_pid(int pid, const char *path, const core_dump_options *o,
+		  core_dump_stats *st, char *err, size_t errlen);
+/* Live mode: the core of pid taken as core_dump_pid takes it, into
+ * anonymous memory, and opened; the process runs again when this returns.
+ * The core is named "pid N" (core_path) in messages.  st may be NULL. */
+int core_open_pid(core_t **out, int pid, const core_options *opts, core_dump_stats *st,
+		  char *err, size_t errlen);
+
+/* ---- memory cgroups and processes (cgroup.c), for `pyheap watch` ---- */
+
+typedef struct core_cgroup core_cgroup_t;
+
+/* Opens the memory cgroup directory path: v2 (memory.current) or v1
+ * (memory.usage_in_bytes).  -1 with a one-line message. */
+int core_cgroup_open(core_cgroup_t **out, const char *path, char *err, size_t errlen);
+/* The memory cgroup process pid is in (/proc/PID/cgroup), opened. */
+int core_cgroup_of_pid(core_cgroup_t **out, int pid, char *err, size_t errlen);
+void core_cgroup_free(core_cgroup_t *cg);
+const char *core_cgroup_path(const core_cgroup_t *cg);	/* borrowed */
+int core_cgroup_version(const core_cgroup_t *cg);	/* 1 or 2 */
+/* Memory in use and the limit (UINT64_MAX: none).  -1 when unreadable
+ * (the cgroup was removed). */
+int core_cgroup_usage(core_cgroup_t *cg, uint64_t *usage, uint64_t *limit);
+/* OOM kills in the cgroup so far (v1 memory.oom_control, v2 memory.events
+ * "oom_kill"); 0 when the kernel does not count them. */
+uint64_t core_cgroup_oom_kills(core_cgroup_t *cg);
+/* The processes of the cgroup and of the cgroups below it: *pids (the
+ * caller frees it) and *n.  0 or -1 (out of memory). */
+int core_cgroup_pids(core_cgroup_t *cg, int **pids, size_t *n);
+/* Asks the kernel to wake core_cgroup_wait when usage crosses bytes (v1:
+ * an eventfd threshold through cgroup.event_control, and OOM events of
+ * memory.oom_control) or when memory.events or pressure change (v2: POLLPRI
+ * on memory.events, a PSI trigger on memory.pressure).  Returns how many
+ * notifications were set up; 0 means the caller has only its polling. */
+int core_cgroup_notify(core_cgroup_t *cg, uint64_t bytes);
+/* Sleeps until a notification or timeout_ms: 1 notified, 0 timed out, -1
+ * interrupted by a signal. */
+int core_cgroup_wait(core_cgroup_t *cg, int timeout_ms);
+
+/* Whether pid runs Python: its executable is python* or libpython is
+ * mapped. */
+int core_pid_is_python(int pid);
+/* Resident memory of pid in bytes (/proc/PID/statm); 0 when it is gone. */
+uint64_t core_pid_rss(int pid);
+/* Whether pid exists and is not a zombie. */
+int core_pid_alive(int pid);
 
 /* ---- warnings ---- */
 

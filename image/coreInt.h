@@ -67,6 +67,7 @@ struct core {
 	int fd;
 	const uint8_t *map;
 	size_t size;
+	int compression;	/* CORE_COMP_*: what the file was stored as */
 
 	core_segment *segs;
 	uint8_t *seg_truncated;	/* per segment: file lacks part of p_filesz */
@@ -115,5 +116,21 @@ int core_module_map_file(core_module_t *m, const char *path, char *err, size_t e
 
 /* core_dwarf.c */
 void core_dwarf_release(core_module_t *m);
+
+/* core.c: opens a core held in anonymous memory (decompressed, or a live
+ * process copied by dump.c), named `label` in messages; takes the mapping
+ * (munmap'ed by core_free, or here on failure). */
+int core_open_mem(core_t **out, const char *label, uint8_t *map, size_t size,
+		  const core_options *opts, char *err, size_t errlen);
+
+/* decompress.c: compressed cores, recognised by their magic bytes. */
+enum { CORE_COMP_NONE, CORE_COMP_ZSTD, CORE_COMP_LZ4, CORE_COMP_XZ };
+int core_compression(const uint8_t *p, size_t n);	/* CORE_COMP_* */
+const char *core_compression_name(int kind);
+/* Decompresses src[0..n) into a fresh anonymous mapping *out of *size bytes
+ * (munmap it); -1 with a one-line message naming path on a truncated or
+ * corrupt stream, or one too big for this machine's memory. */
+int core_decompress(uint8_t **out, size_t *size, int kind, const uint8_t *src, size_t n,
+		    const char *path, char *err, size_t errlen);
 
 #endif

@@ -25,10 +25,15 @@
 #   debuginfod                    the debuginfod server the debuginfod test runs
 #                                 on the loopback address (libdebuginfod1, the
 #                                 client libdw uses, comes with it)
+#   libzstd-dev liblz4-dev liblzma-dev
+#                                 compressed cores (.zst, .lz4, .xz) and `dump -o FILE.zst`
+#   zstd lz4 xz-utils             the CLIs that make compressed cores in check_capture
+#   strace                        a process that is already traced (check_capture)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
-check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg debootstrap debuginfod"
+check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg debootstrap debuginfod \
+libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils strace"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -68,6 +68,47 @@ START_TEST(usage_errors)
 	ck_assert_int_eq(pyheap("types", "--help", NULL, NULL, err, sizeof err), 0);
 	ck_assert_int_eq(pyheap("help", "arenas", NULL, NULL, err, sizeof err), 0);
 	ck_assert_int_eq(pyheap("--version", NULL, NULL, NULL, err, sizeof err), 0);
+	/* dump, watch and live mode */
+	ck_assert_int_eq(pyheap("dump", NULL, NULL, NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("dump", "123", NULL, NULL, err, sizeof err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "-o FILE"));
+	ck_assert_int_eq(pyheap("dump", "abc", "-o", "x.core", err, sizeof err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "not a process id"));
+	ck_assert_int_eq(pyheap("dump", "1", "2", "-o", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("dump", "--top", "3", "1", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("info", "--all", "x", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("watch", NULL, NULL, NULL, err, sizeof err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "one target"));
+	ck_assert_int_eq(pyheap("watch", "--pid", "1", "--dir", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("watch", "--pid=1", "--at=50", NULL, err, sizeof err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "--dir"));
+	ck_assert_int_eq(pyheap("watch", "--at=120", "--pid=1", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("watch", "--rss=12Q", "--pid=1", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("watch", "--keep=-1", "--pid=1", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("watch", "--pid=1", "x", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("watch", "--at", "50", "--dir", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("types", "--", "ls", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("types", "--pid", "abc", NULL, err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("types", "--pid", "1", "x.core", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("dump", "--help", NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("help", "watch", NULL, NULL, err, sizeof err), 0);
+}
+END_TEST
+
+/* A process that is not there: exit 1 and one line, for every route. */
+START_TEST(no_such_process)
+{
+	char err[4096], pid[32];
+	int p = 4194000;
+	while (p > 2 && kill(p, 0) == 0)
+		p--;
+	snprintf(pid, sizeof pid, "%d", p);
+	ck_assert_int_eq(pyheap("types", "--pid", pid, NULL, err, sizeof err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "no such process"));
+	ck_assert_int_eq(lines(err), 1);
+	ck_assert_int_eq(pyheap("dump", pid, "-o", "/nonexistent-dir/x.core", err, sizeof err), 1);
+	ck_assert_int_eq(lines(err), 1);
+	ck_assert_int_eq(pyheap("watch", "--pid", pid, "--rss=1M", err, sizeof err), 2);
 }
 END_TEST
 
@@ -301,6 +342,7 @@ int main(void)
 	TCase *tc = tcase_create("cli");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, usage_errors);
+	tcase_add_test(tc, no_such_process);
 	tcase_add_test(tc, bad_files);
 	tcase_add_test(tc, not_python);
 	tcase_add_test(tc, truncated);
