@@ -20,10 +20,15 @@
 #   clang libclang-rt-14-dev      fuzzing (libFuzzer + sanitizer runtimes)
 #   elfutils time                 eu-readelf & co. for debugging; /usr/bin/time
 #   libc6-dbg                     separate debug info, found by build-id (check_core)
+#   pylint mypy python3-numpy     real programs and C extensions cored by
+#   openssl                       check_realheaps (tests/realheaps: pylint and
+#                                 mypy runs, numpy arrays, a local TLS server's
+#                                 self-signed certificate)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
-check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg"
+check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg \
+pylint mypy python3-numpy openssl"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
