@@ -29,11 +29,16 @@
 #                                 compressed cores (.zst, .lz4, .xz) and `dump -o FILE.zst`
 #   zstd lz4 xz-utils             the CLIs that make compressed cores in check_capture
 #   strace                        a process that is already traced (check_capture)
+#   pylint mypy python3-numpy     real programs and C extensions cored by
+#   openssl                       check_realheaps (tests/realheaps: pylint and
+#                                 mypy runs, numpy arrays, a local TLS server's
+#                                 self-signed certificate)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
 check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg debootstrap debuginfod \
-libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils strace"
+libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils strace \
+pylint mypy python3-numpy openssl"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
