@@ -72,7 +72,8 @@ static int holders(an_path_result *r, const heapgraph *hg, const rg_edge *parent
 		if (dist[v] == UINT32_MAX)
 			continue;
 		r->reached_count++;
-		for (uint32_t steps = 0; steps <= (dist[v] & 0xffffff); steps++) {
+		uint32_t len = dist[v] & 0xffffff;   /* (dist[] of the target, not of v) */
+		for (uint32_t steps = 0; steps <= len; steps++) {
 			count[v]++;
 			if (parent[v] == RG_EDGE_NONE)
 				break;

@@ -39,6 +39,7 @@ typedef struct rules {
 	ph_heap *h;
 	uint32_t nobj;
 	uint64_t *retained;
+	rg_id *idom;             /* the dominator tree (an_retained) */
 	rg_edge *parent;
 	uint32_t *dist;
 	uint8_t *sel;
@@ -133,13 +134,31 @@ static void unbounded_caches(rules *x, uint64_t total)
 }
 
 /* Containers retaining a large share; module-level ones (a module's
- * globals, one step from it) are said so. */
+ * globals, one step from it) are said so.  Of two such containers one
+ * inside the other (the dominator tree's sense) whose retained sizes are
+ * within a fifth of each other, only the inner one is the finding: the
+ * list of closures, not the instance __dict__ that holds it. */
 static void big_containers(rules *x, uint64_t total)
 {
+	enum { CAND = 2, COVERED = 3 };     /* in sel; 1 marks the caches' dicts */
+	for (rg_id id = 0; id < x->nobj; id++)
+		if (!x->sel[id] && ph_object_len(x->h, id) >= 0 &&
+		    x->retained[id] * 100 >= total * AN_BIG_SHARE && !plumbing(x, id))
+			x->sel[id] = CAND;
 	for (rg_id id = 0; id < x->nobj; id++) {
-		if (ph_object_len(x->h, id) < 0 || x->retained[id] * 100 < total * AN_BIG_SHARE)
+		if (x->sel[id] != CAND && x->sel[id] != COVERED)
 			continue;
-		if (x->sel[id] || plumbing(x, id))
+		rg_id a = x->idom[id];
+		for (int up = 0; up < 64 && a != RG_NONE; up++, a = x->idom[a]) {
+			if (a < x->nobj && (x->sel[a] == CAND || x->sel[a] == COVERED)) {
+				if (x->retained[a] * 4 <= x->retained[id] * 5)
+					x->sel[a] = COVERED;
+				break;
+			}
+		}
+	}
+	for (rg_id id = 0; id < x->nobj; id++) {
+		if (x->sel[id] != CAND)
 			continue;
 		int module_level = x->dist[id] != UINT32_MAX && x->dist[id] <= 2;
 		an_suspect *s = add(x, AN_BIG_CONTAINER, x->retained[id], id);
@@ -267,16 +286,13 @@ int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *ba
 		char *err, size_t errlen)
 {
 	rules x = {.hg = hg, .h = hg_heap(hg), .nobj = hg_object_count(hg)};
-	rg_id *idom = NULL;
 	*out = NULL;
 	err[0] = 0;
 	x.r = calloc(1, sizeof *x.r);
 	x.sel = calloc(x.nobj ? x.nobj : 1, 1);
-	if (!x.r || !x.sel || an_retained(&x.retained, &idom, hg) < 0 ||
+	if (!x.r || !x.sel || an_retained(&x.retained, &x.idom, hg) < 0 ||
 	    hg_reach(hg, &x.parent, &x.dist) < 0)
 		goto fail;
-	free(idom);
-	idom = NULL;
 	an_suspects_result *r = x.r;
 	r->total_size = ph_total_size(x.h);
 	r->objects = ph_object_count(x.h);
@@ -286,6 +302,8 @@ int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *ba
 		x.ngrown = an_grown_containers(x.grown, baseline->heap, x.h);
 	unbounded_caches(&x, r->total_size);
 	big_containers(&x, r->total_size);
+	free(x.idom);
+	x.idom = NULL;
 	if ((baseline && growth(&x, baseline, err, errlen) < 0) ||
 	    garbage(&x, r->gc, r->total_size) < 0 ||
 	    orphans(&x) < 0 || pinned_arenas(&x) < 0)
@@ -313,7 +331,7 @@ int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *ba
 	*out = r;
 	return 0;
 fail:
-	free(idom);
+	free(x.idom);
 	free(x.sel);
 	free(x.retained);
 	free(x.parent);

@@ -511,13 +511,11 @@ static int run(int argc, char **argv)
 	uint64_t addr;
 	if (ctx.addr && cmd_parse_addr(ctx.addr, &addr) < 0)
 		return bad_usage("not an address", ctx.addr);
-	ctx.core_path = argv[1];
+	ctx.no_scan = (cmd->opts & OPT_NOSCAN) && !ctx.locals;
+	ctx.core_path = seen > 1 ? argv[1] : NULL;
 	/* arenas --list and arenas --json name objects: a full scan */
 	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0 &&
 			  !(cmd->run == cmd_arenas && (ctx.list || ctx.json));
-	ctx.no_scan = (cmd->opts & OPT_NOSCAN) && !ctx.locals;
-	ctx.core_path = seen > 1 ? argv[1] : NULL;
-	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0;
 	if (!ctx.sort)
 		ctx.sort = "size";
 

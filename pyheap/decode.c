@@ -219,7 +219,7 @@ void ph_decode_lru_elem(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
  * that name the values of its instances' values arrays.  The type's memory
  * does not change in a core, so neither does the plan.
  */
-struct ph_slot { uint64_t off; uint32_t label; };
+struct ph_slot { uint64_t off; uint32_t label; uint8_t flags; };
 
 struct ph_iplan {
 	bool managed;            /* 3.11+ managed dict (and values) */
@@ -277,7 +277,35 @@ static int64_t family_dictoffset(ph_heap *h, uint64_t addr, enum ph_kind kind, u
 	return static_base_dictoffset(h, addr);
 }
 
-static bool plan_slot(struct ph_iplan *p, uint64_t off, uint32_t label)
+/* Members of C types that hold no reference of their own: a borrowed
+ * pointer, read as a weak edge (it neither counts nor keeps alive).
+ * sqlite3's Connection keeps its module's exception classes so, for the
+ * DB-API attributes (3.8-3.13: `self->Warning = state->Warning`). */
+static const struct {
+	const char *type;
+	const char *members[11];
+} borrowed_members[] = {
+	{"sqlite3.Connection", {"Warning", "Error", "InterfaceError", "DatabaseError", "DataError",
+				"OperationalError", "IntegrityError", "InternalError",
+				"ProgrammingError", "NotSupportedError"}},
+};
+
+static bool member_borrowed(ph_heap *h, const char *type, uint64_t name_addr)
+{
+	char name[40];
+	for (size_t i = 0; i < sizeof borrowed_members / sizeof *borrowed_members; i++) {
+		if (strcmp(type, borrowed_members[i].type) != 0)
+			continue;
+		if (core_read_str(h->core, name_addr, name, sizeof name) != 0)
+			return false;
+		for (size_t k = 0; k < 11 && borrowed_members[i].members[k]; k++)
+			if (strcmp(name, borrowed_members[i].members[k]) == 0)
+				return true;
+	}
+	return false;
+}
+
+static bool plan_slot(struct ph_iplan *p, uint64_t off, uint32_t label, uint8_t flags)
 {
 	if (p->nslots % 16 == 0) {
 		struct ph_slot *n = realloc(p->slots, (p->nslots + 16) * sizeof *n);
@@ -285,7 +313,7 @@ static bool plan_slot(struct ph_iplan *p, uint64_t off, uint32_t label)
 			return false;
 		p->slots = n;
 	}
-	p->slots[p->nslots++] = (struct ph_slot){off, label};
+	p->slots[p->nslots++] = (struct ph_slot){off, label, flags};
 	return true;
 }
 
@@ -330,9 +358,20 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 	rdf(h, t.addr, h->off.tp_weaklistoffset, &weakoff);
 	uint32_t fi = t.kind != K_OTHER && t.kind_base ? ph_type_lookup(h, t.kind_base) : PH_NONE;
 	int64_t items_from = t.kind == K_TUPLE && fi != PH_NONE ? h->types[fi].basicsize : INT64_MAX;
+	/* a struct sequence shows n_sequence_fields items; its other fields
+	 * (os.stat_result's float times...) follow them past ob_size, and
+	 * only its members name them: those are slots */
+	int64_t items_to = INT64_MAX, nseq = 0;
+	uint64_t tdict = 0, nv;
+	if (t.kind == K_TUPLE && rdf(h, t.addr, h->off.tp_dict, &tdict) && tdict &&
+	    (nv = ph_dict_get_str(h, tdict, "n_sequence_fields")) && ph_int_value(h, nv, &nseq) &&
+	    nseq >= 0 && nseq < 4096)
+		items_to = items_from + 8 * nseq;
 	for (uint32_t d = 0; ty && d < 64; d++) {
 		uint32_t bi = ph_type_lookup(h, ty);
-		if (bi == PH_NONE || !(h->types[bi].flags & TPF_HEAPTYPE) ||
+		/* (a static struct sequence's own members too: time.struct_time) */
+		bool structseq = d == 0 && items_to != INT64_MAX;
+		if (bi == PH_NONE || (!(h->types[bi].flags & TPF_HEAPTYPE) && !structseq) ||
 		    (t.kind != K_OTHER && ty == t.kind_base))
 			break;
 		uint64_t m = h->types[bi].members;
@@ -341,12 +380,14 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 			if (core_read(h->core, m, ent, sizeof ent) != sizeof ent || !ent[0])
 				break;
 			uint32_t mtype = (uint32_t)ent[1];
-			bool dup = ent[2] == weakoff || (int64_t)ent[2] >= items_from ||
+			bool dup = ent[2] == weakoff ||
+				   ((int64_t)ent[2] >= items_from && (int64_t)ent[2] < items_to) ||
 				   member_is_layout(h, ent[0]);
 			for (uint32_t k = 0; k < p->nslots && !dup; k++)
 				dup = p->slots[k].off == ent[2];
 			if ((mtype == 16 || mtype == 6) && ent[2] < (1u << 20) && !dup)
-				plan_slot(p, ent[2], d << 16 | i);
+				plan_slot(p, ent[2], d << 16 | i,
+					  member_borrowed(h, h->types[bi].name, ent[0]) ? PH_EF_WEAK : 0);
 		}
 		if (!rdf(h, ty, h->off.tp_base, &ty))
 			break;
@@ -488,7 +529,7 @@ void ph_walk_instance(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti)
 	}
 	for (uint32_t i = 0; i < p->nslots; i++)
 		if (rd64(h, addr + p->slots[i].off, &v) && v)
-			ph_emit(h, w, v, PH_E_SLOT, 0, p->slots[i].label);
+			ph_emit(h, w, v, PH_E_SLOT, p->slots[i].flags, p->slots[i].label);
 	for (uint32_t i = 0; i < p->nguess; i++)
 		if (rd64(h, addr + p->guess[i], &v) && guessed_ptr(&v))
 			ph_emit(h, w, v, PH_E_CONSERVATIVE, PH_EF_CONSERVATIVE, p->guess[i]);

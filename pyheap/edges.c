@@ -133,9 +133,12 @@ static void build_statics_excl(ph_heap *h)
 		uint64_t a = h->objs.addr[id], size = ph_object_size(h, (ph_id)id);
 		if (!in_sranges(h, a))
 			continue;
+		/* (a static object has no GC header before it: the word there
+		 * may be the end of another static, such as an argument
+		 * parser's keyword tuple) */
 		if (size < 16)
 			size = 16;
-		if (!excl_add(&h->sexcl, &h->nsexcl, &cap, a - 16, a + size))
+		if (!excl_add(&h->sexcl, &h->nsexcl, &cap, a, a + size))
 			return;
 	}
 	for (size_t i = 0; i < h->ninterps && h->off.is_size > 0; i++)

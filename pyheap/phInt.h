@@ -259,6 +259,8 @@ uint64_t ph_keys_nentries(ph_heap *h, uint64_t keys);
 bool ph_dict_split(ph_heap *h, uint64_t dict);
 /* Looks up a str key in a dict; 0 when absent. */
 uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key);
+/* An int object's value when it fits two digits (repr.c). */
+bool ph_int_value(ph_heap *h, uint64_t addr, int64_t *out);
 
 /* ---- decode.c: references ---- */
 /* Labelled references of one object at addr (of type ti): fn(target, kind,

@@ -82,8 +82,8 @@ static void str_repr(ph_heap *h, uint64_t s, char *buf, size_t cap)
 	buf[o] = 0;
 }
 
-/* The value of a small int, if it is one. */
-static bool int_value(ph_heap *h, uint64_t addr, int64_t *out)
+/* The value of a small int, if it is one (phInt.h). */
+bool ph_int_value(ph_heap *h, uint64_t addr, int64_t *out)
 {
 	uint64_t tag = 0;
 	uint32_t d[3] = {0};
@@ -146,7 +146,7 @@ void ph_repr_str(ph_heap *h, uint64_t a, char *buf, size_t cap)
 void ph_repr_int(ph_heap *h, uint64_t a, char *buf, size_t cap)
 {
 	int64_t iv;
-	if (int_value(h, a, &iv))
+	if (ph_int_value(h, a, &iv))
 		snprintf(buf, cap, "%" PRId64, iv);
 	else
 		snprintf(buf, cap, "<big int>");

@@ -12,7 +12,7 @@
  * table (objtable.c); what only the scan needs (h->scan) is released when
  * it ends.
  */
-#include "phInt.h"
+#include "walk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +163,18 @@ int ph_scan(ph_heap *h, ph_progress_fn progress, void *payload, char *err, size_
 		uint64_t f = 0;
 		if (rdf(h, h->threads[i].tstate, h->off.ts_frame, &f) && f)
 			discover(h, f);
+	}
+	/* interpreter frames (3.11+): what only their locals and stacks hold
+	 * (a string passed down from call to call) is in no object, and a big
+	 * one comes from malloc */
+	for (size_t i = 0; h->tr->frames != PH_FRAMES_OBJECTS && i < h->nthreads; i++) {
+		ph_walk w = {discover_cb, NULL, 0};
+		uint64_t f = ph_thread_frame(h, h->threads[i].tstate), next;
+		for (int k = 0; f && k < 100000; k++, f = next) {   /* a corrupt chain can loop */
+			ph_walk_iframe(h, &w, f);
+			if (!rdf(h, f, h->off.iframe_previous, &next) || next == f)
+				break;
+		}
 	}
 	/* the rest, over a worklist that grows as it goes */
 	while (h->scan.walked < h->objs.n) {

@@ -19,20 +19,20 @@ static const struct rh_case {
 	const char *workload;
 	const char *interp;	/* a label of tu_interps */
 } cases[] = {
-	{ "pylint",    "debian-3.11-stripped" },
-	{ "mypy",      "debian-3.11-stripped" },
-	{ "leakyhttp", "debian-3.11-stripped" },
-	{ "leakyhttp", "pyenv-3.8.18" },
-	{ "leakyhttp", "pyenv-3.13.0" },
-	{ "cext",      "debian-3.11-stripped" },
-	{ "cext",      "pyenv-3.12.1" },
-	{ "gens",      "debian-3.11-stripped" },
-	{ "gens",      "pyenv-3.8.18" },
-	{ "gens",      "pyenv-3.9.18" },
-	{ "gens",      "pyenv-3.10.13" },
-	{ "gens",      "pyenv-3.11.7" },
-	{ "gens",      "pyenv-3.12.1" },
-	{ "gens",      "pyenv-3.13.0" },
+	{ "pylint",    "bookworm-3.11" },
+	{ "mypy",      "bookworm-3.11" },
+	{ "leakyhttp", "bookworm-3.11" },
+	{ "leakyhttp", "pyenv-3.8" },
+	{ "leakyhttp", "pyenv-3.13" },
+	{ "cext",      "bookworm-3.11" },
+	{ "cext",      "pyenv-3.12" },
+	{ "gens",      "bookworm-3.11" },
+	{ "gens",      "pyenv-3.8" },
+	{ "gens",      "pyenv-3.9" },
+	{ "gens",      "pyenv-3.10" },
+	{ "gens",      "pyenv-3.11" },
+	{ "gens",      "pyenv-3.12" },
+	{ "gens",      "pyenv-3.13" },
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 

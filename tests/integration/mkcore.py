@@ -31,6 +31,7 @@ Exit status: 0 done; 77 skipped (no interpreter, no gcore, ptrace forbidden),
 with a loud "SKIP:" line; 1 anything else.
 """
 
+import fcntl
 import os
 import shutil
 import signal
@@ -112,13 +113,21 @@ class Workdir:
         os.mkdir(self.host_out)
         self.inner_out = inner_top + '/out'
         self.inner_builder = inner_top + '/' + os.path.basename(builder)
+        # DIR/proc is shared by every run in the chroot at the time (two
+        # suites, two checkouts): each holds a shared lock while its
+        # builder runs, and the last one out unmounts
+        # (.pyheap-mount.lock is held only while mounting or unmounting)
         proc = os.path.join(chroot, 'proc')
-        if not os.path.ismount(proc):
-            r = subprocess.run(['mount', '-t', 'proc', 'proc', proc], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-            if r.returncode != 0:
-                raise Fail('cannot mount proc on %s: %s' % (proc, r.stdout.decode(errors='replace')))
-            self.mounted_proc = True
+        with open(os.path.join(chroot, 'tmp', '.pyheap-mount.lock'), 'a') as m:
+            fcntl.flock(m, fcntl.LOCK_EX)
+            if not os.path.ismount(proc):
+                r = subprocess.run(['mount', '-t', 'proc', 'proc', proc], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+                if r.returncode != 0:
+                    raise Fail('cannot mount proc on %s: %s' % (proc, r.stdout.decode(errors='replace')))
+            self.proc_lock = open(os.path.join(chroot, 'tmp', '.pyheap-proc.lock'), 'a')
+            fcntl.flock(self.proc_lock, fcntl.LOCK_SH)
+        self.mounted_proc = True
 
     def argv(self, interp):
         if self.chroot is None:
@@ -140,8 +149,15 @@ class Workdir:
             shutil.rmtree(self.top, ignore_errors=True)
             self.top = None
         if self.mounted_proc:
-            subprocess.run(['umount', os.path.join(self.chroot, 'proc')],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(os.path.join(self.chroot, 'tmp', '.pyheap-mount.lock'), 'a') as m:
+                fcntl.flock(m, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(self.proc_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    subprocess.run(['umount', os.path.join(self.chroot, 'proc')],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                except OSError:
+                    pass                 # another run still uses it
+                self.proc_lock.close()
             self.mounted_proc = False
 
 
