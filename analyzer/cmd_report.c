@@ -23,7 +23,9 @@
  *
  * The JSON is written to memory first, then copied into the page with '<'
  * and U+2028/U+2029 escaped (no "</script>" can end the block early); the
- * page goes to a temporary file beside FILE, renamed over it at the end.
+ * page goes to a temporary file beside FILE, made before the core is even
+ * opened (the command loads it itself: OPT_SELFLOAD), renamed over FILE at
+ * the end.
  */
 #include "cmd.h"
 #include "report_template.h"
@@ -774,7 +776,7 @@ static FILE *open_tmp(const char *path, char *tmp, size_t cap)
 
 int cmd_report(cmd_ctx *ctx)
 {
-	report r = {.ctx = ctx, .h = ctx->heap};
+	report r = {.ctx = ctx};
 	char tmp[4096], title[600];
 	char *data = NULL;
 	size_t ndata = 0;
@@ -790,8 +792,12 @@ int cmd_report(cmd_ctx *ctx)
 		cmd_error("%s: cannot write: %s", ctx->out, strerror(errno));
 		return EXIT_UNUSABLE;
 	}
+	if ((rc = cmd_load(ctx)) != 0)
+		goto fail;
+	rc = EXIT_UNUSABLE;
 	if (cmd_build_graph(&r.hg, ctx) < 0)
 		goto fail;
+	r.h = ctx->heap;
 	/* one dominator tree and one breadth-first tree for every analysis */
 	if (hg_keep_results(r.hg) < 0) {
 		cmd_oom();

@@ -35,7 +35,7 @@ static const cmd_def commands[] = {
 	 "type growth between two dumps (cores, or `types --json` snapshots)"},
 	{"stacks", cmd_stacks, OPT_NOSCAN | OPT_LOCALS, 1, "[--locals] CORE",
 	 "the Python stack of every thread, innermost frame first"},
-	{"report", cmd_report, OPT_OUT | OPT_BASELINE, 1, "-o FILE.html [--baseline OLD] CORE",
+	{"report", cmd_report, OPT_OUT | OPT_BASELINE | OPT_SELFLOAD, 1, "-o FILE.html [--baseline OLD] CORE",
 	 "one self-contained HTML page of it all: types, dominators, suspects, stacks, arenas"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
