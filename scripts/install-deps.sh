@@ -20,10 +20,12 @@
 #   clang libclang-rt-14-dev      fuzzing (libFuzzer + sanitizer runtimes)
 #   elfutils time                 eu-readelf & co. for debugging; /usr/bin/time
 #   libc6-dbg                     separate debug info, found by build-id (check_core)
+#   chromium                      headless browser: check_report opens `pyheap report`'s
+#                                 page (console errors, rendered text, screenshots)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
-check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg"
+check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg chromium"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
