@@ -262,6 +262,8 @@ START_TEST(report_errors)
 	ck_assert_int_eq(pyheap("report", "--top", "3", "-ox.html", err, sizeof err), 2);
 	ck_assert_int_eq(pyheap("help", "report", NULL, NULL, err, sizeof err), 0);
 	snprintf(dir, sizeof dir, "%s/rep", tmp);
+	char *rm[] = {"rm", "-rf", dir, NULL};      /* what an earlier run left */
+	ck_assert_int_eq(tu_run(rm, NULL, NULL), 0);
 	mkdir(dir, 0755);
 	snprintf(page, sizeof page, "%s/page.html", dir);
 	snprintf(empty, sizeof empty, "%s/empty.core", tmp);
