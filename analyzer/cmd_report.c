@@ -738,10 +738,12 @@ static int collect(report *r)
 	json_obj(w);
 	cmd_info_fields(w, ctx);
 	json_obj_end(w);
-	/* the order decides which objects get panels first */
+	/* the order decides which objects get panels first: those of the
+	 * suspects, the biggest retainers, the locals, the tree's nodes, then
+	 * what the panels name; the objects pinning arenas are only described */
 	if ((rc = w_suspects(r)) < 0 || (rc = w_top(r)) < 0 || (rc = w_stacks(r)) < 0 ||
 	    (rc = w_types(r)) < 0 || (rc = w_memory(r)) < 0 || (rc = w_tree(r)) < 0 ||
-	    (rc = w_arenas(r)) < 0 || (rc = w_panels(r)) < 0)
+	    (rc = w_panels(r)) < 0 || (rc = w_arenas(r)) < 0)
 		return rc;
 	w_objects(r);
 	json_ku64(w, "objects_cap", REPORT_OBJECTS);
