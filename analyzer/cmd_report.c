@@ -765,9 +765,7 @@ static FILE *open_tmp(const char *path, char *tmp, size_t cap)
 		return NULL;
 	mode_t um = umask(0);
 	umask(um);
-	if (fchmod(fd, 0666 & ~um) < 0) {
-		/* keep mkstemp's 0600 */
-	}
+	(void)fchmod(fd, 0666 & ~um);      /* as fopen would; else mkstemp's 0600 */
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
@@ -779,7 +777,7 @@ static FILE *open_tmp(const char *path, char *tmp, size_t cap)
 int cmd_report(cmd_ctx *ctx)
 {
 	report r = {.ctx = ctx};
-	char tmp[4096], title[600];
+	char tmp[4096], title[600], b1[32];
 	char *data = NULL;
 	size_t ndata = 0;
 	FILE *mem = NULL;
@@ -853,7 +851,7 @@ int cmd_report(cmd_ctx *ctx)
 		cmd_json_end(ctx, &w);
 	} else {
 		printf("wrote %s: %s, %zu objects described, %zu with a panel\n", ctx->out,
-		       cmd_bytes(title, sizeof title, stat(ctx->out, &st) == 0 ? (uint64_t)st.st_size : 0),
+		       cmd_bytes(b1, sizeof b1, stat(ctx->out, &st) == 0 ? (uint64_t)st.st_size : 0),
 		       r.nobjs, panels);
 	}
 	rc = EXIT_OK;

@@ -200,7 +200,7 @@
 			add(wrap, t);
 		if (count > shown)
 			add(wrap, el('p', 'muted', 'the first ' + shown + ' of ' + num(count) + '; `' +
-				coreCmd('show', '') + '<address>` lists 200'));
+				coreCmd('show', 'ADDRESS') + '` lists 200'));
 		return wrap;
 	}
 	function showPanel(addr) {
