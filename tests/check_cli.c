@@ -300,6 +300,30 @@ START_TEST(report_errors)
 	ck_assert_ptr_null(strstr(html, "src=\"http"));
 	ck_assert_ptr_null(strstr(html, "href=\"http"));
 	ck_assert_msg(files_like(dir, "page.html") == 1, "the temporary file is left");
+
+	/* strings of the core cannot end the data block or break the script:
+	 * a command line with "</script><!--" and U+2028 (the core keeps the
+	 * start of argv; the page shows it) */
+	char core[4300];
+	snprintf(core, sizeof core, "%s/script.core", tmp);
+	char *pyargv[] = {"/usr/bin/python3", "-c",
+		"'</script><!--\xe2\x80\xa8'\nimport os, signal\nos.kill(os.getpid(), signal.SIGSTOP)\n",
+		NULL};
+	ck_assert_msg(make_core(pyargv, core, 1) == 0, "gcore failed");
+	rc = report(page, NULL, core, err, sizeof err);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+	tu_slurp(page, html, sizeof html);
+	const char *data = strstr(html, "id=\"pyheap-data\">");
+	ck_assert_ptr_nonnull(data);
+	data += strlen("id=\"pyheap-data\">");
+	const char *end = strstr(data, "</script>");
+	ck_assert_ptr_nonnull(end);
+	ck_assert_msg(memchr(data, '<', (size_t)(end - data)) == NULL, "a '<' in the data block");
+	ck_assert_msg(end[-1] == '}' || end[-2] == '}', "the data block ends early: %.40s", end - 40);
+	char *u = strstr(data, "\\u003c/script>\\u003c!--\\u2028");
+	ck_assert_msg(u && u < end, "the command line is not in the data, escaped");
+	ck_assert_ptr_null(strstr(html, "\xe2\x80\xa8"));
+	unlink(core);
 }
 END_TEST
 
