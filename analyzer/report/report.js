@@ -687,9 +687,17 @@
 			['nearly empty arenas', num(A.nearly_empty_arenas) + ' (at most 10% of their pools in use), keeping ' +
 				bytes(A.nearly_empty_bytes) + ' resident'],
 		]));
-		const pinned = new Map();
-		(A.pinned || []).forEach(function (p) { pinned.set(p.base, p); });
 		const map = A.map || [];
+		/* each pinned arena (its first pool in use .. its end) on the
+		 * arena of the map that holds it */
+		const pinned = new Map();
+		(A.pinned || []).forEach(function (p) {
+			const b = BigInt(p.base);
+			const a = map.find(function (m) {
+				return b >= BigInt(m[0]) && b < BigInt(m[0]) + BigInt(A.arena_size);
+			});
+			pinned.set(a ? a[0] : p.base, p);
+		});
 		add(b, el('h3', '', 'Arenas \u00d7 pools'));
 		add(b, el('p', 'muted', 'One strip per arena (by address), one cell per pool: grey is an empty pool, ' +
 			'the colour of a used one is how full it is. Arenas outlined red are nearly empty but pinned ' +
