@@ -94,6 +94,14 @@ $(ALL_LIBS):
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# The report's page (HTML, CSS, JS) as C strings, made at build time.
+REPORT_SRC := analyzer/report/report.html analyzer/report/report.css analyzer/report/report.js
+%/gen/report_template.h: $(REPORT_SRC) scripts/embed-text.awk
+	@mkdir -p $(dir $@)
+	awk -f scripts/embed-text.awk $(REPORT_SRC) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/analyzer/cmd_report.o: $(BUILD)/gen/report_template.h
+$(BUILD)/obj/analyzer/cmd_report.o: LAYER_CFLAGS := $(ANALYZER_CFLAGS) -I$(BUILD)/gen
+
 $(BUILD)/pyheap: $(BUILD)/obj/analyzer/main.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 

@@ -26,7 +26,8 @@ int an_pinned(an_pinned_result **out, ph_heap *h)
 		r->arenas[i].base = spans[i].addr;
 		r->arenas[i].end = spans[i].end;
 	}
-	qsort(r->arenas, np, sizeof *r->arenas, by_base);
+	if (np)                  /* (r->arenas is NULL without any: no qsort) */
+		qsort(r->arenas, np, sizeof *r->arenas, by_base);
 	/* two passes: count, then fill; each object's arena by binary search */
 	for (int pass = 0; pass < 2 && np; pass++) {
 		for (uint32_t id = 0; id < nobj; id++) {

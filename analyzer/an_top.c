@@ -14,14 +14,16 @@
 
 int an_retained(uint64_t **out, rg_id **idom, const heapgraph *hg)
 {
+	/* kept by the graph from an earlier call (hg_keep_results) */
+	int kept = hg_kept_retained(hg, out, idom);
+	if (kept != 0)
+		return kept > 0 ? 0 : -1;
 	ph_heap *h = hg_heap(hg);
 	uint32_t nobj = hg_object_count(hg);
 	rg_id *roots = NULL, *order = NULL;
 	uint32_t norder = 0;
 	uint64_t *retained = rg_zalloc(hg_node_count(hg), sizeof *retained);
 	long nroots = hg_root_nodes(hg, &roots);
-	*out = NULL;
-	*idom = NULL;
 	if (!retained || nroots < 0)
 		goto oom;
 	/* sizes, then (in place) retained sizes */
@@ -32,6 +34,7 @@ int an_retained(uint64_t **out, rg_id **idom, const heapgraph *hg)
 		goto oom;
 	free(order);
 	free(roots);
+	hg_keep_retained(hg, retained, *idom);
 	*out = retained;
 	return 0;
 oom:

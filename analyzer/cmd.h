@@ -176,6 +176,14 @@ void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const an_type_ro
  * NAME: labels...". */
 void cmd_chain_json(json_w *w, const an_chain *c);
 void cmd_chain_print(const an_chain *c, const char *indent);
+/* What `info --json` says, as members of the current JSON object
+ * (cmd_info.c); a suspect's evidence in one line, as `suspects` prints
+ * it (cmd_suspects.c); the bytes size class i wastes: its free blocks and
+ * its pools' headers and tails (cmd_arenas.c).  For the report. */
+void cmd_info_fields(json_w *w, cmd_ctx *ctx);
+void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, char *out,
+			 size_t cap);
+uint64_t cmd_arena_wasted(const ph_arena_stats *a, int i);
 
 /* ---- the commands ---- */
 
@@ -193,5 +201,6 @@ int cmd_diff(cmd_ctx *ctx);
 int cmd_stacks(cmd_ctx *ctx);
 int cmd_dump_process(cmd_ctx *ctx);   /* `dump` (cmd_dump is the dump type above) */
 int cmd_watch(cmd_ctx *ctx);
+int cmd_report(cmd_ctx *ctx);
 
 #endif

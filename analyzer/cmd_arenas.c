@@ -30,7 +30,7 @@ static void arena_types(ph_heap *h, const an_pinned_arena *p, char *out, size_t 
 
 /* Bytes a class wastes: its free blocks, plus each pool's header and the
  * tail too small for a block. */
-static uint64_t wasted(const ph_arena_stats *a, int i)
+uint64_t cmd_arena_wasted(const ph_arena_stats *a, int i)
 {
 	uint64_t bs = (uint64_t)(i + 1) * 16;
 	uint64_t nb = (a->pool_size - a->pool_overhead) / bs;
@@ -48,7 +48,7 @@ int cmd_arenas(cmd_ctx *ctx)
 		return EXIT_UNUSABLE;
 	}
 	for (int i = 0; i < PH_SIZE_CLASSES; i++)
-		total_waste += wasted(a, i);
+		total_waste += cmd_arena_wasted(a, i);
 	if (ctx->json) {
 		json_w w;
 		cmd_json_begin(&w);
@@ -68,7 +68,7 @@ int cmd_arenas(cmd_ctx *ctx)
 			json_ku64(&w, "pools", a->cls[i].pools);
 			json_ku64(&w, "used", a->cls[i].used);
 			json_ku64(&w, "free", a->cls[i].free);
-			json_ku64(&w, "wasted", wasted(a, i));
+			json_ku64(&w, "wasted", cmd_arena_wasted(a, i));
 			json_obj_end(&w);
 		}
 		json_arr_end(&w);
@@ -106,7 +106,7 @@ int cmd_arenas(cmd_ctx *ctx)
 		char p[32], u[32], f[32], wst[32];
 		printf("%5d %5d %10s %14s %14s %12s\n", i, (i + 1) * 16,
 		       cmd_num(p, sizeof p, a->cls[i].pools), cmd_num(u, sizeof u, a->cls[i].used),
-		       cmd_num(f, sizeof f, a->cls[i].free), cmd_bytes(wst, sizeof wst, wasted(a, i)));
+		       cmd_num(f, sizeof f, a->cls[i].free), cmd_bytes(wst, sizeof wst, cmd_arena_wasted(a, i)));
 	}
 	printf("\nwasted in used pools: %s\n", cmd_bytes(b, sizeof b, total_waste));
 	printf("nearly empty arenas (<= 10%% of pools used): %s, keeping %s resident\n",

@@ -3,83 +3,88 @@
 
 #include <inttypes.h>
 
-static void info_json(cmd_ctx *ctx)
+void cmd_info_fields(json_w *w, cmd_ctx *ctx)
 {
 	core_t *c = ctx->core;
 	ph_heap *h = ctx->heap;
 	const ph_arena_stats *a = ph_arenas(h);
 	const ph_gc_state *g = ph_gc(h);
-	json_w w;
-	cmd_json_begin(&w);
-	json_kstr(&w, "core", core_path(c));
-	json_kstr(&w, "python_version", ph_version(h));
-	json_kstr(&w, "version_found_by", ph_version_found_by(h));
-	json_ki64(&w, "pid", core_pid(c));
-	json_kstr(&w, "executable", core_exe(c) ? core_exe(c) : "");
-	json_kstr(&w, "cmdline", core_cmdline(c));
-	json_ki64(&w, "signal", core_signal(c));
-	json_key(&w, "threads");
-	json_arr(&w);
+	json_kstr(w, "core", core_path(c));
+	json_kstr(w, "python_version", ph_version(h));
+	json_kstr(w, "version_found_by", ph_version_found_by(h));
+	json_ki64(w, "pid", core_pid(c));
+	json_kstr(w, "executable", core_exe(c) ? core_exe(c) : "");
+	json_kstr(w, "cmdline", core_cmdline(c));
+	json_ki64(w, "signal", core_signal(c));
+	json_key(w, "threads");
+	json_arr(w);
 	for (size_t i = 0; i < core_thread_count(c); i++) {
-		json_obj(&w);
-		json_ki64(&w, "tid", core_thread_tid(c, i));
-		json_obj_end(&w);
+		json_obj(w);
+		json_ki64(w, "tid", core_thread_tid(c, i));
+		json_obj_end(w);
 	}
-	json_arr_end(&w);
-	json_key(&w, "python_threads");
-	json_arr(&w);
+	json_arr_end(w);
+	json_key(w, "python_threads");
+	json_arr(w);
 	for (size_t i = 0; i < ph_thread_count(h); i++) {
 		const ph_thread *t = ph_thread_at(h, i);
-		json_obj(&w);
-		json_khex(&w, "tstate", t->tstate);
-		json_khex(&w, "thread_id", t->thread_id);
-		json_ku64(&w, "native_id", t->native_id);
-		json_ki64(&w, "interpreter", t->interp_id);
-		json_obj_end(&w);
+		json_obj(w);
+		json_khex(w, "tstate", t->tstate);
+		json_khex(w, "thread_id", t->thread_id);
+		json_ku64(w, "native_id", t->native_id);
+		json_ki64(w, "interpreter", t->interp_id);
+		json_obj_end(w);
 	}
-	json_arr_end(&w);
-	json_kstr(&w, "runtime_module", ph_runtime_module(h));
-	json_khex(&w, "runtime_address", ph_runtime_addr(h));
-	json_kstr(&w, "runtime_found_by", ph_runtime_found_by(h));
-	json_kstr(&w, "offsets_source", ph_offsets_source(h));
-	json_key(&w, "layout");
-	json_obj(&w);
-	json_kstr(&w, "name", ph_layout_name(h));
-	json_kstr(&w, "why", ph_layout_note(h));
-	json_obj_end(&w);
+	json_arr_end(w);
+	json_kstr(w, "runtime_module", ph_runtime_module(h));
+	json_khex(w, "runtime_address", ph_runtime_addr(h));
+	json_kstr(w, "runtime_found_by", ph_runtime_found_by(h));
+	json_kstr(w, "offsets_source", ph_offsets_source(h));
+	json_key(w, "layout");
+	json_obj(w);
+	json_kstr(w, "name", ph_layout_name(h));
+	json_kstr(w, "why", ph_layout_note(h));
+	json_obj_end(w);
 	{
 		const char *file, *how = ph_debug_info(h, &file);
-		json_key(&w, "debug_info");
-		json_obj(&w);
-		json_kstr(&w, "found_by", how ? how : "none");
+		json_key(w, "debug_info");
+		json_obj(w);
+		json_kstr(w, "found_by", how ? how : "none");
 		if (file)
-			json_kstr(&w, "file", file);
-		json_obj_end(&w);
+			json_kstr(w, "file", file);
+		json_obj_end(w);
 	}
-	json_kstr(&w, "arenas_found_by", ph_arenas_found_by(h));
-	json_ku64(&w, "objects", ph_object_count(h));
-	json_ku64(&w, "size", ph_total_size(h));
-	json_ku64(&w, "gc_objects", ph_gc_object_count(h));
-	json_ku64(&w, "arenas", a->arenas);
-	json_ku64(&w, "pools", a->pools_used);
-	json_ku64(&w, "blocks", a->blocks_used);
-	json_key(&w, "gc");
-	json_obj(&w);
-	json_kbool(&w, "known", g->known);
-	json_kbool(&w, "enabled", g->enabled);
-	json_kbool(&w, "collecting", g->collecting);
-	json_key(&w, "generations");
-	json_arr(&w);
+	json_kstr(w, "arenas_found_by", ph_arenas_found_by(h));
+	json_ku64(w, "objects", ph_object_count(h));
+	json_ku64(w, "size", ph_total_size(h));
+	json_ku64(w, "gc_objects", ph_gc_object_count(h));
+	json_ku64(w, "arenas", a->arenas);
+	json_ku64(w, "pools", a->pools_used);
+	json_ku64(w, "blocks", a->blocks_used);
+	json_key(w, "gc");
+	json_obj(w);
+	json_kbool(w, "known", g->known);
+	json_kbool(w, "enabled", g->enabled);
+	json_kbool(w, "collecting", g->collecting);
+	json_key(w, "generations");
+	json_arr(w);
 	for (int i = 0; i < 3; i++) {
-		json_obj(&w);
-		json_ki64(&w, "threshold", g->gen[i].threshold);
-		json_ki64(&w, "count", g->gen[i].count);
-		json_ku64(&w, "objects", g->gen[i].objects);
-		json_obj_end(&w);
+		json_obj(w);
+		json_ki64(w, "threshold", g->gen[i].threshold);
+		json_ki64(w, "count", g->gen[i].count);
+		json_ku64(w, "objects", g->gen[i].objects);
+		json_obj_end(w);
 	}
-	json_arr_end(&w);
-	json_ku64(&w, "permanent_objects", g->permanent_objects);
-	json_obj_end(&w);
+	json_arr_end(w);
+	json_ku64(w, "permanent_objects", g->permanent_objects);
+	json_obj_end(w);
+}
+
+static void info_json(cmd_ctx *ctx)
+{
+	json_w w;
+	cmd_json_begin(&w);
+	cmd_info_fields(&w, ctx);
 	cmd_json_end(ctx, &w);
 }
 

@@ -44,8 +44,8 @@ static void arena_list(const an_suspect *s, char *out, size_t cap)
 			 (unsigned long long)(s->e.pinned.arenas - 4));
 }
 
-/* The suspect's evidence in one line. */
-static void summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, char *out, size_t cap)
+/* The suspect's evidence in one line (the report shows it too). */
+void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, char *out, size_t cap)
 {
 	char b1[32], n1[32], v[160], types[200], at[160];
 	switch (s->kind) {
@@ -128,7 +128,7 @@ static void suspects_json(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_r
 	json_arr(&w);
 	for (size_t i = 0; i < r->n; i++) {
 		const an_suspect *s = &r->s[i];
-		summary(ctx, h, s, sum, sizeof sum);
+		cmd_suspect_summary(ctx, h, s, sum, sizeof sum);
 		json_obj(&w);
 		json_kstr(&w, "kind", an_suspect_kind_name(s->kind));
 		json_ku64(&w, "bytes", s->bytes);
@@ -191,7 +191,7 @@ static void suspects_print(cmd_ctx *ctx, const heapgraph *hg, const an_suspects_
 	for (size_t i = 0; i < r->n; i++) {
 		const an_suspect *s = &r->s[i];
 		double share = r->heap_size ? 100.0 * (double)s->bytes / (double)r->heap_size : 0;
-		summary(ctx, h, s, sum, sizeof sum);
+		cmd_suspect_summary(ctx, h, s, sum, sizeof sum);
 		printf("%2zu. %s [%s] %s\n", i + 1, share_text(share, b1, sizeof b1),
 		       an_suspect_kind_name(s->kind), sum);
 		if (s->id != RG_NONE) {

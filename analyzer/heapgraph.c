@@ -15,6 +15,15 @@ struct heapgraph {
 	hg_root *roots;
 	size_t nroots, roots_cap;
 	uint32_t *root_of;       /* node -> index into roots + 1, 0 if not a root */
+	struct hg_kept *kept;    /* results kept (hg_keep_results), or NULL */
+};
+
+/* What the analyses compute from the graph alone, kept for the next ones. */
+struct hg_kept {
+	uint64_t *retained;      /* an_retained's */
+	rg_id *idom;
+	rg_edge *parent[2];      /* hg_reach_tiers', without and with the stacks */
+	uint32_t *dist[2];
 };
 
 struct add_ctx { rg_builder *b; int failed; };
@@ -145,7 +154,66 @@ void hg_free(heapgraph *hg)
 	free(hg->referred);
 	free(hg->roots);
 	free(hg->root_of);
+	if (hg->kept) {
+		free(hg->kept->retained);
+		free(hg->kept->idom);
+		for (int i = 0; i < 2; i++) {
+			free(hg->kept->parent[i]);
+			free(hg->kept->dist[i]);
+		}
+		free(hg->kept);
+	}
 	free(hg);
+}
+
+/* ---- results kept ---- */
+
+int hg_keep_results(heapgraph *hg)
+{
+	if (!hg->kept && !(hg->kept = calloc(1, sizeof *hg->kept)))
+		return -1;
+	return 0;
+}
+
+static void *copy_of(const void *p, size_t n)
+{
+	void *c = p ? malloc(n ? n : 1) : NULL;
+	if (c)
+		memcpy(c, p, n);
+	return c;
+}
+
+int hg_kept_retained(const heapgraph *hg, uint64_t **retained, rg_id **idom)
+{
+	*retained = NULL;
+	*idom = NULL;
+	if (!hg->kept || !hg->kept->retained)
+		return 0;
+	*retained = copy_of(hg->kept->retained, hg->nnodes * sizeof **retained);
+	*idom = copy_of(hg->kept->idom, hg->nnodes * sizeof **idom);
+	if (*retained && *idom)
+		return 1;
+	free(*retained);
+	free(*idom);
+	*retained = NULL;
+	*idom = NULL;
+	return -1;
+}
+
+void hg_keep_retained(const heapgraph *hg, const uint64_t *retained, const rg_id *idom)
+{
+	if (!hg->kept || hg->kept->retained)
+		return;
+	/* a copy each: without memory for one, the next analysis computes
+	 * them again */
+	hg->kept->retained = copy_of(retained, hg->nnodes * sizeof *retained);
+	hg->kept->idom = copy_of(idom, hg->nnodes * sizeof *idom);
+	if (!hg->kept->retained || !hg->kept->idom) {
+		free(hg->kept->retained);
+		free(hg->kept->idom);
+		hg->kept->retained = NULL;
+		hg->kept->idom = NULL;
+	}
 }
 
 ph_heap *hg_heap(const heapgraph *hg) { return hg->heap; }
@@ -236,12 +304,21 @@ static int already(rg_id n, void *payload)
 
 int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint32_t **dist)
 {
-	rg_id *roots = malloc((hg->nroots ? hg->nroots : 1) * sizeof *roots);
+	rg_id *roots = NULL;
 	rg_edge *p2 = NULL;
 	uint32_t *d2 = NULL;
+	struct hg_kept *k = hg->kept;
+	int ws = !!with_stacks;
 	*parent = NULL;
 	*dist = NULL;
-	if (!roots)
+	if (k && k->parent[ws]) {
+		*parent = copy_of(k->parent[ws], hg->nnodes * sizeof **parent);
+		*dist = copy_of(k->dist[ws], hg->nnodes * sizeof **dist);
+		if (!*parent || !*dist)
+			goto fail;
+		return 0;
+	}
+	if (!(roots = malloc((hg->nroots ? hg->nroots : 1) * sizeof *roots)))
 		return -1;
 	for (int tier = 0; tier < (with_stacks ? 4 : 3); tier++) {
 		size_t n = 0;
@@ -273,6 +350,16 @@ int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint3
 		d2 = NULL;
 	}
 	free(roots);
+	if (k && !k->parent[ws]) {
+		k->parent[ws] = copy_of(*parent, hg->nnodes * sizeof **parent);
+		k->dist[ws] = copy_of(*dist, hg->nnodes * sizeof **dist);
+		if (!k->parent[ws] || !k->dist[ws]) {   /* then computed again next time */
+			free(k->parent[ws]);
+			free(k->dist[ws]);
+			k->parent[ws] = NULL;
+			k->dist[ws] = NULL;
+		}
+	}
 	return 0;
 fail:
 	free(roots);

@@ -77,6 +77,24 @@ int hg_reach(const heapgraph *hg, rg_edge **parent, uint32_t **dist);
  * of the first tier that reaches it; dist grows by 2^24 a tier. */
 int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint32_t **dist);
 
+/* ---- results kept for the analyses that follow ----
+ *
+ * A caller that runs several analyses on one graph (`pyheap report`)
+ * calls hg_keep_results() first: then the costly results that depend on
+ * the graph alone, the dominator tree with the retained sizes
+ * (an_retained) and the breadth-first trees from the roots (hg_reach,
+ * hg_reach_tiers), are computed once, kept until hg_free, and copied out
+ * on later calls (their callers still own and free what they get).  Off by
+ * default: a command running one analysis keeps nothing.  -1 when out of
+ * memory. */
+int hg_keep_results(heapgraph *hg);
+/* For an_retained: copies of kept retained sizes and dominator tree into
+ * *retained and *idom (hg_node_count() long; caller frees): 1, or 0 when
+ * none are kept (both NULL), -1 when out of memory.  hg_keep_retained
+ * keeps copies of them, when keeping and none are kept yet. */
+int hg_kept_retained(const heapgraph *hg, uint64_t **retained, rg_id **idom);
+void hg_keep_retained(const heapgraph *hg, const uint64_t *retained, const rg_id *idom);
+
 /* ---- text ---- */
 
 /* A node's address (0 for a virtual node), its type name (or virtual

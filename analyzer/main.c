@@ -35,6 +35,8 @@ static const cmd_def commands[] = {
 	 "type growth between two dumps (cores, or `types --json` snapshots)"},
 	{"stacks", cmd_stacks, OPT_NOSCAN | OPT_LOCALS, 1, "[--locals] CORE",
 	 "the Python stack of every thread, innermost frame first"},
+	{"report", cmd_report, OPT_OUT | OPT_BASELINE | OPT_SELFLOAD, 1, "-o FILE.html [--baseline OLD] CORE",
+	 "one self-contained HTML page of it all: types, dominators, suspects, stacks, arenas"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
 	 "[--width N] [--no-merge] [--hide TYPE] [--through-modules] [--report FILE] CORE",
@@ -85,7 +87,9 @@ static void usage_cmd(FILE *f, const cmd_def *c)
 		fprintf(f, "  --type T           the objects of type T (as `types` names it)\n"
 			   "  --addr ADDR        the object at ADDR\n");
 	if (c->opts & OPT_OUT)
-		fprintf(f, "  -o FILE            output file; its extension picks the format\n");
+		fprintf(f, "  -o FILE            %s\n", c->run == cmd_report ?
+			"the page to write (a temporary file beside it, renamed over it)" :
+			"output file; its extension picks the format");
 	if (c->opts & OPT_NEAREST)
 		fprintf(f, "  --nearest          with --type: only the chain to the nearest object,\n"
 			   "                     not the holders of most of them\n");

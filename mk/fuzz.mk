@@ -38,6 +38,10 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
+# the report's page, as for build/
+$(FUZZ_BUILD)/obj/analyzer/cmd_report.o: $(FUZZ_BUILD)/gen/report_template.h
+$(FUZZ_BUILD)/obj/analyzer/cmd_report.o: FUZZ_CFLAGS += -I$(FUZZ_BUILD)/gen
+
 # an archive, as for build/pyheap: only what the targets use is linked
 $(FUZZ_BUILD)/libpyheap-fuzz.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@

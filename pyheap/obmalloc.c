@@ -446,3 +446,43 @@ int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload)
 }
 
 const ph_arena_stats *ph_arenas(const ph_heap *h) { return &h->arenas; }
+
+size_t ph_arena_pools(ph_heap *h, size_t i, uint64_t *base, ph_pool_use *out, size_t cap)
+{
+	if (i >= h->narenas || !h->pool_size)
+		return 0;
+	uint64_t first = (h->arena_lo[i] + h->pool_size - 1) & ~(h->pool_size - 1);
+	size_t n = 0;
+	*base = h->arena_lo[i];
+	for (uint64_t pool = first; pool + h->pool_size <= h->arena_hi[i]; pool += h->pool_size, n++) {
+		if (n >= cap)
+			continue;
+		ph_pool_use *u = &out[n];
+		uint8_t hdr[POOL_OVERHEAD];
+		uint32_t count, szidx, nextoffset, maxnext;
+		memset(u, 0, sizeof *u);
+		u->state = PH_POOL_BAD;
+		if (core_read(h->core, pool, hdr, sizeof hdr) != sizeof hdr)
+			continue;
+		memcpy(&count, hdr + (size_t)h->off.pool_ref, 4);
+		memcpy(&szidx, hdr + (size_t)h->off.pool_szidx, 4);
+		memcpy(&nextoffset, hdr + (size_t)h->off.pool_nextoffset, 4);
+		memcpy(&maxnext, hdr + (size_t)h->off.pool_maxnextoffset, 4);
+		if (count == 0) {
+			u->state = PH_POOL_FREE;
+			continue;
+		}
+		/* walk_pool's checks of the header */
+		uint32_t bs = (szidx + 1) * 16;
+		if (szidx >= PH_SIZE_CLASSES || maxnext != h->pool_size - bs ||
+		    nextoffset < POOL_OVERHEAD + bs || nextoffset > h->pool_size ||
+		    (nextoffset - POOL_OVERHEAD) % bs != 0 ||
+		    count > (h->pool_size - POOL_OVERHEAD) / bs)
+			continue;
+		u->state = PH_POOL_USED;
+		u->szidx = (uint8_t)szidx;
+		u->used = (uint16_t)count;
+		u->blocks = (uint16_t)((h->pool_size - POOL_OVERHEAD) / bs);
+	}
+	return n;
+}

@@ -255,6 +255,22 @@ const ph_arena_stats *ph_arenas(const ph_heap *h);
 #define PH_PINNED_MAX 64
 typedef struct ph_arena_span { uint64_t addr, end; } ph_arena_span;
 size_t ph_pinned_arenas(const ph_heap *h, const ph_arena_span **arenas);
+/* One pool of an arena, as its header says (ph_arena_pools). */
+enum { PH_POOL_FREE, PH_POOL_USED, PH_POOL_BAD };
+typedef struct ph_pool_use {
+	uint16_t used;         /* blocks allocated */
+	uint16_t blocks;       /* blocks its size class fits in a pool; 0 unless used */
+	uint8_t szidx;         /* size class: blocks of (szidx + 1) * 16 bytes */
+	uint8_t state;         /* PH_POOL_FREE (empty, or never carved), PH_POOL_USED,
+				* PH_POOL_BAD (unreadable, or a header pymalloc
+				* would not write) */
+} ph_pool_use;
+/* The pools of arena i, the arenas in address order (i < ph_arenas()'s
+ * arenas), for a picture of how full each is: *base gets the arena's
+ * address (its pools start at the first pool_size boundary from there),
+ * out its first cap pools; returns how many pools it spans, 0 when there
+ * is no arena i.  Reads the pool headers again; no warnings. */
+size_t ph_arena_pools(ph_heap *h, size_t i, uint64_t *base, ph_pool_use *out, size_t cap);
 /* Whether an lru_cache wrapper is unbounded (maxsize=None); -1 when id is
  * not an lru_cache wrapper.  *cache gets its cache dict's id (PH_NONE if none). */
 int ph_lru_unbounded(ph_heap *h, ph_id id, uint32_t *cache);

@@ -33,12 +33,14 @@
 #   openssl                       check_realheaps (tests/realheaps: pylint and
 #                                 mypy runs, numpy arrays, a local TLS server's
 #                                 self-signed certificate)
+#   chromium                      headless browser: check_report opens `pyheap report`'s
+#                                 page (console errors, rendered text, screenshots)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
 check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg debootstrap debuginfod \
 libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils strace \
-pylint mypy python3-numpy openssl"
+pylint mypy python3-numpy openssl chromium"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -15,8 +15,8 @@ The corpus (DIR, outside the work tree: default /var/cache/pyheap/sameout):
     in half.
 
 `run` executes, for each core: info, types, arenas, refs, garbage, top,
-suspects, path and show (address from path's answer), backrefs to DOT, each
-in text and --json, plain, with --no-dwarf and with --pool-scan; and diff
+suspects, path and show (address from path's answer), backrefs to DOT and
+report to its page, each in text and --json, plain, with --no-dwarf and with --pool-scan; and diff
 and suspects --baseline on the leak pair.  stdout, stderr and the exit code
 of each go to OUT/<core>/<run>.{out,err,rc}.
 
@@ -168,6 +168,12 @@ def run(pyheap, d, outroot):
                      os.path.join(out, '%s-backrefs' % vname))
                 if os.path.exists(dot):
                     shutil.move(dot, os.path.join(out, '%s-backrefs.dot' % vname))
+            # the page, under one name for every binary (it quotes the core's path)
+            page = '/tmp/same-output-report.html'
+            run1(pyheap, ['--no-progress'] + vopts + ['report', '-o', page, core],
+                 os.path.join(out, '%s-report' % vname))
+            if os.path.exists(page):
+                shutil.move(page, os.path.join(out, '%s-report.html' % vname))
         if len(cores) == 2:
             c1 = os.path.join(cdir, 'core1')
             for js in ([], ['--json']):

@@ -260,6 +260,114 @@ START_TEST(real_core_ok)
 END_TEST
 
 
+/* `report -o FILE`: bad usage, unusable input and an unwritable place are
+ * one line and no file; a failure leaves an existing FILE as it was (the
+ * page is written beside it and renamed). */
+static int report(const char *out, const char *baseline, const char *core, char *err, size_t cap)
+{
+	char *argv[8], o[4200], e[4200];
+	int n = 0;
+	argv[n++] = (char *)TU_PYHEAP();
+	argv[n++] = "report";
+	argv[n++] = "-o";
+	argv[n++] = (char *)out;
+	if (baseline) {
+		argv[n++] = "--baseline";
+		argv[n++] = (char *)baseline;
+	}
+	argv[n++] = (char *)core;
+	argv[n] = NULL;
+	snprintf(o, sizeof o, "%s/cli.out", tmp);
+	snprintf(e, sizeof e, "%s/cli.err", tmp);
+	int rc = tu_run(argv, o, e);
+	tu_slurp(e, err, cap);
+	return rc;
+}
+
+/* Files in dir whose name starts with prefix. */
+static int files_like(const char *dir, const char *prefix)
+{
+	char cmd[8400], out[64];
+	snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c '^%s' > '%s/count.txt'", dir, prefix, tmp);
+	if (system(cmd) < 0)
+		return -1;
+	snprintf(cmd, sizeof cmd, "%s/count.txt", tmp);
+	return atoi(tu_slurp(cmd, out, sizeof out));
+}
+
+START_TEST(report_errors)
+{
+	char err[8192], page[4400], empty[4200], text[4200], dir[4200];
+	ck_assert_int_eq(pyheap("report", "x.core", NULL, NULL, err, sizeof err), 2);
+	ck_assert_msg(strstr(err, "needs -o FILE") != NULL, "%s", err);
+	ck_assert_int_eq(pyheap("report", "--top", "3", "-ox.html", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("help", "report", NULL, NULL, err, sizeof err), 0);
+	snprintf(dir, sizeof dir, "%s/rep", tmp);
+	char *rm[] = {"rm", "-rf", dir, NULL};      /* what an earlier run left */
+	ck_assert_int_eq(tu_run(rm, NULL, NULL), 0);
+	mkdir(dir, 0755);
+	snprintf(page, sizeof page, "%s/page.html", dir);
+	snprintf(empty, sizeof empty, "%s/empty.core", tmp);
+	write_file(empty, "", 0);
+	unlink(page);
+	int rc = report(page, NULL, empty, err, sizeof err);
+	ck_assert_msg(rc == 1 && strstr(err, empty) && lines(err) == 1, "exit %d: %s", rc, err);
+	ck_assert_msg(files_like(dir, "page.html") == 0, "a page or its temporary file is left");
+	/* an unwritable place fails before the core is read */
+	rc = report("/nonexistent-dir/page.html", NULL, empty, err, sizeof err);
+	ck_assert_msg(rc == 1 && strstr(err, "/nonexistent-dir/page.html") && lines(err) == 1,
+		      "exit %d: %s", rc, err);
+	rc = report(dir, NULL, empty, err, sizeof err);
+	ck_assert_msg(rc == 1 && strstr(err, "is a directory") && lines(err) == 1, "exit %d: %s", rc, err);
+	if (!have_cores())
+		return;
+	/* a page already there stays as it was when the report fails */
+	write_file(page, "old page", 8);
+	snprintf(text, sizeof text, "%s/text.json", tmp);
+	const char *bad = "{\"types\": [{\"count\": 1}]}";
+	write_file(text, bad, strlen(bad));
+	rc = report(page, text, py_core, err, sizeof err);
+	ck_assert_msg(rc == 1 && strstr(err, text) && lines(err) == 1, "exit %d: %s", rc, err);
+	ck_assert_str_eq(tu_slurp(page, err, sizeof err), "old page");
+	ck_assert_msg(files_like(dir, "page.html") == 1, "the temporary file is left");
+	rc = report(page, NULL, py_core, err, sizeof err);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+	static char html[16 << 20];
+	tu_slurp(page, html, sizeof html);
+	ck_assert_msg(strncmp(html, "<!DOCTYPE html>", 15) == 0, "not a page: %.100s", html);
+	ck_assert_ptr_nonnull(strstr(html, "<script type=\"application/json\" id=\"pyheap-data\">{"));
+	/* nothing to load: no script, style or image from anywhere (a quote in
+	 * the JSON data is always escaped) */
+	ck_assert_ptr_null(strstr(html, "src=\"http"));
+	ck_assert_ptr_null(strstr(html, "href=\"http"));
+	ck_assert_msg(files_like(dir, "page.html") == 1, "the temporary file is left");
+
+	/* strings of the core cannot end the data block or break the script:
+	 * a command line with "</script><!--" and U+2028 (the core keeps the
+	 * start of argv; the page shows it) */
+	char core[4300];
+	snprintf(core, sizeof core, "%s/script.core", tmp);
+	char *pyargv[] = {"/usr/bin/python3", "-c",
+		"'</script><!--\xe2\x80\xa8'\nimport os, signal\nos.kill(os.getpid(), signal.SIGSTOP)\n",
+		NULL};
+	ck_assert_msg(make_core(pyargv, core, 1) == 0, "gcore failed");
+	rc = report(page, NULL, core, err, sizeof err);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+	tu_slurp(page, html, sizeof html);
+	const char *data = strstr(html, "id=\"pyheap-data\">");
+	ck_assert_ptr_nonnull(data);
+	data += strlen("id=\"pyheap-data\">");
+	const char *end = strstr(data, "</script>");
+	ck_assert_ptr_nonnull(end);
+	ck_assert_msg(memchr(data, '<', (size_t)(end - data)) == NULL, "a '<' in the data block");
+	ck_assert_msg(end[-1] == '}' || end[-2] == '}', "the data block ends early: %.40s", end - 40);
+	char *u = strstr(data, "\\u003c/script>\\u003c!--\\u2028");
+	ck_assert_msg(u && u < end, "the command line is not in the data, escaped");
+	ck_assert_ptr_null(strstr(html, "\xe2\x80\xa8"));
+	unlink(core);
+}
+END_TEST
+
 /* The pool scan (what stripped 3.8-3.11 builds need) must find exactly what
  * the arena table gives on builds that have the table's symbol. */
 START_TEST(pool_scan_equals_symtab)
@@ -348,6 +456,7 @@ int main(void)
 	tcase_add_test(tc, truncated);
 	tcase_add_test(tc, missing_binaries);
 	tcase_add_test(tc, real_core_ok);
+	tcase_add_test(tc, report_errors);
 	tcase_add_test(tc, pool_scan_equals_symtab);
 	suite_add_tcase(s, tc);
 	setup_cores();

@@ -295,10 +295,13 @@ static void check_variant(const char *name, const char *want)
 			      "(scancmp exit %d; variant kept as %s):\n%.3000s%.1000s", name, rc,
 			      kept[0] ? kept : "-", out_text, err_text);
 	}
-	/* the reference-graph commands on the variants that stress it */
-	for (int c = 0; graph_cmds && c < 5; c++) {
-		static const char *const cmds[] = {"refs", "garbage", "top", "suspects", "path"};
-		run_pyheap(name, cmds[c], path, c == 4 ? "--type=dict" : NULL);
+	/* the reference-graph commands on the variants that stress it (the
+	 * report's page goes beside the variant's directory) */
+	char page[4300];
+	snprintf(page, sizeof page, "-o%s/report.html", tmp);
+	for (int c = 0; graph_cmds && c < 6; c++) {
+		static const char *const cmds[] = {"refs", "garbage", "top", "suspects", "path", "report"};
+		run_pyheap(name, cmds[c], path, c == 4 ? "--type=dict" : c == 5 ? page : NULL);
 	}
 	ck_assert_msg(dir_entries(dir) == 1, "%s: pyheap wrote next to the core", name);
 	unlink(path);
