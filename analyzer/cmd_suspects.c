@@ -62,7 +62,14 @@ void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, ch
 			 cmd_bytes(b1, sizeof b1, s->retained));
 		break;
 	case AN_GROWTH:
-		if (s->id == RG_NONE)
+		if (s->id == RG_NONE && s->e.type_growth.count_delta <= 0)
+			/* as many objects, or fewer, but bigger ones (lists' tables) */
+			snprintf(out, cap, "%s grew by %s in %s objects (%+lld), since %s",
+				 s->e.type_growth.name,
+				 cmd_bytes(b1, sizeof b1, (uint64_t)s->e.type_growth.size_delta),
+				 cmd_num(n1, sizeof n1, s->e.type_growth.new_count),
+				 (long long)s->e.type_growth.count_delta, ctx->baseline);
+		else if (s->id == RG_NONE)
 			snprintf(out, cap, "%s grew by %+lld objects (%s), to %s, since %s",
 				 s->e.type_growth.name, (long long)s->e.type_growth.count_delta,
 				 cmd_bytes(b1, sizeof b1, (uint64_t)s->e.type_growth.size_delta),
