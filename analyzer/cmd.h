@@ -45,6 +45,8 @@ enum {
 	OPT_LIST = 1 << 8,    /* --list: every object, not only the totals */
 	OPT_TOTALS = 1 << 7,  /* not an option: the command needs only the scan's
 			       * totals (ph_options.totals_only) */
+	OPT_BUFFERS = 1 << 9, /* not an option: the command wants each type's
+			       * owned buffers (ph_options.buffers) */
 };
 
 typedef struct cmd_ctx {
@@ -53,7 +55,13 @@ typedef struct cmd_ctx {
 	const char *lib_paths[32];
 	const char *debug_dirs[32];
 	int json, quiet, no_progress, no_dwarf, pool_scan;
+	int malloc_scan;      /* --malloc-scan: glibc's malloc found by structure */
 	int totals_only;      /* the command's OPT_TOTALS */
+	int buffers;          /* the command's OPT_BUFFERS */
+	/* a hook the scan calls for every object (ph_options.visit), set by a
+	 * command that loads its core itself */
+	void (*visit)(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size, void *payload);
+	void *visit_payload;
 	const char *sort;     /* "size" (default) or "count" */
 	long top;             /* -1 = command default */
 	const char *type;     /* --type */
@@ -155,5 +163,6 @@ int cmd_backrefs(cmd_ctx *ctx);
 int cmd_top(cmd_ctx *ctx);
 int cmd_suspects(cmd_ctx *ctx);
 int cmd_diff(cmd_ctx *ctx);
+int cmd_memory(cmd_ctx *ctx);
 
 #endif

@@ -67,7 +67,8 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 		return EXIT_UNUSABLE;
 	}
 	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan,
-			.totals_only = ctx->totals_only};
+			.totals_only = ctx->totals_only, .buffers = ctx->buffers,
+			.visit = ctx->visit, .visit_payload = ctx->visit_payload};
 	if (ph_open(heap, *core, &o, err, sizeof err) < 0) {
 		cmd_error("%s", err);
 		return EXIT_UNUSABLE;

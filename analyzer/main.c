@@ -14,7 +14,7 @@
 static const cmd_def commands[] = {
 	{"info", cmd_info, OPT_TOTALS, 1, "CORE",
 	 "the process, the Python version, how offsets were found, heap totals, warnings"},
-	{"types", cmd_types, OPT_SORT | OPT_TOP | OPT_TOTALS, 1, "[--sort size|count] [--top N] CORE",
+	{"types", cmd_types, OPT_SORT | OPT_TOP | OPT_TOTALS | OPT_BUFFERS, 1, "[--sort size|count] [--top N] CORE",
 	 "every live object by type: count and bytes"},
 	{"arenas", cmd_arenas, OPT_TOTALS, 1, "CORE",
 	 "pymalloc arenas, pools and blocks per size class"},
@@ -33,6 +33,8 @@ static const cmd_def commands[] = {
 	{"diff", cmd_diff, OPT_SELFLOAD | OPT_SORT | OPT_TOP, 2,
 	 "[--sort size|count] [--top N] OLD NEW",
 	 "type growth between two dumps (cores, or `types --json` snapshots)"},
+	{"memory", cmd_memory, OPT_SELFLOAD | OPT_TOTALS | OPT_TOP, 1, "[--top N] CORE",
+	 "every byte of the core: mappings, pymalloc, glibc malloc and its owners, fragmentation"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
 	 "[--hide TYPE] [--stop-at-modules] CORE",
@@ -51,6 +53,8 @@ static const char *global_usage =
 	"                     /usr/lib/debug, then debuginfod when DEBUGINFOD_URLS is set)\n"
 	"  --no-dwarf         ignore debug info; use the built-in offset tables\n"
 	"  --pool-scan        find pymalloc pools by scanning memory, even with symbols\n"
+	"  --malloc-scan      find glibc's malloc arenas by their structure, even when\n"
+	"                     libc's debug info is at hand\n"
 	"  --no-progress      never show the progress indicator\n"
 	"  -q, --quiet        do not print warnings on stderr\n"
 	"  -h, --help         this help\n";
@@ -106,7 +110,7 @@ static int bad_usage(const char *msg, const char *arg)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN, O_BASELINE, O_LIST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
+       O_POOLSCAN, O_MALLOCSCAN, O_BASELINE, O_LIST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD };
 
 /* `pyheap --version`: the program's version, then the Python releases it
  * reads (for people, and for tests and scripts, which take the list from
@@ -179,6 +183,7 @@ static int run(int argc, char **argv)
 		{"no-progress", no_argument, 0, O_NOPROG},
 		{"no-dwarf", no_argument, 0, O_NODWARF},
 		{"pool-scan", no_argument, 0, O_POOLSCAN},
+		{"malloc-scan", no_argument, 0, O_MALLOCSCAN},
 		{"sort", required_argument, 0, O_SORT},
 		{"top", required_argument, 0, O_TOP},
 		{"type", required_argument, 0, O_TYPE},
@@ -225,6 +230,7 @@ static int run(int argc, char **argv)
 		case O_NOPROG: ctx.no_progress = 1; break;
 		case O_NODWARF: ctx.no_dwarf = 1; break;
 		case O_POOLSCAN: ctx.pool_scan = 1; break;
+		case O_MALLOCSCAN: ctx.malloc_scan = 1; break;
 		case O_SORT:
 			if (strcmp(optarg, "size") != 0 && strcmp(optarg, "count") != 0)
 				return bad_usage("--sort takes size or count", optarg);
@@ -339,6 +345,7 @@ static int run(int argc, char **argv)
 		return bad_usage("not an address", ctx.addr);
 	ctx.core_path = argv[1];
 	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0;
+	ctx.buffers = (cmd->opts & OPT_BUFFERS) != 0;
 	if (!ctx.sort)
 		ctx.sort = "size";
 

@@ -82,6 +82,11 @@ int ph_type_owns_buffers(ph_heap *h, uint32_t type)
 	return type < h->ntypes && owns_of(h, type) != OWN_NONE;
 }
 
+int ph_type_native(const ph_heap *h, uint32_t type)
+{
+	return type < h->ntypes && h->types[type].kind == K_OTHER;
+}
+
 static size_t emit(ph_heap *h, ph_buffer_fn fn, void *payload, uint64_t addr, uint64_t bytes,
 		   unsigned kind, bool in_size)
 {
@@ -253,6 +258,11 @@ uint64_t ph_object_extra(ph_heap *h, ph_id id)
 
 /* ---- where objects and arenas are ---- */
 
+uint64_t ph_object_sizeof_at(ph_heap *h, uint64_t addr, uint32_t type)
+{
+	return type < h->ntypes ? ph_object_sizeof(h, addr, &h->types[type]) : 0;
+}
+
 uint64_t ph_object_start(ph_heap *h, uint64_t addr, uint32_t type)
 {
 	return type < h->ntypes ? addr - (uint64_t)ph_object_preheader(h, addr, type) : addr;
@@ -271,6 +281,15 @@ core_t *ph_core(const ph_heap *h)
 size_t ph_arena_range_count(const ph_heap *h)
 {
 	return h->narenas;
+}
+
+int ph_arena_pools(const ph_heap *h, size_t i, uint64_t *lo, uint64_t *hi)
+{
+	if (i >= h->narenas)
+		return -1;
+	*lo = h->arena_lo[i];
+	*hi = h->arena_hi[i];
+	return 0;
 }
 
 /* Whether the page at p is all zeros (pymalloc never touches the part of

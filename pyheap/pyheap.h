@@ -285,6 +285,9 @@ size_t ph_object_buffers(ph_heap *h, uint64_t addr, uint32_t type, ph_buffer_fn 
 			 void *payload);
 /* Whether objects of the type can own buffers (cheap: decided once). */
 int ph_type_owns_buffers(ph_heap *h, uint32_t type);
+/* Whether the type is one of a C extension pyheap has no rule for (its
+ * objects' fields are read as guesses, and may point at native memory). */
+int ph_type_native(const ph_heap *h, uint32_t type);
 /* Per type, when the scan had ph_options.buffers: the bytes of the
  * buffers its objects own, and of those the bytes ph_type_totals' bytes
  * (sys.getsizeof) leave out. */
@@ -292,6 +295,9 @@ void ph_type_buffers(const ph_heap *h, uint32_t type, uint64_t *owned, uint64_t 
 /* The owned bytes ph_object_size leaves out, for object id: what a size
  * counting every buffer adds to it. */
 uint64_t ph_object_extra(ph_heap *h, ph_id id);
+/* sys.getsizeof of the object at addr, of type index type (for objects
+ * met without an id: ph_arena_objects, the visit hook). */
+uint64_t ph_object_sizeof_at(ph_heap *h, uint64_t addr, uint32_t type);
 /* Where the object's allocation starts: addr less its pre-header (GC
  * head, managed dict and weakref pointers). */
 uint64_t ph_object_start(ph_heap *h, uint64_t addr, uint32_t type);
@@ -302,6 +308,9 @@ int ph_in_pymalloc(const ph_heap *h, uint64_t addr);
  * arenas found by a pool scan, from the first pool back over untouched
  * pages to where the arena's mmap must have started. */
 size_t ph_arena_range_count(const ph_heap *h);
+/* Arena i's pools as the walk found them (from the table: the whole
+ * arena); 0, or -1 past the last. */
+int ph_arena_pools(const ph_heap *h, size_t i, uint64_t *lo, uint64_t *hi);
 size_t ph_arena_extents(const ph_heap *h, uint64_t *lo, uint64_t *hi);
 /* The image the heap was read from. */
 core_t *ph_core(const ph_heap *h);
