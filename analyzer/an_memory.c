@@ -729,7 +729,7 @@ static void pinned(an_memory_result *r, an_memory_ctx *c, ph_heap *h)
 		pin_acc a = {.p = p, .r = r};
 		ph_arena_objects(h, p->lo, p->hi, pin_cb, &a);
 		qsort(a.rows, a.nrows, sizeof *a.rows, row_bytes_cmp);
-		for (size_t k = 0; k < a.nrows && k < AN_EXAMPLES; k++)
+		for (size_t k = 0; k < a.nrows && k < AN_MEM_TYPES; k++)
 			p->types[p->ntypes++] = a.rows[k];
 		r->pinners += p->objects;
 	}

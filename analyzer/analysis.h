@@ -228,75 +228,12 @@ int an_diff(an_diff_result **out, const an_dump *old, const an_dump *cur, int by
 	    char *err, size_t errlen);
 void an_diff_free(an_diff_result *r);
 
-/* ---- suspects ---- */
-
-#define AN_BIG_SHARE 5       /* a big container retains >= 5% of the heap */
-#define AN_SUSPECTS_MAX 64
-#define AN_EXAMPLES 3        /* types quoted, type growths taken, per rule */
-
-enum an_suspect_kind {
-	AN_UNBOUNDED_CACHE,      /* an lru_cache with maxsize=None */
-	AN_BIG_CONTAINER,        /* a container retaining a large share */
-	AN_GROWTH,               /* a type, or a container, grew since the baseline */
-	AN_GARBAGE,              /* cyclic garbage */
-	AN_ORPHANS,              /* refcounts no referrer explains */
-	AN_PINNED_ARENAS,        /* nearly empty arenas kept by a few blocks */
-};
-/* "unbounded_cache", "big_container", "growth", "garbage", "orphans",
- * "pinned_arenas". */
-const char *an_suspect_kind_name(enum an_suspect_kind k);
-
-typedef struct an_suspect {
-	enum an_suspect_kind kind;
-	uint64_t weight;         /* the rank: bytes, weighed by kind (an unbounded
-				  * cache x3, a module-level container x2, garbage
-				  * with the collector off x4) */
-	uint64_t bytes;          /* the bytes reported: the retained size of a
-				  * big or grown container, the weight otherwise */
-	rg_id id;                /* the object, or RG_NONE for a group */
-	/* for an object (id != RG_NONE): */
-	uint64_t retained;       /* its retained size */
-	int64_t items;           /* its items, or its cache's for an lru_cache;
-				  * -1 when not a container */
-	an_chain chain;          /* what holds it */
-	/* the evidence, by kind: */
-	union {
-		struct { int64_t entries; } cache;     /* -1: no cache dict */
-		struct { int module_level; int64_t items; uint64_t percent; } big;
-		struct {                               /* growth of a type */
-			char name[128];
-			int64_t count_delta, size_delta;
-			uint64_t new_count;
-		} type_growth;
-		struct { int64_t old_len, new_len; } grown; /* growth of a container */
-		struct { uint64_t count, size; int gc_disabled; } garbage;
-		struct { uint64_t count, retained; } orphans;
-		struct { uint64_t arenas, resident, objects; } pinned;
-	} e;
-	/* for a group: its types, most bytes first */
-	an_type_row examples[AN_EXAMPLES];
-	size_t nexamples;
-} an_suspect;
-
-typedef struct an_suspects_result {
-	uint64_t total_size, objects;
-	const ph_gc_state *gc;   /* borrowed from the heap */
-	an_suspect s[AN_SUSPECTS_MAX]; /* heaviest first */
-	size_t n;
-} an_suspects_result;
-
-/* Every leak rule on hg's heap, and growth since baseline when it is not
- * NULL.  -1 when out of memory, or with a message in err (err[0] non-zero)
- * when the baseline snapshot's row lacks its type, count or size. */
-int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *baseline,
-		char *err, size_t errlen);
-void an_suspects_free(an_suspects_result *r);
-
 /* ---- memory ---- */
 
 #define AN_MEM_NAME 96
 #define AN_MEM_ADDRS 8       /* addresses quoted per pinned arena */
 #define AN_MEM_PINNED 16     /* pinned arenas described */
+#define AN_MEM_TYPES 3       /* types quoted per pinned arena */
 
 /* One line of a ledger.  Lines are in pre-order, each after its parent;
  * a line's children (the lines after it one level deeper, up to the next
@@ -339,7 +276,7 @@ typedef struct an_mem_chunk {
 typedef struct an_mem_pinned {
 	uint64_t lo, hi;         /* the arena */
 	uint64_t objects, bytes; /* the live objects in it, and their sizes */
-	an_type_row types[AN_EXAMPLES]; /* by bytes, most first */
+	an_type_row types[AN_MEM_TYPES]; /* by bytes, most first */
 	size_t ntypes;
 	uint64_t addrs[AN_MEM_ADDRS];   /* the first few objects' addresses */
 	size_t naddrs;
@@ -421,6 +358,84 @@ int an_memory(an_memory_result **out, ph_heap *h, unsigned malloc_flags, size_t 
  * the same core): sets have_chain.  -1 when out of memory. */
 int an_memory_chain(an_memory_result *r, const heapgraph *hg);
 void an_memory_free(an_memory_result *r);
+
+/* ---- suspects ---- */
+
+#define AN_BIG_SHARE 5       /* a big container retains >= 5% of the heap */
+#define AN_NATIVE_SHARE 50   /* native memory is >= 50% of the memory in use */
+#define AN_FREE_SHARE 50     /* free memory is >= 50% of the allocators' */
+#define AN_SUSPECTS_MAX 64
+#define AN_EXAMPLES 3        /* types quoted, type growths taken, per rule */
+
+enum an_suspect_kind {
+	AN_UNBOUNDED_CACHE,      /* an lru_cache with maxsize=None */
+	AN_BIG_CONTAINER,        /* a container retaining a large share */
+	AN_GROWTH,               /* a type, or a container, grew since the baseline */
+	AN_GARBAGE,              /* cyclic garbage */
+	AN_ORPHANS,              /* refcounts no referrer explains */
+	AN_PINNED_ARENAS,        /* nearly empty arenas kept by a few blocks */
+	AN_NATIVE_MEMORY,        /* memory in use mostly outside Python objects */
+	AN_FRAGMENTATION,        /* the allocators' memory mostly free */
+};
+/* "unbounded_cache", "big_container", "growth", "garbage", "orphans",
+ * "pinned_arenas", "native_memory", "fragmentation". */
+const char *an_suspect_kind_name(enum an_suspect_kind k);
+
+typedef struct an_suspect {
+	enum an_suspect_kind kind;
+	uint64_t weight;         /* the rank: bytes, weighed by kind (an unbounded
+				  * cache x3, a module-level container x2, garbage
+				  * with the collector off x4) */
+	uint64_t bytes;          /* the bytes reported: the retained size of a
+				  * big or grown container, the weight otherwise */
+	rg_id id;                /* the object, or RG_NONE for a group */
+	/* for an object (id != RG_NONE): */
+	uint64_t retained;       /* its retained size */
+	int64_t items;           /* its items, or its cache's for an lru_cache;
+				  * -1 when not a container */
+	an_chain chain;          /* what holds it */
+	/* the evidence, by kind: */
+	union {
+		struct { int64_t entries; } cache;     /* -1: no cache dict */
+		struct { int module_level; int64_t items; uint64_t percent; } big;
+		struct {                               /* growth of a type */
+			char name[128];
+			int64_t count_delta, size_delta;
+			uint64_t new_count;
+		} type_growth;
+		struct { int64_t old_len, new_len; } grown; /* growth of a container */
+		struct { uint64_t count, size; int gc_disabled; } garbage;
+		struct { uint64_t count, retained; } orphans;
+		struct { uint64_t arenas, resident, objects; } pinned;
+		struct {                               /* native memory */
+			uint64_t python, native;       /* in use (an_memory_result) */
+			an_mem_chunk holders[AN_EXAMPLES]; /* the biggest native chunks */
+			size_t nholders;
+		} native;
+		struct {                               /* fragmentation */
+			uint64_t free, in_use;         /* free: held by the allocators */
+			uint64_t pymalloc, malloc;     /* of free: pymalloc's, malloc's */
+			uint64_t pinned_arenas;
+		} frag;
+	} e;
+	/* for a group: its types, most bytes first */
+	an_type_row examples[AN_EXAMPLES];
+	size_t nexamples;
+} an_suspect;
+
+typedef struct an_suspects_result {
+	uint64_t total_size, objects;
+	const ph_gc_state *gc;   /* borrowed from the heap */
+	an_suspect s[AN_SUSPECTS_MAX]; /* heaviest first */
+	size_t n;
+} an_suspects_result;
+
+/* Every leak rule on hg's heap, and growth since baseline when it is not
+ * NULL.  -1 when out of memory, or with a message in err (err[0] non-zero)
+ * when the baseline snapshot's row lacks its type, count or size. */
+int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *baseline,
+		char *err, size_t errlen);
+void an_suspects_free(an_suspects_result *r);
 
 /* ---- show ---- */
 

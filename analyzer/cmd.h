@@ -150,6 +150,10 @@ void cmd_json_type_rows(json_w *w, const char *key, ph_heap *h, const an_type_ro
 void cmd_chain_json(json_w *w, const an_chain *c);
 void cmd_chain_print(const an_chain *c, const char *indent);
 
+/* Who owns a malloc chunk, in words ("dict keys of dict 0x7f..."), into
+ * buf. */
+const char *cmd_mem_owner_text(ph_heap *h, const an_mem_chunk *c, char *buf, size_t cap);
+
 /* ---- the commands ---- */
 
 int cmd_info(cmd_ctx *ctx);

@@ -33,38 +33,6 @@ static void lines_json(json_w *w, const an_mem_line *v, size_t n, size_t *i, int
 	json_arr_end(w);
 }
 
-/* What owns a chunk, in words, into buf. */
-static const char *owner_text(ph_heap *h, const an_mem_chunk *c, char *buf, size_t cap)
-{
-	switch (c->owner) {
-	case AN_OWN_OBJECT:
-		snprintf(buf, cap, "%s 0x%llx", ph_type_name(h, c->owner_type),
-			 (unsigned long long)c->owner_addr);
-		break;
-	case AN_OWN_BUFFER:
-		snprintf(buf, cap, "%s of %s 0x%llx", ph_buffer_kind_name(c->buffer_kind),
-			 ph_type_name(h, c->owner_type), (unsigned long long)c->owner_addr);
-		break;
-	case AN_OWN_EXTOBJ:
-		snprintf(buf, cap, "native, held by %s 0x%llx", ph_type_name(h, c->owner_type),
-			 (unsigned long long)c->owner_addr);
-		break;
-	case AN_OWN_STATIC:
-		snprintf(buf, cap, "native, held by %s", c->holder);
-		break;
-	case AN_OWN_ARENA:
-		snprintf(buf, cap, "pymalloc arena 0x%llx", (unsigned long long)c->owner_addr);
-		break;
-	case AN_OWN_TSTATE:
-		snprintf(buf, cap, "thread state 0x%llx", (unsigned long long)c->owner_addr);
-		break;
-	default:
-		snprintf(buf, cap, "%s", an_mem_owner_name(c->owner));
-		break;
-	}
-	return buf;
-}
-
 static const char *owner_key(unsigned owner)
 {
 	static const char *const k[AN_OWN_NKINDS] = {
@@ -219,7 +187,7 @@ static void memory_json(cmd_ctx *ctx, const an_memory_result *r)
 			json_khex(&w, "owner_addr", c->owner_addr);
 		if (c->owner == AN_OWN_STATIC)
 			json_kstr(&w, "holder", c->holder);
-		json_kstr(&w, "text", owner_text(h, c, buf, sizeof buf));
+		json_kstr(&w, "text", cmd_mem_owner_text(h, c, buf, sizeof buf));
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
@@ -332,7 +300,7 @@ static void memory_print(cmd_ctx *ctx, const an_memory_result *r)
 			const an_mem_chunk *c = &r->chunks[k];
 			printf("%12s  0x%llx%s  %s\n", cmd_bytes(b1, sizeof b1, c->size),
 			       (unsigned long long)c->addr, c->mmapped ? " (mmapped)" : "",
-			       owner_text(h, c, buf, sizeof buf));
+			       cmd_mem_owner_text(h, c, buf, sizeof buf));
 		}
 	}
 }
