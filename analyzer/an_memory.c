@@ -240,7 +240,8 @@ static void close_line(lines *L, size_t p, const char *other)
 
 /* ---- the address space ---- */
 
-enum { CL_MODULE, CL_MALLOC, CL_ARENA, CL_STACK, CL_N };
+enum { CL_MODULE, CL_MALLOC, CL_ARENA, CL_STACK, CL_RESERVED, CL_N };
+enum { RS_HEAPS, RS_GUARDS, RS_N };     /* CL_RESERVED's kinds */
 
 typedef struct claim { uint64_t lo, hi; uint32_t idx; } claim;
 
@@ -321,7 +322,7 @@ static const char *const mk_names[MK_N] = {
 	[MK_ANON_W] = "other anonymous writable memory",
 	[MK_FILE_W] = "other writable file mappings",
 	[MK_FILE_RO] = "read-only and executable file mappings",
-	[MK_ANON_RO] = "read-only anonymous mappings",
+	[MK_ANON_RO] = "read-only or inaccessible anonymous mappings",
 	[MK_LEFT_OUT] = "left out of the core",
 };
 
@@ -329,6 +330,7 @@ typedef struct paint {
 	an_mem_range gaps[AN_MEM_GAPS];   /* the biggest unexplained ranges */
 	size_t ngaps;
 	uint64_t *module, *region, *arena, *stack;   /* claimed bytes, by idx */
+	uint64_t reserved[RS_N];
 	uint64_t unclaimed[UN_N];
 	uint64_t kinds[MK_N];
 	uint64_t *file_ro;       /* UN_FILE_RO by module index (+1: no module) */
@@ -425,7 +427,7 @@ static int do_paint(core_t *core, claims *C, paint *P)
 		/* by structure */
 		if (c) {
 			uint64_t *acc = cls == CL_MODULE ? P->module : cls == CL_MALLOC ? P->region :
-					cls == CL_ARENA ? P->arena : P->stack;
+					cls == CL_ARENA ? P->arena : cls == CL_STACK ? P->stack : P->reserved;
 			acc[c->idx] += len;
 		} else if (!present) {
 			P->unclaimed[UN_LEFT_OUT] += len;
@@ -816,7 +818,10 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	}
 	for (size_t i = 0; i < nregions; i++) {
 		const core_malloc_region *g = core_malloc_region_at(m, i);
-		claim_add(&C, CL_MALLOC, g->lo, g->hi, (uint32_t)i);
+		if (g->kind == CORE_MREGION_RESERVED)
+			claim_add(&C, CL_RESERVED, g->lo, g->hi, RS_HEAPS);
+		else
+			claim_add(&C, CL_MALLOC, g->lo, g->hi, (uint32_t)i);
 	}
 	for (size_t i = 0; i < c->narenas; i++)
 		claim_add(&C, CL_ARENA, c->alo[i], c->ahi[i], (uint32_t)i);
@@ -841,6 +846,12 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 			hi = s->vaddr + s->memsz;
 		claim_add(&C, CL_STACK, lo, hi, (uint32_t)i);
 		r->nthreads++;
+		/* the guard page pthread put below it (PROT_NONE, written out as
+		 * a read-only segment, or left out) */
+		const core_segment *g = lo > PAGE ? core_segment_find(core, lo - 1) : NULL;
+		if (g && g->vaddr + g->memsz == lo && !g->file && !(g->flags & CORE_SEG_W) &&
+		    g->memsz <= 256 * PAGE && core_thread_tid(core, i) != core_pid(core))
+			claim_add(&C, CL_RESERVED, g->vaddr, lo, RS_GUARDS);
 		/* a thread whose descriptor (and static TLS) is not at the top
 		 * of its stack, as the main thread's: ld.so mapped it apart */
 		const core_segment *t = fs ? core_segment_find(core, fs) : NULL;
@@ -987,6 +998,10 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	top_children(&L, p, 1, P.module, nm, module_name_cb, core, "other modules");
 	p = line(&L, 0, P.unclaimed[UN_FILE_RO], "read-only and executable file mappings");
 	top_children(&L, p, 1, P.file_ro, nm + 1, module_name_cb, core, "other files");
+	p = line(&L, 0, P.reserved[RS_HEAPS] + P.reserved[RS_GUARDS],
+		 "reserved, not accessible (PROT_NONE, written out as zeros)");
+	line(&L, 1, P.reserved[RS_HEAPS], "glibc heaps' reservations (64 MiB each)");
+	line(&L, 1, P.reserved[RS_GUARDS], "thread stack guard pages");
 	line(&L, 0, P.unclaimed[UN_FILE_W], "other writable file mappings");
 	line(&L, 0, P.unclaimed[UN_ANON_RO], "read-only anonymous mappings");
 	line(&L, 0, P.unclaimed[UN_LEFT_OUT], "left out of the core");

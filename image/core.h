@@ -187,8 +187,11 @@ typedef struct core_malloc_arena {
 	uint64_t bins, bin_chunks, fast, fast_chunks;
 } core_malloc_arena;
 
-/* The address ranges malloc owns, sorted, not overlapping. */
-enum { CORE_MREGION_HEAP = 1, CORE_MREGION_MMAPPED = 2 };
+/* The address ranges malloc owns, sorted, not overlapping: its heaps (a
+ * thread arena's heap up to its mprotect_size), its mmapped chunks, and
+ * the rest of each thread arena's 64 MiB heap mapping, reserved but not
+ * accessible (PROT_NONE; gcore writes it out as zeros). */
+enum { CORE_MREGION_HEAP = 1, CORE_MREGION_MMAPPED = 2, CORE_MREGION_RESERVED = 3 };
 typedef struct core_malloc_region {
 	uint64_t lo, hi;
 	int kind;                 /* CORE_MREGION_* */

@@ -593,6 +593,9 @@ static void walk_thread_heaps(core_malloc *m)
 			end = r->addr + r->size;
 		}
 		add_region(m, r->addr, r->addr + r->mprotect_size, CORE_MREGION_HEAP, r->arena);
+		if (r->mprotect_size < HEAP_MAX)
+			add_region(m, r->addr + r->mprotect_size, r->addr + HEAP_MAX,
+				   CORE_MREGION_RESERVED, r->arena);
 		a->nheaps++;
 		a->heap_bytes += r->mprotect_size;
 		a->released += r->mprotect_size - r->size;

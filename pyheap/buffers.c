@@ -82,9 +82,17 @@ int ph_type_owns_buffers(ph_heap *h, uint32_t type)
 	return type < h->ntypes && owns_of(h, type) != OWN_NONE;
 }
 
-int ph_type_native(const ph_heap *h, uint32_t type)
+int ph_type_native(ph_heap *h, uint32_t type)
 {
-	return type < h->ntypes && h->types[type].kind == K_OTHER;
+	if (type >= h->ntypes)
+		return 0;
+	if (!h->types[type].native) {
+		/* a type no row decodes, or one with fields of its own that no
+		 * slot names (a C type below object, as ctypes' arrays) */
+		bool n = h->types[type].kind == K_OTHER || ph_type_guess_count(h, type) > 0;
+		h->types[type].native = n ? 2 : 1;
+	}
+	return h->types[type].native == 2;
 }
 
 static size_t emit(ph_heap *h, ph_buffer_fn fn, void *payload, uint64_t addr, uint64_t bytes,

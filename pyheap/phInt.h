@@ -71,6 +71,7 @@ typedef struct ph_type {
 	uint64_t count, bytes;   /* its objects and their sizes (the scan's visits) */
 	uint64_t owned, extra;   /* their buffers, and those bytes leaves out (buffers.c) */
 	uint8_t owns;            /* how its objects own buffers (buffers.c), 0: undecided */
+	uint8_t native;          /* a C type's fields (buffers.c): 0 undecided, 1 no, 2 yes */
 } ph_type;
 
 
@@ -286,6 +287,9 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn
 			   void *payload);
 /* Frees the instance plans of all types. */
 void ph_plans_free(ph_heap *h);
+/* The words of type ti's instances that no slot, dict or weakref names:
+ * a C (or mypyc) type's own fields, read as guesses. */
+uint32_t ph_type_guess_count(ph_heap *h, uint32_t ti);
 
 /* ---- edges.c ---- */
 /* Whether a refcount as stored marks the object immortal. */

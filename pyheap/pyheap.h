@@ -285,9 +285,10 @@ size_t ph_object_buffers(ph_heap *h, uint64_t addr, uint32_t type, ph_buffer_fn 
 			 void *payload);
 /* Whether objects of the type can own buffers (cheap: decided once). */
 int ph_type_owns_buffers(ph_heap *h, uint32_t type);
-/* Whether the type is one of a C extension pyheap has no rule for (its
- * objects' fields are read as guesses, and may point at native memory). */
-int ph_type_native(const ph_heap *h, uint32_t type);
+/* Whether the type is a C extension's that pyheap has no rule for, or one
+ * whose objects have C fields no slot names: its objects' fields are read
+ * as guesses, and may point at native memory. */
+int ph_type_native(ph_heap *h, uint32_t type);
 /* Per type, when the scan had ph_options.buffers: the bytes of the
  * buffers its objects own, and of those the bytes ph_type_totals' bytes
  * (sys.getsizeof) leave out. */

@@ -19,11 +19,14 @@
 #                                 integration tests' "production" interpreter
 #   clang libclang-rt-14-dev      fuzzing (libFuzzer + sanitizer runtimes)
 #   elfutils time                 eu-readelf & co. for debugging; /usr/bin/time
-#   libc6-dbg                     separate debug info, found by build-id (check_core)
+#   libc6-dbg                     separate debug info, found by build-id (check_core);
+#                                 glibc's malloc by its symbols (check_memory)
+#   python3-numpy                 numpy for Debian's python3.11: arrays whose data
+#                                 the memory ledger must give to them (check_memory)
 set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
-check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg"
+check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg python3-numpy"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
