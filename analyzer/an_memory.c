@@ -169,8 +169,9 @@ void an_memory_visit(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size, vo
 		struct buf_ctx x = {c, addr, type};
 		ph_object_buffers(h, addr, type, buf_cb, &x);
 	}
-	if (ph_type_native(h, type))
-		add_rec(c, addr, size, type, REC_EXTOBJ, 0);
+	int native = ph_type_native(h, type);
+	if (native)
+		add_rec(c, addr, size, type, REC_EXTOBJ, native);
 }
 
 /* ---- ledger lines ---- */
@@ -544,12 +545,16 @@ static void attribute(an_memory_ctx *c, ph_heap *h, const core_malloc *m, owners
 				holders_in(m, core, O, a & ~7ull, sz, AN_OWN_STATIC, 0, PH_NONE);
 		}
 	}
-	for (size_t k = 0; k < c->nrecs; k++) {
-		const rec *r = &c->recs[k];
-		if (r->kind == REC_EXTOBJ)
-			holders_in(m, core, O, r->addr, r->owner < EXT_SCAN_MAX ? r->owner : EXT_SCAN_MAX,
-				   AN_OWN_EXTOBJ, r->addr, r->type);
-	}
+	/* (objects before classes: a C metaclass's class may point at an
+	 * instance's memory too) */
+	for (int rank = 1; rank <= 2; rank++)
+		for (size_t k = 0; k < c->nrecs; k++) {
+			const rec *r = &c->recs[k];
+			if (r->kind == REC_EXTOBJ && r->bkind == rank)
+				holders_in(m, core, O, r->addr,
+					   r->owner < EXT_SCAN_MAX ? r->owner : EXT_SCAN_MAX,
+					   AN_OWN_EXTOBJ, r->addr, r->type);
+		}
 }
 
 /* "symbol+0x10 in libfoo.so" for a C static's address. */
@@ -572,6 +577,41 @@ static void static_name(core_t *core, uint64_t addr, char *out, size_t cap)
 		}
 	}
 	snprintf(out, cap, "0x%llx", (unsigned long long)addr);
+}
+
+/* An arena's start guessed back over untouched pages (found by a pool
+ * scan: ph_arena_extents) may reach into the untouched end of the mapping
+ * before it, an mmapped chunk's or the previous arena's.  Fitted here, in
+ * address order: an arena starts after any malloc region and the arena
+ * before it, covers its pools, and ends before the next arena's pools. */
+static void fit_arenas(an_memory_ctx *c, ph_heap *h, const core_malloc *m)
+{
+	const ph_arena_stats *as = ph_arenas(h);
+	size_t nr = m ? core_malloc_region_count(m) : 0;
+	uint64_t prev = 0;
+	for (size_t i = 0; i < c->narenas; i++) {
+		uint64_t plo, phi, nlo = UINT64_MAX, nhi;
+		if (ph_arena_pools(h, i, &plo, &phi) < 0)
+			continue;
+		if (i + 1 < c->narenas)
+			ph_arena_pools(h, i + 1, &nlo, &nhi);
+		uint64_t lo = c->alo[i];
+		for (size_t k = 0; k < nr; k++) {
+			const core_malloc_region *g = core_malloc_region_at(m, k);
+			if (lo >= g->lo && lo < g->hi && g->hi <= plo)
+				lo = g->hi;
+		}
+		if (lo < prev)
+			lo = prev <= plo ? prev : plo;
+		uint64_t hi = lo + as->arena_size;
+		if (hi < phi)
+			hi = phi;
+		if (hi > nlo)
+			hi = nlo;
+		c->alo[i] = lo;
+		c->ahi[i] = hi;
+		prev = hi;
+	}
 }
 
 /* ---- the parts of the ledger ---- */
@@ -698,6 +738,21 @@ static void pin_cb(ph_heap *h, uint64_t addr, uint32_t type, void *payload)
 		a->rows[k].count++;
 		a->rows[k].size += size;
 	}
+	an_memory_result *r = a->r;
+	if (r->npinner_list < 65536) {
+		/* grown by 1024 at a time: room when not at a multiple */
+		int room = r->npinner_list % 1024 != 0;
+		if (!room) {
+			struct an_mem_pinner *n = realloc(r->pinner_list,
+							  (r->npinner_list + 1024) * sizeof *n);
+			if (n) {
+				r->pinner_list = n;
+				room = 1;
+			}
+		}
+		if (room)
+			r->pinner_list[r->npinner_list++] = (struct an_mem_pinner){addr, size, type};
+	}
 	if (size > a->r->largest_pinner_size) {
 		a->r->largest_pinner = addr;
 		a->r->largest_pinner_type = type;
@@ -709,6 +764,12 @@ static int row_bytes_cmp(const void *a, const void *b)
 {
 	const an_type_row *x = a, *y = b;
 	return x->size < y->size ? 1 : x->size > y->size ? -1 : (x->type > y->type) - (x->type < y->type);
+}
+
+static int pinner_cmp(const void *a, const void *b)
+{
+	const struct an_mem_pinner *x = a, *y = b;
+	return x->size < y->size ? 1 : x->size > y->size ? -1 : (x->addr > y->addr) - (x->addr < y->addr);
 }
 
 static void pinned(an_memory_result *r, an_memory_ctx *c, ph_heap *h)
@@ -735,6 +796,8 @@ static void pinned(an_memory_result *r, an_memory_ctx *c, ph_heap *h)
 			p->types[p->ntypes++] = a.rows[k];
 		r->pinners += p->objects;
 	}
+	if (r->pinner_list)
+		qsort(r->pinner_list, r->npinner_list, sizeof *r->pinner_list, pinner_cmp);
 }
 
 /* ---- the whole ---- */
@@ -823,6 +886,7 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 		else
 			claim_add(&C, CL_MALLOC, g->lo, g->hi, (uint32_t)i);
 	}
+	fit_arenas(c, h, m);
 	for (size_t i = 0; i < c->narenas; i++)
 		claim_add(&C, CL_ARENA, c->alo[i], c->ahi[i], (uint32_t)i);
 	tids = calloc(nthreads ? nthreads : 1, sizeof *tids);
@@ -919,8 +983,9 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	const ph_arena_stats *as = ph_arenas(h);
 	uint64_t arena_bytes = 0, used_blocks = 0, free_blocks = 0, overhead = 0;
 	uint64_t cls_bytes[PH_SIZE_CLASSES];
-	for (size_t i = 0; i < c->narenas; i++)
+	for (size_t i = 0; i < c->narenas; i++) {
 		arena_bytes += P.arena[i];
+	}
 	for (int i = 0; i < PH_SIZE_CLASSES; i++) {
 		uint64_t bs = (uint64_t)(i + 1) * 16;
 		uint64_t nb = as->pool_size > as->pool_overhead ? (as->pool_size - as->pool_overhead) / bs : 0;
@@ -1097,21 +1162,32 @@ int an_memory(an_memory_result **out, ph_heap *h, unsigned malloc_flags, size_t 
 
 int an_memory_chain(an_memory_result *r, const heapgraph *hg)
 {
-	if (!r->largest_pinner)
+	rg_edge *parent = NULL;
+	uint32_t *dist = NULL;
+	ph_heap *h = hg_heap(hg);
+	if (!r->npinner_list)
 		return 0;
-	rg_id id = ph_object_find(hg_heap(hg), r->largest_pinner);
-	if (id == PH_NONE)
-		return 0;
-	an_path_result *pr;
-	if (an_path(&pr, hg, &id, 1) < 0)
+	/* the interpreter's roots first, as `path` does */
+	if (hg_reach_tiers(hg, 1, &parent, &dist) < 0)
 		return -1;
-	if (pr->reached) {
-		r->largest_chain = pr->chain;
-		memset(&pr->chain, 0, sizeof pr->chain);
+	int rc = 0;
+	for (size_t i = 0; i < r->npinner_list; i++) {
+		rg_id id = ph_object_find(h, r->pinner_list[i].addr);
+		if (id == PH_NONE || dist[id] == UINT32_MAX)
+			continue;
+		if (an_chain_get(&r->largest_chain, hg, parent, id) < 0) {
+			rc = -1;
+			break;
+		}
 		r->have_chain = 1;
+		r->largest_pinner = r->pinner_list[i].addr;
+		r->largest_pinner_size = r->pinner_list[i].size;
+		r->largest_pinner_type = r->pinner_list[i].type;
+		break;
 	}
-	an_path_free(pr);
-	return 0;
+	free(parent);
+	free(dist);
+	return rc;
 }
 
 void an_memory_free(an_memory_result *r)
@@ -1122,6 +1198,7 @@ void an_memory_free(an_memory_result *r)
 	free(r->mappings);
 	free(r->arenas);
 	free(r->pinned);
+	free(r->pinner_list);
 	free(r->chunks);
 	an_chain_clear(&r->largest_chain);
 	free(r);

@@ -232,7 +232,7 @@ void an_diff_free(an_diff_result *r);
 
 #define AN_MEM_NAME 96
 #define AN_MEM_ADDRS 8       /* addresses quoted per pinned arena */
-#define AN_MEM_PINNED 16     /* pinned arenas described */
+#define AN_MEM_PINNED 64     /* pinned arenas described (ph_pinned_arenas' most) */
 #define AN_MEM_TYPES 3       /* types quoted per pinned arena */
 
 /* One line of a ledger.  Lines are in pre-order, each after its parent;
@@ -330,11 +330,14 @@ typedef struct an_memory_result {
 	an_mem_pinned *pinned;   /* the nearly empty arenas (at most AN_MEM_PINNED) */
 	size_t npinned;
 	uint64_t pinners;        /* objects in all of them */
-	uint64_t largest_pinner; /* the biggest of those objects (0: none) */
+	uint64_t largest_pinner; /* the biggest of those objects (0: none); after
+				  * an_memory_chain, the biggest a root reaches */
 	uint32_t largest_pinner_type;
 	uint64_t largest_pinner_size;
 	int have_chain;          /* an_memory_chain found its chain: */
 	an_chain largest_chain;
+	struct an_mem_pinner { uint64_t addr, size; uint32_t type; } *pinner_list;
+	size_t npinner_list;     /* the pinners, biggest first (at most 65536) */
 
 	an_mem_chunk *chunks;    /* the biggest chunks in use, most bytes first */
 	size_t nchunks;
@@ -354,8 +357,9 @@ int an_memory_begin(an_memory_ctx **out, unsigned malloc_flags);
 void an_memory_visit(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size, void *payload);
 int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t nchunks);
 int an_memory(an_memory_result **out, ph_heap *h, unsigned malloc_flags, size_t nchunks);
-/* The chain that holds the largest pinner, from hg (a graph of a heap of
- * the same core): sets have_chain.  -1 when out of memory. */
+/* The chain that holds the largest pinner a root reaches, from hg (a
+ * graph of a heap of the same core): sets largest_pinner* and have_chain.
+ * -1 when out of memory. */
 int an_memory_chain(an_memory_result *r, const heapgraph *hg);
 void an_memory_free(an_memory_result *r);
 

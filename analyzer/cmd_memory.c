@@ -275,6 +275,10 @@ static void memory_print(cmd_ctx *ctx, const an_memory_result *r)
 	for (size_t k = 0; k < r->npinned; k++) {
 		const an_mem_pinned *p = &r->pinned[k];
 		size_t o = 0;
+		if (k == 10) {
+			printf("    (%zu more arenas; --json lists them)\n", r->npinned - k);
+			break;
+		}
 		buf[0] = 0;
 		for (size_t t = 0; t < p->ntypes && o < sizeof buf; t++)
 			o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%llu %s", t ? ", " : "",

@@ -90,9 +90,9 @@ int ph_type_native(ph_heap *h, uint32_t type)
 		/* a type no row decodes, or one with fields of its own that no
 		 * slot names (a C type below object, as ctypes' arrays) */
 		bool n = h->types[type].kind == K_OTHER || ph_type_guess_count(h, type) > 0;
-		h->types[type].native = n ? 2 : 1;
+		h->types[type].native = !n ? 1 : h->types[type].kind == K_TYPE ? 3 : 2;
 	}
-	return h->types[type].native == 2;
+	return h->types[type].native - 1;
 }
 
 static size_t emit(ph_heap *h, ph_buffer_fn fn, void *payload, uint64_t addr, uint64_t bytes,
@@ -334,6 +334,9 @@ size_t ph_arena_extents(const ph_heap *h, uint64_t *lo, uint64_t *hi)
 				break;
 			start = p;
 		}
+		/* (an arena whose pools fill it starts at its first pool) */
+		if (h->arena_hi[i] - start > h->arena_size && h->arena_hi[i] - h->arena_size <= lo[i])
+			start = h->arena_hi[i] - h->arena_size;
 		uint64_t next_lo = i + 1 < h->narenas ? h->arena_lo[i + 1] : UINT64_MAX;
 		lo[i] = start;
 		hi[i] = start + h->arena_size;

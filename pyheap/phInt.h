@@ -71,7 +71,7 @@ typedef struct ph_type {
 	uint64_t count, bytes;   /* its objects and their sizes (the scan's visits) */
 	uint64_t owned, extra;   /* their buffers, and those bytes leaves out (buffers.c) */
 	uint8_t owns;            /* how its objects own buffers (buffers.c), 0: undecided */
-	uint8_t native;          /* a C type's fields (buffers.c): 0 undecided, 1 no, 2 yes */
+	uint8_t native;          /* ph_type_native + 1 (buffers.c), 0: undecided */
 } ph_type;
 
 

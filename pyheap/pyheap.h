@@ -287,7 +287,9 @@ size_t ph_object_buffers(ph_heap *h, uint64_t addr, uint32_t type, ph_buffer_fn 
 int ph_type_owns_buffers(ph_heap *h, uint32_t type);
 /* Whether the type is a C extension's that pyheap has no rule for, or one
  * whose objects have C fields no slot names: its objects' fields are read
- * as guesses, and may point at native memory. */
+ * as guesses, and may point at native memory.  0 no, 1 yes, 2 yes and its
+ * objects are classes (a C metaclass's: their fields hold less of their
+ * own). */
 int ph_type_native(ph_heap *h, uint32_t type);
 /* Per type, when the scan had ph_options.buffers: the bytes of the
  * buffers its objects own, and of those the bytes ph_type_totals' bytes

@@ -239,7 +239,8 @@ static int run_pyheap(const char *name, const char *cmd, const char *core, const
 
 /* Writes the variant and runs both commands.  want: NULL = any outcome;
  * else the warnings must be there and stderr must hold `want`. */
-static int graph_cmds;   /* check_variant also runs refs, garbage, top, suspects, path */
+static int graph_cmds;   /* check_variant also runs refs, garbage, top, suspects, path,
+			  * memory */
 
 static void check_variant(const char *name, const char *want)
 {
@@ -296,8 +297,9 @@ static void check_variant(const char *name, const char *want)
 			      kept[0] ? kept : "-", out_text, err_text);
 	}
 	/* the reference-graph commands on the variants that stress it */
-	for (int c = 0; graph_cmds && c < 5; c++) {
-		static const char *const cmds[] = {"refs", "garbage", "top", "suspects", "path"};
+	for (int c = 0; graph_cmds && c < 6; c++) {
+		static const char *const cmds[] = {"refs", "garbage", "top", "suspects", "path",
+						   "memory"};
 		run_pyheap(name, cmds[c], path, c == 4 ? "--type=dict" : NULL);
 	}
 	ck_assert_msg(dir_entries(dir) == 1, "%s: pyheap wrote next to the core", name);
