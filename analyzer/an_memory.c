@@ -279,7 +279,8 @@ static int claim_cmp(const void *a, const void *b)
 static void claims_sort(claims *C)
 {
 	for (int k = 0; k < CL_N; k++) {
-		qsort(C->v[k], C->n[k], sizeof *C->v[k], claim_cmp);
+		if (C->n[k])
+			qsort(C->v[k], C->n[k], sizeof *C->v[k], claim_cmp);
 		size_t out = 0;
 		for (size_t i = 0; i < C->n[k]; i++) {
 			claim x = C->v[k][i];
@@ -512,7 +513,8 @@ static void holders_in(const core_malloc *m, core_t *core, owners *O, uint64_t l
 static void attribute(an_memory_ctx *c, ph_heap *h, const core_malloc *m, owners *O)
 {
 	core_t *core = ph_core(h);
-	qsort(c->recs, c->nrecs, sizeof *c->recs, rec_cmp);
+	if (c->nrecs)
+		qsort(c->recs, c->nrecs, sizeof *c->recs, rec_cmp);
 	/* objects first, then the buffers they own */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t k = 0; k < c->nrecs; k++) {

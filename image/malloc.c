@@ -187,7 +187,8 @@ static int region_cmp(const void *a, const void *b)
 
 static void sort_regions(core_malloc *m)
 {
-	qsort(m->regions, m->nregions, sizeof *m->regions, region_cmp);
+	if (m->nregions)
+		qsort(m->regions, m->nregions, sizeof *m->regions, region_cmp);
 	/* overlapping regions (a corrupt heap_info): keep the first */
 	size_t out = 0;
 	for (size_t i = 0; i < m->nregions; i++) {
@@ -970,7 +971,8 @@ int core_malloc_open(core_malloc **out, core_t *core, unsigned flags, char *err,
 	walk_thread_heaps(m);
 	scan_mmapped(m);
 	sort_regions(m);
-	qsort(m->chunks, m->nchunks, sizeof *m->chunks, chunk_cmp);
+	if (m->nchunks)
+		qsort(m->chunks, m->nchunks, sizeof *m->chunks, chunk_cmp);
 	for (size_t i = 0; i < m->narenas; i++) {
 		read_bins(m, (int)i);
 		read_fastbins(m, (int)i);
