@@ -1021,7 +1021,7 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 		if (g->kind == CORE_MREGION_HEAP) {
 			heap_bytes += P.region[i];
 			nheaps++;
-		} else {
+		} else if (g->kind == CORE_MREGION_MMAPPED) {
 			mm_bytes += P.region[i];
 			nmm++;
 		}

@@ -165,6 +165,10 @@ def main():
               '%d vs %d' % (m[key], mi[field]))
     check('malloc: hblks == mallinfo2 hblks', mm.get('hblks') == mi['hblks'],
           '%s vs %d' % (mm.get('hblks'), mi['hblks']))
+    mml = find_line(d['lines'], 'glibc malloc mmapped chunks (')
+    n = int(mml['name'].split('(')[1].split(')')[0]) if mml else -1
+    check('malloc: mmapped chunks found == mallinfo2 hblks', n == mi['hblks'] and
+          mml['bytes'] >= mi['hblkhd'], '%d chunks, %s bytes' % (n, mml and mml['bytes']))
     got = sorted(a['system_mem'] for a in m.get('arena_list', []))
     check('malloc: every arena malloc_info lists', m['arenas'] == len(truth['malloc_info']) and
           got == sorted(truth['malloc_info']),
