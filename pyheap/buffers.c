@@ -106,13 +106,29 @@ static size_t emit(ph_heap *h, ph_buffer_fn fn, void *payload, uint64_t addr, ui
 	return 1;
 }
 
+/* The slots of type ti's instances' values arrays: its shared keys'
+ * entries and the room to add more (read once per type; 0: none). */
+static uint64_t values_slots(ph_heap *h, uint32_t ti)
+{
+	if (!h->types[ti].vslots) {
+		uint64_t ck = 0, n = 0, usable = 0;
+		if (rdf(h, h->types[ti].addr, h->off.ht_cached_keys, &ck) && ck &&
+		    ph_keys_bytes(h, ck)) {
+			n = ph_keys_nentries(h, ck);
+			rdf(h, ck, h->off.dk_usable, &usable);
+		}
+		h->types[ti].vslots = n + usable < PH_MAX_SLOTS * 64 ? (uint32_t)(n + usable) + 1 : 1;
+	}
+	return h->types[ti].vslots - 1;
+}
+
 /* 3.11's and 3.12's values array of an instance without a dict object:
  * its prefix (its length in its last byte), then a slot per entry of the
  * class's shared keys. */
 static size_t instance_values(ph_heap *h, uint64_t addr, uint32_t ti, ph_buffer_fn fn,
 			      void *payload)
 {
-	uint64_t values = 0, ck = 0, w = 0;
+	uint64_t values = 0, w = 0;
 	uint8_t prefix = 0;
 	if (h->tr->managed_dict == PH_MD_TAGGED) {
 		if (!rd64(h, addr - 24, &w) || !(w & 1))
@@ -123,20 +139,12 @@ static size_t instance_values(ph_heap *h, uint64_t addr, uint32_t ti, ph_buffer_
 			return 0;
 	}
 	if ((values & 7) || core_read(h->core, values - 1, &prefix, 1) != 1 || prefix < 8 ||
-	    prefix > 80 || (prefix & 7) || !rdf(h, h->types[ti].addr, h->off.ht_cached_keys, &ck) ||
-	    !ck)
+	    prefix > 80 || (prefix & 7))
 		return 0;
-	/* the slots: the shared keys' entries and room to add more */
-	uint64_t bytes = ph_keys_bytes(h, ck);
-	if (!bytes)
+	uint64_t n = values_slots(h, ti);
+	if (!n)
 		return 0;
-	uint64_t n = ph_keys_nentries(h, ck);
-	uint64_t usable = 0;
-	rdf(h, ck, h->off.dk_usable, &usable);
-	if (n + usable > PH_MAX_ITEMS)
-		return 0;
-	return emit(h, fn, payload, values - prefix, prefix + (n + usable) * 8,
-		    PH_BUF_INSTANCE_VALUES, false);
+	return emit(h, fn, payload, values - prefix, prefix + n * 8, PH_BUF_INSTANCE_VALUES, false);
 }
 
 static size_t deque_blocks(ph_heap *h, uint64_t dq, ph_buffer_fn fn, void *payload)
@@ -235,10 +243,59 @@ static void sum_cb(ph_heap *h, const ph_buffer *b, void *payload)
 		s->extra += b->bytes;
 }
 
-void ph_buffers_count(ph_heap *h, uint64_t addr, uint32_t type)
+/* The bytes of an object that sys.getsizeof counts as the object's own,
+ * not its buffers': the pre-header as getsizeof counts it, and the fixed
+ * part.  UINT64_MAX when it cannot tell from the type alone. */
+static uint64_t own_bytes(ph_heap *h, uint64_t addr, uint32_t type, uint8_t o)
 {
-	if (owns_of(h, type) == OWN_NONE)
+	int pre = ph_object_preheader(h, addr, type);
+	uint64_t own = h->tr->sizeof_preheader ? (uint64_t)pre : pre ? 16 : 0;
+	uint64_t f = 0;
+	uint32_t state = 0;
+	switch (o) {
+	case OWN_LIST: case OWN_DICT: case OWN_SET: case OWN_BYTEARRAY: case OWN_NDARRAY:
+		return own + (uint64_t)h->types[type].basicsize;
+	case OWN_STR:
+		/* compact ASCII: no buffer at all */
+		if (rd32(h, addr + (uint64_t)h->off.ascii_state, &state) && ((state >> 5) & 3) == 3)
+			return UINT64_MAX - 1;
+		return own + ph_body_str(h, addr, &h->types[type]);
+	case OWN_TYPE:
+		if (!rdf(h, addr, h->off.tp_flags, &f) || !(f & TPF_HEAPTYPE))
+			return UINT64_MAX - 1;
+		return own + (uint64_t)h->off.ht_size;
+	default:
+		return UINT64_MAX;
+	}
+}
+
+void ph_buffers_count(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size)
+{
+	uint8_t o = owns_of(h, type);
+	if (o == OWN_NONE)
 		return;
+	/* what getsizeof counts beyond the object itself is its buffers: no
+	 * second reading of them, the scan being where time goes */
+	uint64_t own = own_bytes(h, addr, type, o);
+	if (own == UINT64_MAX - 1)
+		return;
+	if (own != UINT64_MAX) {
+		h->types[type].owned += size > own ? size - own : 0;
+		return;
+	}
+	if (o == OWN_INSTANCE) {
+		/* millions of instances: their values array's size from the
+		 * class, not from its memory */
+		uint64_t w = 0, v = 0, n;
+		bool has = h->tr->managed_dict == PH_MD_TAGGED ? rd64(h, addr - 24, &w) && (w & 1) :
+			   rd64(h, addr - 24, &w) && !w && rd64(h, addr - 32, &v) && v;
+		if (has && (n = values_slots(h, type))) {
+			uint64_t bytes = ((n + 2 + 7) & ~7ull) + n * 8;
+			h->types[type].owned += bytes;
+			h->types[type].extra += bytes;
+		}
+		return;
+	}
 	struct sum s = {0, 0};
 	ph_object_buffers(h, addr, type, sum_cb, &s);
 	h->types[type].owned += s.owned;
@@ -257,7 +314,9 @@ void ph_type_buffers(const ph_heap *h, uint32_t type, uint64_t *owned, uint64_t 
 uint64_t ph_object_extra(ph_heap *h, ph_id id)
 {
 	uint32_t ti = ph_object_type(h, id);
-	if (ti >= h->ntypes || owns_of(h, ti) == OWN_NONE)
+	uint8_t o = ti < h->ntypes ? owns_of(h, ti) : OWN_NONE;
+	/* only these own what getsizeof leaves out */
+	if (o != OWN_DEQUE && o != OWN_ARRAY && o != OWN_INSTANCE)
 		return 0;
 	struct sum s = {0, 0};
 	ph_object_buffers(h, ph_object_addr(h, id), ti, sum_cb, &s);

@@ -72,6 +72,7 @@ typedef struct ph_type {
 	uint64_t owned, extra;   /* their buffers, and those bytes leaves out (buffers.c) */
 	uint8_t owns;            /* how its objects own buffers (buffers.c), 0: undecided */
 	uint8_t native;          /* ph_type_native + 1 (buffers.c), 0: undecided */
+	uint32_t vslots;         /* its instances' values slots + 1 (buffers.c), 0: unread */
 } ph_type;
 
 
@@ -341,8 +342,9 @@ void ph_object_visit(ph_heap *h, uint32_t id);
 void ph_lean_visit(ph_heap *h, uint64_t addr, uint32_t ti);
 
 /* ---- buffers.c ---- */
-/* Adds the object's buffers to its type's owned and extra bytes. */
-void ph_buffers_count(ph_heap *h, uint64_t addr, uint32_t type);
+/* Adds the object's buffers to its type's owned and extra bytes; size is
+ * its sys.getsizeof. */
+void ph_buffers_count(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size);
 
 /* ---- obmalloc.c: the arenas ---- */
 int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload);
