@@ -2,13 +2,16 @@
  * an_memory.c - where the core's memory went: a ledger of every byte;
  * see analysis.h.
  *
- * The total is the size of every mapping the core describes.  Each byte
- * goes to the first structure that claims it, in this order: a module's
- * .data and .bss (its writable PT_LOADs), a glibc malloc heap or mmapped
- * chunk (image/malloc.c), a pymalloc arena, a thread's stack (the mapping
- * its stack pointer is in, up to its thread descriptor); what no structure
- * claims is ledgered by its mapping: file-backed, read-only anonymous,
- * left out of the core, and, for anonymous writable memory, unexplained.
+ * The total is the size of every mapping the core describes; the image
+ * classifies them (core_mappings: modules' .data and .bss, thread stacks
+ * and TLS, guard pages, other file and anonymous mappings, what the core
+ * left out).  Each byte goes to the first structure that claims it, in
+ * this order: a module's .data and .bss, a glibc malloc heap or mmapped
+ * chunk (core_malloc_open), a pymalloc arena, a thread's stack, the
+ * inaccessible rest of a thread heap's reservation or a guard page; what
+ * no structure claims is ledgered by its mapping: file-backed, read-only
+ * anonymous, left out of the core, and, for anonymous writable memory,
+ * unexplained.
  *
  * Inside the structures:
  *   pymalloc  used blocks per size class, free blocks, pool headers and
@@ -37,8 +40,6 @@
 #include <string.h>
 
 #define PAGE 4096ull
-#define PTHREAD_DESCR 2368      /* sizeof(struct pthread), glibc 2.36; the
-				 * stack's mapping ends at the page after it */
 #define EXT_SCAN_MAX 4096       /* bytes of an extension object searched */
 #define TOP_LINES 6             /* children named before "other ..." */
 
@@ -241,7 +242,7 @@ static void close_line(lines *L, size_t p, const char *other)
 
 /* ---- the address space ---- */
 
-enum { CL_MODULE, CL_MALLOC, CL_ARENA, CL_STACK, CL_RESERVED, CL_N };
+enum { CL_MALLOC, CL_ARENA, CL_RESERVED, CL_N };
 enum { RS_HEAPS, RS_GUARDS, RS_N };     /* CL_RESERVED's kinds */
 
 typedef struct claim { uint64_t lo, hi; uint32_t idx; } claim;
@@ -376,20 +377,17 @@ static size_t module_of_file(core_t *core, const char *file)
 	return nm;
 }
 
-static int do_paint(core_t *core, claims *C, paint *P)
+static int do_paint(core_t *core, const core_map_range *R, size_t nr, claims *C, paint *P)
 {
-	size_t ns = core_segment_count(core), np = 0;
-	size_t cap = 3 * ns + 2;
+	size_t np = 0, cap = 2 * nr + 1;
 	for (int k = 0; k < CL_N; k++)
 		cap += 2 * C->n[k];
 	uint64_t *pts = malloc(cap * sizeof *pts);
 	if (!pts)
 		return -1;
-	for (size_t i = 0; i < ns; i++) {
-		const core_segment *s = core_segment_at(core, i);
-		pts[np++] = s->vaddr;
-		pts[np++] = s->vaddr + s->filesz;
-		pts[np++] = s->vaddr + s->memsz;
+	for (size_t i = 0; i < nr; i++) {
+		pts[np++] = R[i].lo;
+		pts[np++] = R[i].hi;
 	}
 	for (int k = 0; k < CL_N; k++)
 		for (size_t i = 0; i < C->n[k]; i++) {
@@ -397,53 +395,55 @@ static int do_paint(core_t *core, claims *C, paint *P)
 			pts[np++] = C->v[k][i].hi;
 		}
 	qsort(pts, np, sizeof *pts, u64_cmp);
-	size_t si = 0, nm = core_module_count(core);
+	size_t ri = 0;
 	for (size_t k = 0; k + 1 < np; k++) {
 		uint64_t a = pts[k], b = pts[k + 1];
 		if (a == b)
 			continue;
-		while (si < ns && core_segment_at(core, si)->vaddr + core_segment_at(core, si)->memsz <= a)
-			si++;
-		if (si == ns)
+		while (ri < nr && R[ri].hi <= a)
+			ri++;
+		if (ri == nr)
 			break;
-		const core_segment *s = core_segment_at(core, si);
-		if (a < s->vaddr)
-			continue;
+		const core_map_range *m = &R[ri];
+		if (a < m->lo)
+			continue;         /* between mappings */
 		uint64_t len = b - a;
-		int present = a < s->vaddr + s->filesz;
-		const claim *c = NULL;
-		int cls = 0;
-		for (; cls < CL_N && !(c = claim_of(C, cls, a)); cls++)
-			;
 		/* by mapping */
-		if (!present)
-			P->kinds[MK_LEFT_OUT] += len;
-		else if (c && cls == CL_MODULE)
-			P->kinds[MK_MODULE] += len;
-		else if (claim_of(C, CL_STACK, a))
-			P->kinds[MK_STACK] += len;
-		else if (s->file)
-			P->kinds[(s->flags & CORE_SEG_W) ? MK_FILE_W : MK_FILE_RO] += len;
-		else
-			P->kinds[(s->flags & CORE_SEG_W) ? MK_ANON_W : MK_ANON_RO] += len;
-		/* by structure */
-		if (c) {
-			uint64_t *acc = cls == CL_MODULE ? P->module : cls == CL_MALLOC ? P->region :
-					cls == CL_ARENA ? P->arena : cls == CL_STACK ? P->stack : P->reserved;
-			acc[c->idx] += len;
-		} else if (!present) {
+		static const uint8_t mk[] = {
+			[CORE_MAP_MODULE_DATA] = MK_MODULE, [CORE_MAP_STACK] = MK_STACK,
+			[CORE_MAP_GUARD] = MK_ANON_RO, [CORE_MAP_FILE_RO] = MK_FILE_RO,
+			[CORE_MAP_FILE_W] = MK_FILE_W, [CORE_MAP_ANON_RO] = MK_ANON_RO,
+			[CORE_MAP_ANON_W] = MK_ANON_W,
+		};
+		P->kinds[m->present ? mk[m->kind] : MK_LEFT_OUT] += len;
+		/* by structure: a module's data, then malloc, then pymalloc,
+		 * then a stack; then what the mapping is */
+		const claim *c;
+		if (m->kind == CORE_MAP_MODULE_DATA)
+			P->module[m->idx] += len;
+		else if ((c = claim_of(C, CL_MALLOC, a)))
+			P->region[c->idx] += len;
+		else if ((c = claim_of(C, CL_ARENA, a)))
+			P->arena[c->idx] += len;
+		else if (m->kind == CORE_MAP_STACK)
+			P->stack[m->idx] += len;
+		else if (claim_of(C, CL_RESERVED, a))
+			P->reserved[RS_HEAPS] += len;
+		else if (m->kind == CORE_MAP_GUARD)
+			P->reserved[RS_GUARDS] += len;
+		else if (!m->present)
 			P->unclaimed[UN_LEFT_OUT] += len;
-		} else if (s->file && !(s->flags & CORE_SEG_W)) {
+		else if (m->kind == CORE_MAP_FILE_RO) {
 			P->unclaimed[UN_FILE_RO] += len;
-			P->file_ro[module_of_file(core, s->file)] += len;
-		} else if (s->file) {
+			P->file_ro[module_of_file(core, core_segment_at(core, m->seg)->file)] += len;
+		} else if (m->kind == CORE_MAP_FILE_W)
 			P->unclaimed[UN_FILE_W] += len;
-		} else {
-			P->unclaimed[(s->flags & CORE_SEG_W) ? UN_ANON_W : UN_ANON_RO] += len;
-			if (s->flags & CORE_SEG_W)
-				add_gap(P, a, b);
+		else if (m->kind == CORE_MAP_ANON_RO)
+			P->unclaimed[UN_ANON_RO] += len;
+		else {
+			P->unclaimed[UN_ANON_W] += len;
+			add_gap(P, a, b);
 		}
-		(void)nm;
 	}
 	free(pts);
 	return 0;
@@ -826,6 +826,8 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	lines L = {0}, K = {0};
 	sums HS = {0}, MS = {0};
 	uint32_t *tids = NULL;
+	core_map_range *maps = NULL;
+	size_t nmaps = 0;
 	int rc = -1;
 	*out = NULL;
 	if (!r || !c)
@@ -872,15 +874,6 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	/* the claims */
 	size_t nm = core_module_count(core), nregions = m ? core_malloc_region_count(m) : 0;
 	size_t nthreads = core_thread_count(core);
-	for (size_t i = 0; i < nm; i++) {
-		core_module_t *mod = core_module_at(core, i);
-		for (size_t d = 0; d < core_module_data_count(mod); d++) {
-			uint64_t a, sz;
-			if (core_module_data_at(mod, d, &a, &sz) == 0)
-				claim_add(&C, CL_MODULE, a & ~(PAGE - 1), (a + sz + PAGE - 1) & ~(PAGE - 1),
-					  (uint32_t)i);
-		}
-	}
 	for (size_t i = 0; i < nregions; i++) {
 		const core_malloc_region *g = core_malloc_region_at(m, i);
 		if (g->kind == CORE_MREGION_RESERVED)
@@ -892,43 +885,19 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	for (size_t i = 0; i < c->narenas; i++)
 		claim_add(&C, CL_ARENA, c->alo[i], c->ahi[i], (uint32_t)i);
 	tids = calloc(nthreads ? nthreads : 1, sizeof *tids);
-	if (!tids)
+	if (!tids || core_mappings(core, &maps, &nmaps) < 0)
 		goto done;
-	for (size_t i = 0; i < nthreads; i++) {
-		uint64_t regs[CORE_NREGS];
+	for (size_t i = 0; i < nthreads; i++)
 		tids[i] = (uint32_t)core_thread_tid(core, i);
-		if (core_thread_regs(core, i, regs) < 0)
-			continue;
-		const core_segment *s = core_segment_find(core, regs[CORE_REG_RSP]);
-		if (!s)
-			continue;
-		uint64_t lo = s->vaddr, hi = s->vaddr + s->memsz, fs = regs[CORE_REG_FS_BASE];
-		/* a thread pthread made: its stack's mapping ends with its
-		 * descriptor, which fs points at; the mapping may run on
-		 * into whatever was mapped next */
-		if (core_thread_tid(core, i) != core_pid(core) && fs > regs[CORE_REG_RSP] && fs < hi)
-			hi = (fs + PTHREAD_DESCR + PAGE - 1) & ~(PAGE - 1);
-		if (hi > s->vaddr + s->memsz)
-			hi = s->vaddr + s->memsz;
-		claim_add(&C, CL_STACK, lo, hi, (uint32_t)i);
-		r->nthreads++;
-		/* the guard page pthread put below it (PROT_NONE, written out as
-		 * a read-only segment, or left out) */
-		const core_segment *g = lo > PAGE ? core_segment_find(core, lo - 1) : NULL;
-		if (g && g->vaddr + g->memsz == lo && !g->file && !(g->flags & CORE_SEG_W) &&
-		    g->memsz <= 256 * PAGE && core_thread_tid(core, i) != core_pid(core))
-			claim_add(&C, CL_RESERVED, g->vaddr, lo, RS_GUARDS);
-		/* a thread whose descriptor (and static TLS) is not at the top
-		 * of its stack, as the main thread's: ld.so mapped it apart */
-		const core_segment *t = fs ? core_segment_find(core, fs) : NULL;
-		if (t && (fs < lo || fs >= hi) && !t->file && (t->flags & CORE_SEG_W)) {
-			if (t->memsz <= 16 * PAGE)
-				claim_add(&C, CL_STACK, t->vaddr, t->vaddr + t->memsz, (uint32_t)i);
-			else
-				claim_add(&C, CL_STACK, (fs & ~(PAGE - 1)) - PAGE,
-					  (fs + PTHREAD_DESCR + PAGE - 1) & ~(PAGE - 1), (uint32_t)i);
+	for (size_t i = 0, last = SIZE_MAX; i < nmaps; i++)
+		if (maps[i].kind == CORE_MAP_STACK && maps[i].idx != last) {
+			/* (a thread's stack and its TLS are two ranges) */
+			int seen = 0;
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = maps[k].kind == CORE_MAP_STACK && maps[k].idx == maps[i].idx;
+			r->nthreads += !seen;
+			last = maps[i].idx;
 		}
-	}
 	if (C.oom)
 		goto done;
 	claims_sort(&C);
@@ -937,7 +906,8 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	P.region = calloc(nregions + 1, sizeof *P.region);
 	P.arena = calloc(c->narenas + 1, sizeof *P.arena);
 	P.stack = calloc(nthreads + 1, sizeof *P.stack);
-	if (!P.module || !P.file_ro || !P.region || !P.arena || !P.stack || do_paint(core, &C, &P) < 0)
+	if (!P.module || !P.file_ro || !P.region || !P.arena || !P.stack ||
+	    do_paint(core, maps, nmaps, &C, &P) < 0)
 		goto done;
 	for (size_t i = 0; i < core_segment_count(core); i++)
 		r->total += core_segment_at(core, i)->memsz;
@@ -1143,6 +1113,7 @@ done:
 	free(HS.by_type);
 	free(MS.by_type);
 	free(tids);
+	free(maps);
 	core_malloc_free(m);
 	ctx_free(c);
 	if (rc < 0) {

@@ -120,6 +120,37 @@ int core_read_u32(const core_t *core, uint64_t addr, uint32_t *out);
  * string cut by cap still succeeds, truncated), -1 if nothing is readable. */
 int core_read_str(const core_t *core, uint64_t addr, char *buf, size_t cap);
 
+/* ---- the address space, classified (mappings.c) ---- */
+
+/* What the process had mapped at an address; the lower, the stronger a
+ * claim (a module's data wins over a stack's mapping). */
+enum core_map_kind {
+	CORE_MAP_MODULE_DATA,     /* a module's .data and .bss (its writable
+				   * PT_LOADs, page-rounded); idx: the module */
+	CORE_MAP_STACK,           /* a thread's stack, up to its descriptor, or
+				   * its TLS mapped apart; idx: the thread */
+	CORE_MAP_GUARD,           /* the guard page below a thread's stack */
+	CORE_MAP_FILE_RO,         /* other file mappings, read-only or code */
+	CORE_MAP_FILE_W,          /* other file mappings, writable */
+	CORE_MAP_ANON_RO,         /* anonymous, read-only or inaccessible */
+	CORE_MAP_ANON_W,          /* anonymous, writable */
+};
+
+typedef struct core_map_range {
+	uint64_t lo, hi;
+	uint32_t idx;             /* the module or thread index, else 0 */
+	uint32_t seg;             /* the core segment it lies in */
+	uint8_t kind;             /* enum core_map_kind */
+	uint8_t present;          /* the core holds its bytes (else it left
+				   * them out: truncation, a kernel core's
+				   * file-backed pages) */
+} core_map_range;
+
+/* Every byte of every PT_LOAD in exactly one range, sorted by address,
+ * into *out (the caller frees it) and *n.  Stacks are found from each
+ * thread's stack pointer and fs_base.  -1 when out of memory. */
+int core_mappings(const core_t *core, core_map_range **out, size_t *n);
+
 /* ---- the C allocator ---- */
 
 /* Whether the process allocates with glibc's malloc: libc.so.6 is mapped
