@@ -829,7 +829,6 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	core_map_range *maps = NULL;
 	size_t nmaps = 0;
 	int rc = -1;
-	*out = NULL;
 	if (!r || !c)
 		goto done;
 	if (!c->arenas_ready)
@@ -889,15 +888,16 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 		goto done;
 	for (size_t i = 0; i < nthreads; i++)
 		tids[i] = (uint32_t)core_thread_tid(core, i);
-	for (size_t i = 0, last = SIZE_MAX; i < nmaps; i++)
-		if (maps[i].kind == CORE_MAP_STACK && maps[i].idx != last) {
-			/* (a thread's stack and its TLS are two ranges) */
-			int seen = 0;
-			for (size_t k = 0; k < i && !seen; k++)
-				seen = maps[k].kind == CORE_MAP_STACK && maps[k].idx == maps[i].idx;
-			r->nthreads += !seen;
-			last = maps[i].idx;
+	/* the threads with a stack (a thread's stack and its TLS may be two
+	 * ranges or more): marked in tids' top bit, then unmarked */
+	for (size_t i = 0; i < nmaps; i++)
+		if (maps[i].kind == CORE_MAP_STACK && maps[i].idx < nthreads &&
+		    !(tids[maps[i].idx] & 0x80000000u)) {
+			tids[maps[i].idx] |= 0x80000000u;
+			r->nthreads++;
 		}
+	for (size_t i = 0; i < nthreads; i++)
+		tids[i] &= 0x7fffffffu;
 	if (C.oom)
 		goto done;
 	claims_sort(&C);
@@ -955,9 +955,8 @@ int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t n
 	const ph_arena_stats *as = ph_arenas(h);
 	uint64_t arena_bytes = 0, used_blocks = 0, free_blocks = 0, overhead = 0;
 	uint64_t cls_bytes[PH_SIZE_CLASSES];
-	for (size_t i = 0; i < c->narenas; i++) {
+	for (size_t i = 0; i < c->narenas; i++)
 		arena_bytes += P.arena[i];
-	}
 	for (int i = 0; i < PH_SIZE_CLASSES; i++) {
 		uint64_t bs = (uint64_t)(i + 1) * 16;
 		uint64_t nb = as->pool_size > as->pool_overhead ? (as->pool_size - as->pool_overhead) / bs : 0;
