@@ -17,6 +17,7 @@ The heap:
     freed but one in 16 pools' worth, so each arena is left nearly empty,
     pinned by a few floats (their ids recorded);
   - native memory: ctypes buffers (an extension object's malloc'd memory);
+  - small chunks malloc'd and freed through ctypes, in tcache and fastbins;
   - numpy arrays, big (mmapped) and small, with their data addresses.
 Writes:
   OUTDIR/memtruth.json   the above, malloc_info() per arena, smaps_rollup,
@@ -125,6 +126,20 @@ def build_native(truth):
     truth['native'] = [{'owner': id(b), 'addr': ctypes.addressof(b)} for b in KEEP['native']]
 
 
+def build_free_chunks(truth):
+    # small chunks freed from C: the first 7 of a size go to the thread's
+    # tcache, the rest to a fastbin (both lists safe-linked on glibc 2.32+)
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    # (freed at the freeze: a later big malloc would consolidate fastbins)
+    KEEP['small'] = [libc.malloc(40) for _ in range(30)] + [libc.malloc(100) for _ in range(30)]
+    KEEP['guard'] = libc.malloc(40)      # so the last ones do not join the top
+    KEEP['free'] = libc.free
+    truth['freed_small'] = len(KEEP['small'])
+
+
 def build_numpy(truth):
     try:
         import numpy
@@ -170,6 +185,7 @@ def main():
     build_native(truth)
     build_numpy(truth)
     build_fragmented(truth)         # last: nothing big refills its arenas
+    build_free_chunks(truth)
     truth['malloc_info'] = malloc_info()
     with open('/proc/self/smaps_rollup') as f:
         truth['smaps_rollup'] = {k.strip(): int(v.split()[0]) * 1024
@@ -198,6 +214,9 @@ def main():
     dup2, write, kill, pid, sig = os.dup2, os.write, os.kill, os.getpid(), signal.SIGSTOP
     stats = sys._debugmallocstats
     names = [n for n, _ in MallInfo2._fields_]
+    free, small = KEEP['free'], KEEP['small']
+    for p in small:
+        free(p)
     dup2(fd, 2)
     mi = mallinfo2()
     write(mfd, ' '.join('%s=%d' % (n, getattr(mi, n)) for n in names).encode())

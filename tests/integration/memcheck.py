@@ -165,6 +165,16 @@ def main():
               '%d vs %d' % (m[key], mi[field]))
     check('malloc: hblks == mallinfo2 hblks', mm.get('hblks') == mi['hblks'],
           '%s vs %d' % (mm.get('hblks'), mi['hblks']))
+    check('malloc: fastbins and tcache read (the small chunks freed)',
+          mm.get('smblks', 0) >= 1 and m.get('tcache', {}).get('chunks', 0) >= 7 and
+          mm.get('fsmblks') == mi['fsmblks'],
+          'fastbin chunks %s, %s bytes (mallinfo2: %d); tcache %s' % (
+              mm.get('smblks'), mm.get('fsmblks'), mi['fsmblks'], m.get('tcache')))
+    for f in ('ordblks', 'smblks'):
+        # free chunks in bins (and the tops) and in fastbins: a chunk or two
+        # may move between the call and the stop
+        check('malloc: %s within 2 of mallinfo2 %s' % (f, f),
+              mm.get(f) is not None and abs(mm[f] - mi[f]) <= 2, '%s vs %d' % (mm.get(f), mi[f]))
     mml = find_line(d['lines'], 'glibc malloc mmapped chunks (')
     n = int(mml['name'].split('(')[1].split(')')[0]) if mml else -1
     check('malloc: mmapped chunks found == mallinfo2 hblks', n == mi['hblks'] and
