@@ -187,9 +187,12 @@ def main():
     build_fragmented(truth)         # last: nothing big refills its arenas
     build_free_chunks(truth)
     truth['malloc_info'] = malloc_info()
-    with open('/proc/self/smaps_rollup') as f:
-        truth['smaps_rollup'] = {k.strip(): int(v.split()[0]) * 1024
-                                 for k, v in (l.split(':', 1) for l in f.read().splitlines()[1:])}
+    try:
+        with open('/proc/self/smaps_rollup') as f:
+            truth['smaps_rollup'] = {k.strip(): int(v.split()[0]) * 1024 for k, v in
+                                     (l.split(':', 1) for l in f.read().splitlines()[1:])}
+    except OSError:                 # (no /proc: a chroot)
+        truth['smaps_rollup'] = None
     with open(os.path.join(outdir, 'memtruth.json'), 'w') as f:
         json.dump(truth, f, indent=1, sort_keys=True)
     del truth, f
