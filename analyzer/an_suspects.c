@@ -13,6 +13,9 @@
  *   orphans          objects with a refcount and no referrer (C leaks)
  *   pinned_arenas    two or more nearly empty pymalloc arenas, a tenth of
  *                    the arenas, kept by a few blocks
+ *   native_memory    the memory in use is mostly outside Python objects and
+ *                    their buffers (an_memory): the biggest native chunks
+ *   fragmentation    the allocators' memory is mostly free
  */
 #include "analysis.h"
 
@@ -27,6 +30,8 @@ static const char *const kind_names[] = {
 	[AN_GARBAGE] = "garbage",
 	[AN_ORPHANS] = "orphans",
 	[AN_PINNED_ARENAS] = "pinned_arenas",
+	[AN_NATIVE_MEMORY] = "native_memory",
+	[AN_FRAGMENTATION] = "fragmentation",
 };
 
 const char *an_suspect_kind_name(enum an_suspect_kind k)
@@ -282,6 +287,42 @@ static int pinned_arenas(rules *x)
 	return examples(x, s);
 }
 
+/* The memory ledger's verdicts: mostly native, mostly free. */
+static int memory_rules(rules *x)
+{
+	an_memory_result *m;
+	if (an_memory(&m, x->h, 0, 0) < 0)
+		return -1;
+	uint64_t in_use = m->python_bytes + m->native_bytes;
+	if (in_use && m->native_bytes * 100 >= in_use * AN_NATIVE_SHARE) {
+		an_suspect *s = add(x, AN_NATIVE_MEMORY, m->native_bytes, RG_NONE);
+		for (size_t i = 0; s && i < m->nchunks && s->e.native.nholders < AN_EXAMPLES; i++) {
+			const an_mem_chunk *c = &m->chunks[i];
+			if (c->owner == AN_OWN_NONE || c->owner == AN_OWN_STATIC ||
+			    c->owner == AN_OWN_EXTOBJ)
+				s->e.native.holders[s->e.native.nholders++] = *c;
+		}
+		if (s) {
+			s->e.native.python = m->python_bytes;
+			s->e.native.native = m->native_bytes;
+		}
+	}
+	uint64_t pym = m->frag.pymalloc_free_blocks + m->frag.pymalloc_empty_pools +
+		       m->frag.pymalloc_untouched;
+	if (in_use + m->frag.total && m->frag.total * 100 >= (in_use + m->frag.total) * AN_FREE_SHARE) {
+		an_suspect *s = add(x, AN_FRAGMENTATION, m->frag.total, RG_NONE);
+		if (s) {
+			s->e.frag.free = m->frag.total;
+			s->e.frag.in_use = in_use;
+			s->e.frag.pymalloc = pym;
+			s->e.frag.malloc = m->frag.total - pym;
+			s->e.frag.pinned_arenas = m->frag.nearly_empty_arenas;
+		}
+	}
+	an_memory_free(m);
+	return 0;
+}
+
 int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *baseline,
 		char *err, size_t errlen)
 {
@@ -306,7 +347,7 @@ int an_suspects(an_suspects_result **out, const heapgraph *hg, const an_dump *ba
 	x.idom = NULL;
 	if ((baseline && growth(&x, baseline, err, errlen) < 0) ||
 	    garbage(&x, r->gc, r->total_size) < 0 ||
-	    orphans(&x) < 0 || pinned_arenas(&x) < 0)
+	    orphans(&x) < 0 || pinned_arenas(&x) < 0 || memory_rules(&x) < 0)
 		goto fail;
 	r->heap_size = r->total_size + r->pinned_free;
 	qsort(r->s, r->n, sizeof *r->s, by_weight);

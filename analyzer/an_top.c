@@ -26,9 +26,10 @@ int an_retained(uint64_t **out, rg_id **idom, const heapgraph *hg)
 	long nroots = hg_root_nodes(hg, &roots);
 	if (!retained || nroots < 0)
 		goto oom;
-	/* sizes, then (in place) retained sizes */
+	/* sizes, then (in place) retained sizes; an object's own bytes are
+	 * its getsizeof and the buffers it owns that getsizeof leaves out */
 	for (rg_id i = 0; i < nobj; i++)
-		retained[i] = ph_object_size(h, i);
+		retained[i] = ph_object_size(h, i) + ph_object_extra(h, i);
 	if (rg_dominators_order(hg_graph(hg), roots, (size_t)nroots, idom, &order, &norder) < 0 ||
 	    rg_retain_sizes(hg_graph(hg), *idom, order, norder, retained) < 0)
 		goto oom;

@@ -44,8 +44,10 @@ int an_types(an_types_result **out, ph_heap *h, const uint8_t *sel, int by_count
 	}
 	for (size_t i = 0; i < nt; i++) {
 		rows[i].type = (uint32_t)i;
-		if (!sel)
+		if (!sel) {
 			ph_type_totals(h, (uint32_t)i, &rows[i].count, &rows[i].size);
+			ph_type_buffers(h, (uint32_t)i, &rows[i].owned, &rows[i].extra);
+		}
 	}
 	for (size_t id = 0; sel && id < ph_object_count(h); id++) {
 		if (!sel[id])
@@ -65,6 +67,8 @@ int an_types(an_types_result **out, ph_heap *h, const uint8_t *sel, int by_count
 		if (n > 0 && by_name(&rows[n - 1], &rows[i], h) == 0) {
 			rows[n - 1].count += rows[i].count;
 			rows[n - 1].size += rows[i].size;
+			rows[n - 1].owned += rows[i].owned;
+			rows[n - 1].extra += rows[i].extra;
 		} else {
 			rows[n++] = rows[i];
 		}
@@ -73,6 +77,8 @@ int an_types(an_types_result **out, ph_heap *h, const uint8_t *sel, int by_count
 	for (size_t i = 0; i < n; i++) {
 		r->total_count += rows[i].count;
 		r->total_size += rows[i].size;
+		r->total_owned += rows[i].owned;
+		r->total_extra += rows[i].extra;
 	}
 	r->rows = rows;
 	r->n = n;

@@ -14,6 +14,8 @@
  *   an_show       one object: refcount accounting, referents and referrers
  *   an_backrefs   the backward neighbourhood of some objects, for drawing
  *   an_stacks     every thread's Python stack, with its locals
+ *   an_memory     every byte of the core in a ledger: mappings, pymalloc,
+ *                 glibc's malloc and who owns its chunks, fragmentation
  *
  * Ownership: each an_X() gives the caller a result through **out, freed
  * with an_X_free() (which takes NULL); on failure it returns -1 and *out
@@ -61,6 +63,10 @@ void an_chain_clear(an_chain *c);
 typedef struct an_type_row {
 	uint32_t type;           /* a type index: the first of those with its name */
 	uint64_t count, size;    /* objects and their bytes (getsizeof) */
+	/* when the scan counted them (ph_options.buffers): the bytes of the
+	 * buffers the objects own (ph_object_buffers), and the part of those
+	 * size leaves out */
+	uint64_t owned, extra;
 } an_type_row;
 
 typedef struct an_types_result {
@@ -68,6 +74,7 @@ typedef struct an_types_result {
 				  * count), then count (or size), ties by name */
 	size_t n;
 	uint64_t total_count, total_size;
+	uint64_t total_owned, total_extra;   /* (see an_type_row) */
 } an_types_result;
 
 /* Live objects by type name: those with sel[id] set, or all of them when
@@ -195,8 +202,10 @@ typedef struct an_top_result {
 	uint32_t *dist;          /* an_chain_get; hg_node_count() long */
 } an_top_result;
 
-/* Each node's retained size (its own bytes, 0 for a virtual node, plus
- * those of every node it dominates) into *out, and the dominator tree
+/* Each node's retained size (its own bytes: sys.getsizeof, which counts
+ * a list's item table, a dict's keys and an ndarray's data, plus the
+ * buffers it owns that getsizeof leaves out, ph_object_extra; 0 for a
+ * virtual node; plus those of every node it dominates) into *out, and the dominator tree
  * into *idom (rg_dominators' meaning): hg_node_count() long each, the
  * caller frees both.  -1 when out of memory. */
 int an_retained(uint64_t **out, rg_id **idom, const heapgraph *hg);
@@ -259,12 +268,149 @@ int an_diff(an_diff_result **out, const an_dump *old, const an_dump *cur, int by
 	    char *err, size_t errlen);
 void an_diff_free(an_diff_result *r);
 
+/* ---- memory ---- */
+
+#define AN_MEM_NAME 96
+#define AN_MEM_ADDRS 8       /* addresses quoted per pinned arena */
+#define AN_MEM_PINNED 64     /* pinned arenas described (ph_pinned_arenas' most) */
+#define AN_MEM_TYPES 3       /* types quoted per pinned arena */
+
+/* One line of a ledger.  Lines are in pre-order, each after its parent;
+ * a line's children (the lines after it one level deeper, up to the next
+ * line at its own depth or above) add up to it. */
+typedef struct an_mem_line {
+	char name[AN_MEM_NAME];
+	uint64_t bytes;
+	int depth;               /* 0: a top-level line */
+} an_mem_line;
+
+/* Who an in-use malloc chunk belongs to. */
+enum an_mem_owner {
+	AN_OWN_NONE,             /* native, no holder known */
+	AN_OWN_OBJECT,           /* a Python object (over 512 bytes) */
+	AN_OWN_BUFFER,           /* a buffer an object owns (buffer_kind) */
+	AN_OWN_ARENA,            /* a pymalloc arena */
+	AN_OWN_TSTATE,           /* the interpreter: a thread state */
+	AN_OWN_STATIC,           /* native, pointed at by a C static */
+	AN_OWN_EXTOBJ,           /* native, pointed at by an extension object */
+	AN_OWN_MALLOC,           /* malloc's own (a thread's tcache) */
+	AN_OWN_NKINDS
+};
+/* "Python objects (over 512 bytes)", "buffers of objects", ... */
+const char *an_mem_owner_name(unsigned owner);
+
+/* One of the biggest chunks in use. */
+typedef struct an_mem_chunk {
+	uint64_t addr;           /* the program's pointer to it */
+	uint64_t size;           /* the chunk's bytes, header included */
+	int mmapped;
+	unsigned owner;          /* enum an_mem_owner */
+	unsigned buffer_kind;    /* AN_OWN_BUFFER: enum ph_buffer_kind */
+	uint64_t owner_addr;     /* the object (or the buffer's owner, the
+				  * extension object, the C static); 0 if none */
+	uint32_t owner_type;     /* its type index; PH_NONE when no object */
+	char holder[AN_MEM_NAME]; /* AN_OWN_STATIC: "symbol+off in module" */
+} an_mem_chunk;
+
+/* A nearly empty pymalloc arena and what keeps it. */
+typedef struct an_mem_pinned {
+	uint64_t lo, hi;         /* the arena */
+	uint64_t objects, bytes; /* the live objects in it, and their sizes */
+	an_type_row types[AN_MEM_TYPES]; /* by bytes, most first */
+	size_t ntypes;
+	uint64_t addrs[AN_MEM_ADDRS];   /* the first few objects' addresses */
+	size_t naddrs;
+} an_mem_pinned;
+
+#define AN_MEM_GAPS 16        /* unexplained ranges listed */
+typedef struct an_mem_range { uint64_t lo, hi; } an_mem_range;
+
+/* One glibc arena, as the ledger reads it. */
+typedef struct an_mem_arena {
+	uint64_t state;
+	int main;
+	size_t heaps;
+	uint64_t bytes;          /* its heaps as mapped */
+	uint64_t system_mem, in_use, free, top;
+} an_mem_arena;
+
+typedef struct an_memory_result {
+	uint64_t total;          /* the core's memory: the size of every mapping */
+	uint64_t unexplained;    /* writable anonymous memory no structure claims */
+	an_mem_range gaps[AN_MEM_GAPS]; /* the biggest unexplained ranges, */
+	size_t ngaps;            /* biggest first */
+	an_mem_line *lines;      /* the ledger: lines + unexplained == total */
+	size_t nlines;
+	an_mem_line *mappings;   /* the same memory by kind of mapping */
+	size_t nmappings;
+
+	/* glibc's malloc */
+	int have_malloc;
+	char malloc_note[256];   /* without: why */
+	const char *malloc_found_by;  /* "symbols" or "structure" */
+	char malloc_version[24];
+	int malloc_safe_linking;
+	core_mallinfo mallinfo;  /* mallinfo2()'s fields */
+	an_mem_arena *arenas;
+	size_t narenas;
+	size_t tcaches;
+
+	/* Python's memory against the rest */
+	uint64_t python_bytes;   /* pymalloc's used blocks, and malloc chunks of
+				  * objects and of their buffers */
+	uint64_t native_bytes;   /* malloc chunks in use, no object's */
+
+	/* fragmentation: memory held but free */
+	struct {
+		uint64_t pymalloc_free_blocks, pymalloc_empty_pools, pymalloc_untouched;
+		uint64_t malloc_bins, malloc_fast, malloc_tcache, malloc_unbinned, malloc_top;
+		uint64_t total;          /* all of the above */
+		uint64_t nearly_empty_arenas, nearly_empty_bytes;
+	} frag;
+	an_mem_pinned *pinned;   /* the nearly empty arenas (at most AN_MEM_PINNED) */
+	size_t npinned;
+	uint64_t pinners;        /* objects in all of them */
+	uint64_t largest_pinner; /* the biggest of those objects (0: none); after
+				  * an_memory_chain, the biggest a root reaches */
+	uint32_t largest_pinner_type;
+	uint64_t largest_pinner_size;
+	int have_chain;          /* an_memory_chain found its chain: */
+	an_chain largest_chain;
+	struct an_mem_pinner { uint64_t addr, size; uint32_t type; } *pinner_list;
+	size_t npinner_list;     /* the pinners, biggest first (at most 65536) */
+
+	an_mem_chunk *chunks;    /* the biggest chunks in use, most bytes first */
+	size_t nchunks;
+	size_t nthreads;         /* thread stacks found */
+} an_memory_result;
+
+/* The ledger is made in three steps, so that a scan keeping totals only
+ * can feed it: an_memory_begin() makes a collector, an_memory_visit() is
+ * the scan's ph_options.visit hook (payload: the collector), and
+ * an_memory_end() walks glibc's malloc (malloc_flags: CORE_MALLOC_*) and
+ * makes the result, with the nchunks biggest chunks listed (0: all).  A
+ * heap scanned with an object table needs no hook: an_memory() does the
+ * three.  The collector is freed by an_memory_end (even on failure).
+ * -1 when out of memory. */
+typedef struct an_memory_ctx an_memory_ctx;
+int an_memory_begin(an_memory_ctx **out, unsigned malloc_flags);
+void an_memory_visit(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size, void *payload);
+int an_memory_end(an_memory_result **out, an_memory_ctx *c, ph_heap *h, size_t nchunks);
+int an_memory(an_memory_result **out, ph_heap *h, unsigned malloc_flags, size_t nchunks);
+/* The chain that holds the largest pinner a root reaches, from hg (a
+ * graph of a heap of the same core): sets largest_pinner* and have_chain.
+ * -1 when out of memory. */
+int an_memory_chain(an_memory_result *r, const heapgraph *hg);
+void an_memory_free(an_memory_result *r);
+
 /* ---- suspects ---- */
 
 #define AN_BIG_SHARE 5       /* a big container retains >= 5% of the heap */
 #define AN_CACHE_PERMILLE 1  /* an unbounded cache retains >= 0.1% of it */
 #define AN_GARBAGE_SHARE 1   /* garbage while the collector runs: >= 1% */
 #define AN_PINNED_SHARE 10   /* pinned arenas: >= 2, >= 10% of the arenas */
+#define AN_NATIVE_SHARE 50   /* native memory is >= 50% of the memory in use */
+#define AN_FREE_SHARE 50     /* free memory is >= 50% of the allocators' */
 #define AN_SUSPECTS_MAX 64
 #define AN_EXAMPLES 3        /* types quoted, type growths taken, per rule */
 
@@ -275,9 +421,11 @@ enum an_suspect_kind {
 	AN_GARBAGE,              /* cyclic garbage */
 	AN_ORPHANS,              /* refcounts no referrer explains */
 	AN_PINNED_ARENAS,        /* nearly empty arenas kept by a few blocks */
+	AN_NATIVE_MEMORY,        /* memory in use mostly outside Python objects */
+	AN_FRAGMENTATION,        /* the allocators' memory mostly free */
 };
 /* "unbounded_cache", "big_container", "growth", "garbage", "orphans",
- * "pinned_arenas". */
+ * "pinned_arenas", "native_memory", "fragmentation". */
 const char *an_suspect_kind_name(enum an_suspect_kind k);
 
 typedef struct an_suspect {
@@ -308,6 +456,16 @@ typedef struct an_suspect {
 			const ph_arena_span *bases;    /* the arenas, borrowed */
 			size_t nbases;                 /* from the heap */
 		} pinned;
+		struct {                               /* native memory */
+			uint64_t python, native;       /* in use (an_memory_result) */
+			an_mem_chunk holders[AN_EXAMPLES]; /* the biggest native chunks */
+			size_t nholders;
+		} native;
+		struct {                               /* fragmentation */
+			uint64_t free, in_use;         /* free: held by the allocators */
+			uint64_t pymalloc, malloc;     /* of free: pymalloc's, malloc's */
+			uint64_t pinned_arenas;
+		} frag;
 	} e;
 	/* for a group: its types, most bytes first */
 	an_type_row examples[AN_EXAMPLES];

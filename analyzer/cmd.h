@@ -53,6 +53,8 @@ enum {
 			       * --interval, --zstd, -- CMD */
 	OPT_NOCORE = 1 << 14, /* not an option: the command opens no core; --pid
 			       * names its process rather than replacing a core */
+	OPT_BUFFERS = 1 << 15, /* not an option: the command wants each type's
+			       * owned buffers (ph_options.buffers) */
 };
 
 /* `pyheap watch`'s options (cmd_watch.c). */
@@ -76,7 +78,13 @@ typedef struct cmd_ctx {
 	const char *lib_paths[32];
 	const char *debug_dirs[32];
 	int json, quiet, no_progress, no_dwarf, pool_scan;
+	int malloc_scan;      /* --malloc-scan: glibc's malloc found by structure */
 	int totals_only;      /* the command's OPT_TOTALS */
+	int buffers;          /* the command's OPT_BUFFERS */
+	/* a hook the scan calls for every object (ph_options.visit), set by a
+	 * command that loads its core itself */
+	void (*visit)(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size, void *payload);
+	void *visit_payload;
 	const char *sort;     /* "size" (default) or "count" */
 	long top;             /* -1 = command default */
 	const char *type;     /* --type */
@@ -185,6 +193,10 @@ void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, ch
 			 size_t cap);
 uint64_t cmd_arena_wasted(const ph_arena_stats *a, int i);
 
+/* Who owns a malloc chunk, in words ("dict keys of dict 0x7f..."), into
+ * buf. */
+const char *cmd_mem_owner_text(ph_heap *h, const an_mem_chunk *c, char *buf, size_t cap);
+
 /* ---- the commands ---- */
 
 int cmd_info(cmd_ctx *ctx);
@@ -202,5 +214,6 @@ int cmd_stacks(cmd_ctx *ctx);
 int cmd_dump_process(cmd_ctx *ctx);   /* `dump` (cmd_dump is the dump type above) */
 int cmd_watch(cmd_ctx *ctx);
 int cmd_report(cmd_ctx *ctx);
+int cmd_memory(cmd_ctx *ctx);
 
 #endif

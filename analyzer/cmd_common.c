@@ -70,7 +70,8 @@ int cmd_open_core(cmd_ctx *ctx, const char *path, core_t **core, ph_heap **heap)
 		return EXIT_UNUSABLE;
 	}
 	ph_options o = {.no_dwarf = ctx->no_dwarf, .pool_scan = ctx->pool_scan,
-			.totals_only = ctx->totals_only};
+			.totals_only = ctx->totals_only, .buffers = ctx->buffers,
+			.visit = ctx->visit, .visit_payload = ctx->visit_payload};
 	if (ph_open(heap, *core, &o, err, sizeof err) < 0) {
 		cmd_error("%s", err);
 		return EXIT_UNUSABLE;
@@ -271,6 +272,39 @@ void cmd_chain_json(json_w *w, const an_chain *c)
 }
 
 /* ---- text ---- */
+
+/* What owns a chunk, in words, into buf. */
+const char *cmd_mem_owner_text(ph_heap *h, const an_mem_chunk *c, char *buf, size_t cap)
+{
+	switch (c->owner) {
+	case AN_OWN_OBJECT:
+		snprintf(buf, cap, "%s 0x%llx", ph_type_name(h, c->owner_type),
+			 (unsigned long long)c->owner_addr);
+		break;
+	case AN_OWN_BUFFER:
+		snprintf(buf, cap, "%s of %s 0x%llx", ph_buffer_kind_name(c->buffer_kind),
+			 ph_type_name(h, c->owner_type), (unsigned long long)c->owner_addr);
+		break;
+	case AN_OWN_EXTOBJ:
+		snprintf(buf, cap, "native, held by %s 0x%llx", ph_type_name(h, c->owner_type),
+			 (unsigned long long)c->owner_addr);
+		break;
+	case AN_OWN_STATIC:
+		snprintf(buf, cap, "native, held by %s", c->holder);
+		break;
+	case AN_OWN_ARENA:
+		snprintf(buf, cap, "pymalloc arena 0x%llx", (unsigned long long)c->owner_addr);
+		break;
+	case AN_OWN_TSTATE:
+		snprintf(buf, cap, "thread state 0x%llx", (unsigned long long)c->owner_addr);
+		break;
+	default:
+		snprintf(buf, cap, "%s", an_mem_owner_name(c->owner));
+		break;
+	}
+	return buf;
+}
+
 
 void cmd_chain_print(const an_chain *c, const char *indent)
 {

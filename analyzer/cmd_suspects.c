@@ -94,6 +94,30 @@ void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, ch
 			 "from C (a missing Py_DECREF?) (%s)", cmd_num(n1, sizeof n1, s->e.orphans.count),
 			 cmd_bytes(b1, sizeof b1, s->e.orphans.retained), types);
 		break;
+	case AN_NATIVE_MEMORY: {
+		size_t o = 0;
+		types[0] = 0;
+		for (size_t i = 0; i < s->e.native.nholders && o < sizeof types; i++) {
+			char t[160], b[32];
+			o += (size_t)snprintf(types + o, sizeof types - o, "%s%s at 0x%llx: %s",
+					      i ? "; " : "", cmd_bytes(b, sizeof b, s->e.native.holders[i].size),
+					      (unsigned long long)s->e.native.holders[i].addr,
+					      cmd_mem_owner_text(h, &s->e.native.holders[i], t, sizeof t));
+		}
+		snprintf(out, cap, "most of the memory in use is native, outside Python objects and "
+			 "their buffers: %s against %s (the biggest: %s)",
+			 cmd_bytes(b1, sizeof b1, s->e.native.native),
+			 cmd_bytes(n1, sizeof n1, s->e.native.python), types);
+		break;
+	}
+	case AN_FRAGMENTATION:
+		snprintf(out, cap, "most of the allocators' memory is free (fragmentation): %s free "
+			 "against %s in use (pymalloc %s, malloc %s; %llu nearly empty arenas)",
+			 cmd_bytes(b1, sizeof b1, s->e.frag.free), cmd_bytes(n1, sizeof n1, s->e.frag.in_use),
+			 cmd_bytes(v, sizeof v, s->e.frag.pymalloc),
+			 cmd_bytes(types, sizeof types, s->e.frag.malloc),
+			 (unsigned long long)s->e.frag.pinned_arenas);
+		break;
 	case AN_PINNED_ARENAS:
 		describe_types(h, s, types, sizeof types);
 		arena_list(s, at, sizeof at);

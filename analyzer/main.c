@@ -14,7 +14,7 @@
 static const cmd_def commands[] = {
 	{"info", cmd_info, OPT_TOTALS, 1, "CORE",
 	 "the process, the Python version, how offsets were found, heap totals, warnings"},
-	{"types", cmd_types, OPT_SORT | OPT_TOP | OPT_TOTALS, 1, "[--sort size|count] [--top N] CORE",
+	{"types", cmd_types, OPT_SORT | OPT_TOP | OPT_TOTALS | OPT_BUFFERS, 1, "[--sort size|count] [--top N] CORE",
 	 "every live object by type: count and bytes"},
 	{"arenas", cmd_arenas, OPT_TOTALS | OPT_LIST, 1, "[--list] CORE",
 	 "pymalloc arenas, pools and blocks per size class; what pins nearly empty ones"},
@@ -37,6 +37,8 @@ static const cmd_def commands[] = {
 	 "the Python stack of every thread, innermost frame first"},
 	{"report", cmd_report, OPT_OUT | OPT_BASELINE | OPT_SELFLOAD, 1, "-o FILE.html [--baseline OLD] CORE",
 	 "one self-contained HTML page of it all: types, dominators, suspects, stacks, arenas"},
+	{"memory", cmd_memory, OPT_SELFLOAD | OPT_TOTALS | OPT_TOP, 1, "[--top N] CORE",
+	 "every byte of the core: mappings, pymalloc, glibc malloc and its owners, fragmentation"},
 	{"backrefs", cmd_backrefs, OPT_TARGET | OPT_OUT | OPT_BACKREFS, 1,
 	 "(--type T | --addr ADDR) -o FILE.{dot,svg,png,pdf} [--depth N] [--max-nodes N] "
 	 "[--width N] [--no-merge] [--hide TYPE] [--through-modules] [--report FILE] CORE",
@@ -61,6 +63,8 @@ static const char *global_usage =
 	"                     /usr/lib/debug, then debuginfod when DEBUGINFOD_URLS is set)\n"
 	"  --no-dwarf         ignore debug info; use the built-in offset tables\n"
 	"  --pool-scan        find pymalloc pools by scanning memory, even with symbols\n"
+	"  --malloc-scan      find glibc's malloc arenas by their structure, even when\n"
+	"                     libc's debug info is at hand\n"
 	"  --no-progress      never show the progress indicator\n"
 	"  --pid PID          analyse the running process PID instead of a core: it is\n"
 	"                     stopped while its memory is copied, then resumed\n"
@@ -145,7 +149,7 @@ static int bad_usage(const char *msg, const char *arg)
 /* ---- argv ---- */
 
 enum { O_JSON = 256, O_EXE, O_SYSROOT, O_LIBPATH, O_DEBUGDIR, O_NOPROG, O_SORT, O_TOP, O_VERSION, O_NODWARF,
-       O_POOLSCAN, O_BASELINE, O_LIST, O_LOCALS, O_NEAREST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD,
+       O_POOLSCAN, O_MALLOCSCAN, O_BASELINE, O_LIST, O_LOCALS, O_NEAREST, O_TYPE, O_ADDR, O_DEPTH, O_MAXNODES, O_HIDE, O_STOPMOD,
        O_THROUGHMOD, O_WIDTH, O_NOMERGE, O_NOLEGEND, O_REPORT,
        O_PID, O_ALL, O_CGROUP, O_AT, O_RSS, O_DIR, O_MININT, O_KEEP, O_INTERVAL, O_ZSTD };
 
@@ -241,6 +245,7 @@ static int run(int argc, char **argv)
 		{"no-progress", no_argument, 0, O_NOPROG},
 		{"no-dwarf", no_argument, 0, O_NODWARF},
 		{"pool-scan", no_argument, 0, O_POOLSCAN},
+		{"malloc-scan", no_argument, 0, O_MALLOCSCAN},
 		{"sort", required_argument, 0, O_SORT},
 		{"top", required_argument, 0, O_TOP},
 		{"type", required_argument, 0, O_TYPE},
@@ -314,6 +319,7 @@ static int run(int argc, char **argv)
 		case O_NOPROG: ctx.no_progress = 1; break;
 		case O_NODWARF: ctx.no_dwarf = 1; break;
 		case O_POOLSCAN: ctx.pool_scan = 1; break;
+		case O_MALLOCSCAN: ctx.malloc_scan = 1; break;
 		case O_SORT:
 			if (strcmp(optarg, "size") != 0 && strcmp(optarg, "count") != 0)
 				return bad_usage("--sort takes size or count", optarg);
@@ -520,6 +526,7 @@ static int run(int argc, char **argv)
 	/* arenas --list and arenas --json name objects: a full scan */
 	ctx.totals_only = (cmd->opts & OPT_TOTALS) != 0 &&
 			  !(cmd->run == cmd_arenas && (ctx.list || ctx.json));
+	ctx.buffers = (cmd->opts & OPT_BUFFERS) != 0;
 	if (!ctx.sort)
 		ctx.sort = "size";
 

@@ -125,6 +125,37 @@ int core_read_u32(const core_t *core, uint64_t addr, uint32_t *out);
  * string cut by cap still succeeds, truncated), -1 if nothing is readable. */
 int core_read_str(const core_t *core, uint64_t addr, char *buf, size_t cap);
 
+/* ---- the address space, classified (mappings.c) ---- */
+
+/* What the process had mapped at an address; the lower, the stronger a
+ * claim (a module's data wins over a stack's mapping). */
+enum core_map_kind {
+	CORE_MAP_MODULE_DATA,     /* a module's .data and .bss (its writable
+				   * PT_LOADs, page-rounded); idx: the module */
+	CORE_MAP_STACK,           /* a thread's stack, up to its descriptor, or
+				   * its TLS mapped apart; idx: the thread */
+	CORE_MAP_GUARD,           /* the guard page below a thread's stack */
+	CORE_MAP_FILE_RO,         /* other file mappings, read-only or code */
+	CORE_MAP_FILE_W,          /* other file mappings, writable */
+	CORE_MAP_ANON_RO,         /* anonymous, read-only or inaccessible */
+	CORE_MAP_ANON_W,          /* anonymous, writable */
+};
+
+typedef struct core_map_range {
+	uint64_t lo, hi;
+	uint32_t idx;             /* the module or thread index, else 0 */
+	uint32_t seg;             /* the core segment it lies in */
+	uint8_t kind;             /* enum core_map_kind */
+	uint8_t present;          /* the core holds its bytes (else it left
+				   * them out: truncation, a kernel core's
+				   * file-backed pages) */
+} core_map_range;
+
+/* Every byte of every PT_LOAD in exactly one range, sorted by address,
+ * into *out (the caller frees it) and *n.  Stacks are found from each
+ * thread's stack pointer and fs_base.  -1 when out of memory. */
+int core_mappings(const core_t *core, core_map_range **out, size_t *n);
+
 /* ---- the C allocator ---- */
 
 /* Whether the process allocates with glibc's malloc: libc.so.6 is mapped
@@ -134,6 +165,107 @@ int core_malloc_glibc(core_t *core);
  * field less the header), or 0 when the header is unreadable or not a
  * chunk's.  Only meaningful when core_malloc_glibc(). */
 uint64_t core_malloc_usable(const core_t *core, uint64_t p);
+
+/* ---- glibc's malloc, walked (malloc.c) ----
+ *
+ * Every arena (main_arena and the per-thread ones, with their 64 MiB
+ * heaps), every chunk in them and the mmapped chunks; the free lists
+ * (bins, fastbins, each thread's tcache, the top chunks), safe-linked or
+ * not; and the figures mallinfo2() would have given.  Found through
+ * libc's symbols and DWARF (main_arena, mp_) when its debug info is at
+ * hand, else by structure (main_arena by its bins in libc's data, thread
+ * arenas by the ring and by heap_info at 64 MiB alignment, mmapped chunks
+ * by their headers at page starts).  What breaks a heap's invariants is a
+ * warning on the core; the walk keeps what it established. */
+typedef struct core_malloc core_malloc;
+
+enum {
+	CORE_MALLOC_BY_STRUCTURE = 1,  /* ignore libc's symbols and DWARF */
+};
+
+enum core_chunk_state {
+	CORE_CHUNK_USED,          /* in use by the program */
+	CORE_CHUNK_FREE,          /* free by the walk, but in no bin */
+	CORE_CHUNK_BIN,           /* free, in a bin (unsorted, small, large) */
+	CORE_CHUNK_FAST,          /* free, in a fastbin */
+	CORE_CHUNK_TCACHE,        /* free, in a thread's tcache */
+	CORE_CHUNK_TOP,           /* an arena's top chunk */
+	CORE_CHUNK_MMAPPED,       /* an mmapped chunk (in use) */
+	CORE_CHUNK_TCACHE_STRUCT, /* a thread's tcache_perthread_struct (malloc's own) */
+};
+
+typedef struct core_chunk {
+	uint64_t addr;            /* its header; the program's bytes start 16 on */
+	uint64_t size_state;      /* its size (header included, a multiple of 16) | state */
+} core_chunk;
+#define CORE_CHUNK_SIZE(c) ((c)->size_state & ~15ull)
+#define CORE_CHUNK_STATE(c) ((unsigned)((c)->size_state & 15))
+
+/* One arena.  Its heaps' bytes (heap_bytes) are exactly: used +
+ * tcache_structs + free_bins + free_fast + free_tcache + free_unbinned +
+ * top_walked + headers + released + unwalked. */
+typedef struct core_malloc_arena {
+	uint64_t state;           /* its struct malloc_state */
+	int main;                 /* main_arena, whose heap is the brk heap */
+	size_t nheaps;
+	uint64_t heap_bytes;      /* its heaps as mapped (thread arenas: up to mprotect_size) */
+	uint64_t system_mem;      /* malloc_state.system_mem */
+	uint64_t top, top_size;   /* its top chunk */
+	uint64_t used, used_chunks;        /* chunks in use by the program */
+	uint64_t tcache_structs;  /* tcache_perthread_structs in it */
+	uint64_t free_bins, free_fast, free_tcache, free_unbinned; /* free chunks, by the walk */
+	uint64_t tcache_chunks;
+	uint64_t top_walked;      /* its top chunk, when the walk reached it */
+	uint64_t headers;         /* heap_info, malloc_state, alignment, fenceposts */
+	uint64_t released;        /* mapped past heap_info.size: given back (madvise) */
+	uint64_t unwalked;        /* after a chunk that broke the walk */
+	/* int_mallinfo's figures: the bins' and fastbins' lists */
+	uint64_t bins, bin_chunks, fast, fast_chunks;
+} core_malloc_arena;
+
+/* The address ranges malloc owns, sorted, not overlapping: its heaps (a
+ * thread arena's heap up to its mprotect_size), its mmapped chunks, and
+ * the rest of each thread arena's 64 MiB heap mapping, reserved but not
+ * accessible (PROT_NONE; gcore writes it out as zeros). */
+enum { CORE_MREGION_HEAP = 1, CORE_MREGION_MMAPPED = 2, CORE_MREGION_RESERVED = 3 };
+typedef struct core_malloc_region {
+	uint64_t lo, hi;
+	int kind;                 /* CORE_MREGION_* */
+	int arena;                /* a heap's arena index, -1 for an mmapped chunk */
+} core_malloc_region;
+
+/* mallinfo2()'s fields over all arenas (as glibc's int_mallinfo sums
+ * them), and what the walk found besides. */
+typedef struct core_mallinfo {
+	uint64_t arena, ordblks, smblks, hblks, hblkhd, fsmblks, uordblks, fordblks, keepcost;
+	uint64_t tcache, tcache_chunks;     /* free in tcaches: part of uordblks */
+	uint64_t mmaps_found, mmapped_found; /* mmapped chunks the scan found */
+} core_mallinfo;
+
+/* Walks glibc's malloc in the core into *out (core_malloc_free it).  -1
+ * with a message in err when the process does not use glibc's malloc or
+ * no main_arena is found. */
+int core_malloc_open(core_malloc **out, core_t *core, unsigned flags, char *err, size_t errlen);
+void core_malloc_free(core_malloc *m);
+/* "symbols" (libc's debug info) or "structure". */
+const char *core_malloc_found_by(const core_malloc *m);
+/* glibc's release, "2.36", from libc's version string; "" when unknown. */
+const char *core_malloc_version(const core_malloc *m);
+/* 1 safe-linked lists (glibc 2.32+), 0 plain, -1 nothing told. */
+int core_malloc_safe_linking(const core_malloc *m);
+const core_mallinfo *core_malloc_info(const core_malloc *m);
+size_t core_malloc_arena_count(const core_malloc *m);
+/* Arena i, main_arena first; NULL past the last.  Borrowed. */
+const core_malloc_arena *core_malloc_arena_at(const core_malloc *m, size_t i);
+size_t core_malloc_region_count(const core_malloc *m);
+const core_malloc_region *core_malloc_region_at(const core_malloc *m, size_t i);
+/* Every chunk (heaps and mmapped), sorted by address.  Borrowed. */
+size_t core_malloc_chunk_count(const core_malloc *m);
+const core_chunk *core_malloc_chunks(const core_malloc *m);
+/* The index of the chunk holding addr (header included), or -1. */
+long core_malloc_chunk_find(const core_malloc *m, uint64_t addr);
+/* The threads' tcache_perthread_structs found. */
+size_t core_malloc_tcache_count(const core_malloc *m);
 
 /* ---- modules (the ELF files mapped into the process, from NT_FILE) ---- */
 

@@ -419,6 +419,12 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 	return p;
 }
 
+uint32_t ph_type_guess_count(ph_heap *h, uint32_t ti)
+{
+	struct ph_iplan *p = plan_of(h, ti);
+	return p ? p->nguess : 0;
+}
+
 struct keys_collect { struct ph_iplan *p; uint64_t cap; };
 
 static bool collect_key_cb(ph_heap *h, uint64_t k, uint64_t v, void *payload)

@@ -348,36 +348,63 @@ static uint64_t keys_size(const ph_heap *h, const dict_layout *L)
 	return h->tr->dict_keys_header + L->index_bytes + usable * L->esize;
 }
 
-static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
+bool ph_dict_parts(ph_heap *h, uint64_t dict, ph_part *keys, ph_part *values)
 {
 	dict_layout L;
-	uint64_t res = (uint64_t)t->basicsize;
 	uint64_t raw_values = 0;
+	*keys = *values = (ph_part){0, 0, 0};
 	if (!dict_layout_of(h, dict, &L))
-		return res;
+		return false;
+	/* a keys object shared by split tables belongs to their class */
+	if (L.dk_refcnt == 1) {
+		keys->addr = L.keys;
+		keys->bytes = keys_size(h, &L);
+	}
 	rdf(h, dict, h->off.dict_ma_values, &raw_values);
-	if (raw_values) {
-		if (h->tr->values_size == PH_VALUES_BY_KEYS)
-			res += ((L.dk_size << 1) / 3) * 8;
-		else if (h->tr->values_size == PH_VALUES_BY_ENTRIES &&
-			 one_allocation(h, raw_values, (L.nentries + L.usable) * 8))
-			res += (L.nentries + L.usable) * 8;
-		else {
-			/* 3.13: values embedded in the owner are counted there */
-			uint8_t emb = 0;
-			core_read(h->core, raw_values + 2, &emb, 1);
-			if (!emb) {
-				uint8_t cap = 0;
-				core_read(h->core, raw_values, &cap, 1);
-				uint64_t n = L.nentries + L.usable;
-				res += ((n + 7) & ~7ull) + (n + 1) * 8;
-				(void)cap;
-			}
+	if (!raw_values)
+		return true;
+	if (h->tr->values_size == PH_VALUES_BY_KEYS) {
+		values->addr = raw_values;
+		values->bytes = ((L.dk_size << 1) / 3) * 8;
+	} else if (h->tr->values_size == PH_VALUES_BY_ENTRIES &&
+		   one_allocation(h, raw_values, (L.nentries + L.usable) * 8)) {
+		/* 3.11, 3.12: new_values() puts a prefix (its length in its
+		 * last byte) in front of the slots */
+		uint8_t prefix = 0;
+		values->bytes = (L.nentries + L.usable) * 8;
+		values->addr = raw_values;
+		if (core_read(h->core, raw_values - 1, &prefix, 1) == 1 && prefix >= 8 &&
+		    prefix <= 80 && !(prefix & 7)) {
+			values->addr = raw_values - prefix;
+			values->prefix = prefix;
+		}
+	} else {
+		/* 3.13: values embedded in the owner are counted there */
+		uint8_t emb = 0;
+		core_read(h->core, raw_values + 2, &emb, 1);
+		if (!emb) {
+			uint64_t n = L.nentries + L.usable;
+			values->addr = raw_values;
+			values->bytes = ((n + 7) & ~7ull) + (n + 1) * 8;
 		}
 	}
-	if (L.dk_refcnt == 1)
-		res += keys_size(h, &L);
-	return res;
+	return true;
+}
+
+uint64_t ph_keys_bytes(ph_heap *h, uint64_t keys)
+{
+	dict_layout L;
+	return keys_layout(h, keys, &L) ? keys_size(h, &L) : 0;
+}
+
+static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
+{
+	ph_part keys, values;
+	uint64_t res = (uint64_t)t->basicsize;
+	if (!ph_dict_parts(h, dict, &keys, &values))
+		return res;
+	/* (getsizeof leaves 3.11's and 3.12's values prefix out) */
+	return res + keys.bytes + values.bytes;
 }
 
 /* ---- sys.getsizeof ---- */
@@ -390,12 +417,20 @@ static uint64_t getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
 	return (uint64_t)pre;               /* 3.11+: the whole pre-header */
 }
 
+void ph_list_part(ph_heap *h, uint64_t addr, ph_part *items)
+{
+	uint64_t v = 0;
+	*items = (ph_part){0, 0, 0};
+	rdf(h, addr, h->off.list_allocated, &v);
+	rdf(h, addr, h->off.list_ob_item, &items->addr);
+	items->bytes = buffer_size(h, items->addr, v, 8);
+}
+
 uint64_t ph_size_list(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	uint64_t items = 0, v = 0;
-	rdf(h, addr, h->off.list_allocated, &v);
-	rdf(h, addr, h->off.list_ob_item, &items);
-	return (uint64_t)t->basicsize + buffer_size(h, items, v, 8);
+	ph_part items;
+	ph_list_part(h, addr, &items);
+	return (uint64_t)t->basicsize + items.bytes;
 }
 
 uint64_t ph_size_dict(ph_heap *h, uint64_t addr, const ph_type *t)
@@ -403,43 +438,57 @@ uint64_t ph_size_dict(ph_heap *h, uint64_t addr, const ph_type *t)
 	return dict_sizeof(h, addr, t);
 }
 
-uint64_t ph_size_set(ph_heap *h, uint64_t addr, const ph_type *t)
+void ph_set_part(ph_heap *h, uint64_t addr, ph_part *table)
 {
-	uint64_t table = 0, mask = 0;
-	uint64_t body = (uint64_t)t->basicsize;
-	if (rdf(h, addr, h->off.set_table, &table) && rdf(h, addr, h->off.set_mask, &mask) &&
-	    table != addr + (uint64_t)h->off.set_smalltable)
-		body += buffer_size(h, table, mask + 1, 16);
-	return body;
+	uint64_t mask = 0;
+	*table = (ph_part){0, 0, 0};
+	if (rdf(h, addr, h->off.set_table, &table->addr) && rdf(h, addr, h->off.set_mask, &mask) &&
+	    table->addr != addr + (uint64_t)h->off.set_smalltable)
+		table->bytes = buffer_size(h, table->addr, mask + 1, 16);
 }
 
-uint64_t ph_size_str(ph_heap *h, uint64_t addr, const ph_type *t)
+uint64_t ph_size_set(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	uint64_t body = ph_body_str(h, addr, t);
+	ph_part table;
+	ph_set_part(h, addr, &table);
+	return (uint64_t)t->basicsize + table.bytes;
+}
+
+void ph_str_parts(ph_heap *h, uint64_t addr, ph_part *data, ph_part *utf8)
+{
 	uint32_t state = 0;
+	*data = *utf8 = (ph_part){0, 0, 0};
 	rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
+	uint64_t own = 0;
 	if (!((state >> 5) & 1)) {     /* non-compact: its data block */
-		uint64_t len = 0, data = 0;
+		uint64_t len = 0;
 		rdf(h, addr, h->off.ascii_length, &len);
-		rdf(h, addr, h->off.unicode_data, &data);
-		body += buffer_size(h, data, len + 1, (state >> 2) & 7);
+		rdf(h, addr, h->off.unicode_data, &data->addr);
+		data->bytes = buffer_size(h, data->addr, len + 1, (state >> 2) & 7);
+		own = data->addr;
+	} else {
+		own = addr + (uint64_t)h->off.compact_size;
 	}
 	/* unicode___sizeof__ adds a UTF-8 copy kept in its own buffer
 	 * (_PyUnicode_HAS_UTF8_MEMORY): not compact ASCII, utf8 set and
 	 * not the data itself.  PyCompactUnicodeObject puts utf8_length
 	 * and utf8 right after the PyASCIIObject on 3.8 - 3.13. */
 	bool compact_ascii = ((state >> 5) & 1) && ((state >> 6) & 1);
-	uint64_t u8len = 0, u8 = 0, data = 0;
+	uint64_t u8len = 0, u8 = 0;
 	if (!compact_ascii && h->off.ascii_size > 0 && h->off.compact_size > 0 &&
 	    rdf(h, addr, h->off.ascii_size + 8, &u8) && u8 &&
-	    rdf(h, addr, h->off.ascii_size, &u8len) && u8len < MAX_ITEMS) {
-		if ((state >> 5) & 1)
-			data = addr + (uint64_t)h->off.compact_size;
-		else
-			rdf(h, addr, h->off.unicode_data, &data);
-		if (u8 != data)
-			body += buffer_size(h, u8, u8len + 1, 1);
+	    rdf(h, addr, h->off.ascii_size, &u8len) && u8len < MAX_ITEMS && u8 != own) {
+		utf8->addr = u8;
+		utf8->bytes = buffer_size(h, u8, u8len + 1, 1);
 	}
+}
+
+uint64_t ph_size_str(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	ph_part data, utf8;
+	uint64_t body = ph_body_str(h, addr, t);
+	ph_str_parts(h, addr, &data, &utf8);
+	body += data.bytes + utf8.bytes;
 	if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
 		body = (uint64_t)t->basicsize;
 	return body;
@@ -456,12 +505,20 @@ uint64_t ph_size_int(ph_heap *h, uint64_t addr, const ph_type *t)
 	return 24 + 4 * n;
 }
 
+void ph_bytearray_part(ph_heap *h, uint64_t addr, ph_part *bytes)
+{
+	uint64_t v = 0;   /* ob_alloc, then ob_bytes, after the var head */
+	*bytes = (ph_part){0, 0, 0};
+	rd64(h, addr + 0x18, &v);
+	rd64(h, addr + 0x20, &bytes->addr);
+	bytes->bytes = buffer_size(h, bytes->addr, v, 1);
+}
+
 uint64_t ph_size_bytearray(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	uint64_t bytes = 0, v = 0;   /* ob_alloc, then ob_bytes, after the var head */
-	rd64(h, addr + 0x18, &v);
-	rd64(h, addr + 0x20, &bytes);
-	return (uint64_t)t->basicsize + buffer_size(h, bytes, v, 1);
+	ph_part bytes;
+	ph_bytearray_part(h, addr, &bytes);
+	return (uint64_t)t->basicsize + bytes.bytes;
 }
 
 uint64_t ph_size_type(ph_heap *h, uint64_t addr, const ph_type *t)

@@ -48,6 +48,31 @@ static bool gc_head_plausible(const ph_heap *h, uint64_t obj)
 	return gc_words_plausible(w);
 }
 
+/* The object in a used block at b (its bytes at bp, when mapped), of bs
+ * bytes: past no pre-header, a GC head, or a GC head and the managed dict
+ * and weakref words.  Its type index, and *off its offset; PH_NONE when
+ * the block holds no object (a buffer, or a freed object's remains). */
+static uint32_t block_object(ph_heap *h, uint64_t b, const uint8_t *bp, uint32_t bs, uint32_t *off)
+{
+	for (uint32_t o = 0; o <= 32 && o < bs; o += 16) {
+		uint32_t ti;
+		if (bp) {
+			uint64_t w[2];
+			memcpy(w, bp + o, 16);
+			ti = ph_object_check_words(h, b + o, w[0], w[1], bs - o);
+		} else {
+			ti = ph_object_check(h, b + o, bs - o);
+		}
+		if (ti != PH_NONE && ph_object_preheader(h, b + o, ti) == (int)o &&
+		    (o == 0 || (bp ? gc_words_plausible(bp + o - GC_HEAD_SIZE)
+				   : gc_head_plausible(h, b + o)))) {
+			*off = o;
+			return ti;
+		}
+	}
+	return PH_NONE;
+}
+
 /* Per pool: validate the header, mark free blocks, find objects in the rest.
  * Returns 1 for a used pool, 0 for an empty one, -1 for a bad header. */
 static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
@@ -144,35 +169,77 @@ static int walk_pool(ph_heap *h, uint64_t pool, bool add_objects)
 			continue;
 		uint64_t b = pool + POOL_OVERHEAD + (uint64_t)bi * bs;
 		const uint8_t *bp = hp ? hp + POOL_OVERHEAD + (size_t)bi * bs : NULL;
-		for (uint32_t off = 0; off <= 32 && off < bs; off += 16) {
-			uint32_t ti;
-			if (bp) {
-				uint64_t w[2];
-				memcpy(w, bp + off, 16);
-				ti = ph_object_check_words(h, b + off, w[0], w[1], bs - off);
-			} else {
-				ti = ph_object_check(h, b + off, bs - off);
+		uint32_t off, ti = block_object(h, b, bp, bs, &off);
+		if (ti == PH_NONE)
+			continue;
+		if (lean) {
+			uint64_t g = (bi * (uint64_t)bs + POOL_OVERHEAD + off) >> 4;
+			if (!(lean[g / 64] & (1ull << (g % 64)))) {
+				lean[g / 64] |= 1ull << (g % 64);
+				ph_lean_visit(h, b + off, ti);
 			}
-			if (ti != PH_NONE && ph_object_preheader(h, b + off, ti) == (int)off &&
-			    (off == 0 || (bp ? gc_words_plausible(bp + off - GC_HEAD_SIZE)
-					     : gc_head_plausible(h, b + off)))) {
-				if (lean) {
-					uint64_t g = (bi * (uint64_t)bs + POOL_OVERHEAD + off) >> 4;
-					if (!(lean[g / 64] & (1ull << (g % 64)))) {
-						lean[g / 64] |= 1ull << (g % 64);
-						ph_lean_visit(h, b + off, ti);
-					}
-					break;
-				}
-				uint32_t id = fresh ? ph_add_block(h, b + off, ti)
-						    : ph_add_object(h, b + off, ti, PH_OBJ_ARENA);
-				if (id != PH_NONE)
-					ph_object_visit(h, id);
-				break;
-			}
+			continue;
 		}
+		uint32_t id = fresh ? ph_add_block(h, b + off, ti)
+				    : ph_add_object(h, b + off, ti, PH_OBJ_ARENA);
+		if (id != PH_NONE)
+			ph_object_visit(h, id);
 	}
 	return 1;
+}
+
+size_t ph_arena_objects(ph_heap *h, uint64_t lo, uint64_t hi, ph_object_fn fn, void *payload)
+{
+	size_t found = 0;
+	uint8_t isfree[MAX_BLOCKS_IN_POOL];
+	for (uint64_t pool = (lo + h->pool_size - 1) & ~(h->pool_size - 1);
+	     pool + h->pool_size <= hi && pool >= lo; pool += h->pool_size) {
+		uint8_t hdr[POOL_OVERHEAD];
+		uint32_t count, szidx, nextoffset;
+		uint64_t freeblock;
+		if (core_read(h->core, pool, hdr, sizeof hdr) != sizeof hdr)
+			continue;
+		memcpy(&count, hdr + (size_t)h->off.pool_ref, 4);
+		memcpy(&freeblock, hdr + (size_t)h->off.pool_freeblock, 8);
+		memcpy(&szidx, hdr + (size_t)h->off.pool_szidx, 4);
+		memcpy(&nextoffset, hdr + (size_t)h->off.pool_nextoffset, 4);
+		uint32_t bs = (szidx + 1) * 16;
+		if (count == 0 || szidx >= PH_SIZE_CLASSES || nextoffset < POOL_OVERHEAD ||
+		    nextoffset > h->pool_size)
+			continue;
+		uint32_t nb = (uint32_t)((h->pool_size - POOL_OVERHEAD) / bs);
+		uint32_t carved = (nextoffset - POOL_OVERHEAD) / bs;
+		if (carved > nb)
+			carved = nb;
+		memset(isfree, 0, nb);
+		uint64_t p = freeblock;
+		for (uint32_t steps = 0; p && steps <= nb; steps++) {
+			uint64_t off = p - pool;
+			if (p < pool + POOL_OVERHEAD || off >= h->pool_size ||
+			    (off - POOL_OVERHEAD) % bs != 0)
+				break;
+			uint32_t bi = (uint32_t)((off - POOL_OVERHEAD) / bs);
+			if (bi >= carved || isfree[bi])
+				break;
+			isfree[bi] = 1;
+			if (!rd64(h, p, &p))
+				break;
+		}
+		const uint8_t *hp = core_ptr(h->core, pool, (size_t)h->pool_size);
+		for (uint32_t bi = 0; bi < carved; bi++) {
+			if (isfree[bi])
+				continue;
+			uint64_t b = pool + POOL_OVERHEAD + (uint64_t)bi * bs;
+			uint32_t off, ti = block_object(h, b, hp ? hp + POOL_OVERHEAD + (size_t)bi * bs : NULL,
+						       bs, &off);
+			if (ti == PH_NONE)
+				continue;
+			found++;
+			if (fn)
+				fn(h, b + off, ti, payload);
+		}
+	}
+	return found;
 }
 
 /* The walk reads nearly every page of an arena's pools.  Faulting them in

@@ -69,6 +69,10 @@ typedef struct ph_type {
 	char *name;              /* "module.qualname", or bare for builtins */
 	struct ph_iplan *plan;   /* how its instances are walked (decode.c), built on first use */
 	uint64_t count, bytes;   /* its objects and their sizes (the scan's visits) */
+	uint64_t owned, extra;   /* their buffers, and those bytes leaves out (buffers.c) */
+	uint8_t owns;            /* how its objects own buffers (buffers.c), 0: undecided */
+	uint8_t native;          /* ph_type_native + 1 (buffers.c), 0: undecided */
+	uint32_t vslots;         /* its instances' values slots + 1 (buffers.c), 0: unread */
 } ph_type;
 
 
@@ -261,6 +265,20 @@ bool ph_dict_split(ph_heap *h, uint64_t dict);
 uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key);
 /* An int object's value when it fits two digits (repr.c). */
 bool ph_int_value(ph_heap *h, uint64_t addr, int64_t *out);
+/* The parts of an object allocated apart from it, as sys.getsizeof counts
+ * them (addr 0 / bytes 0 when absent or unreadable): a dict's keys object
+ * when it owns it (not a split table's shared keys) and its values (none
+ * when embedded in an object; prefix: 3.11's and 3.12's bytes in front of
+ * the slots, which getsizeof leaves out, and addr is where they start), a
+ * list's items, a set's table, a str's data when not compact and its
+ * UTF-8 copy, a bytearray's bytes.  ph_keys_bytes: a keys object's size. */
+typedef struct ph_part { uint64_t addr, bytes; unsigned prefix; } ph_part;
+bool ph_dict_parts(ph_heap *h, uint64_t dict, ph_part *keys, ph_part *values);
+uint64_t ph_keys_bytes(ph_heap *h, uint64_t keys);
+void ph_list_part(ph_heap *h, uint64_t addr, ph_part *items);
+void ph_set_part(ph_heap *h, uint64_t addr, ph_part *table);
+void ph_str_parts(ph_heap *h, uint64_t addr, ph_part *data, ph_part *utf8);
+void ph_bytearray_part(ph_heap *h, uint64_t addr, ph_part *bytes);
 
 /* ---- decode.c: references ---- */
 /* Labelled references of one object at addr (of type ti): fn(target, kind,
@@ -272,6 +290,9 @@ size_t ph_object_edges_raw(ph_heap *h, uint64_t addr, uint32_t ti, ph_lref_fn fn
 			   void *payload);
 /* Frees the instance plans of all types. */
 void ph_plans_free(ph_heap *h);
+/* The words of type ti's instances that no slot, dict or weakref names:
+ * a C (or mypyc) type's own fields, read as guesses. */
+uint32_t ph_type_guess_count(ph_heap *h, uint32_t ti);
 
 /* ---- edges.c ---- */
 /* Whether a refcount as stored marks the object immortal. */
@@ -321,6 +342,11 @@ void ph_lean_free(ph_heap *h);
 void ph_object_visit(ph_heap *h, uint32_t id);
 /* Counts and visits a pool-walk object that gets no id (totals_only). */
 void ph_lean_visit(ph_heap *h, uint64_t addr, uint32_t ti);
+
+/* ---- buffers.c ---- */
+/* Adds the object's buffers to its type's owned and extra bytes; size is
+ * its sys.getsizeof. */
+void ph_buffers_count(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size);
 
 /* ---- obmalloc.c: the arenas ---- */
 int ph_walk_arenas(ph_heap *h, ph_progress_fn progress, void *payload);

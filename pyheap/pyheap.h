@@ -41,6 +41,14 @@ typedef struct ph_options {
 	 * used.  What `types`, `info` and `arenas` need, in less memory and
 	 * time. */
 	int totals_only;
+	/* Per type, the bytes of the buffers its objects own besides
+	 * themselves (ph_type_buffers): a few more reads per object. */
+	int buffers;
+	/* When set, called once for each object the scan finds, as it
+	 * visits it: its address, type index and size (sys.getsizeof).  What
+	 * an analysis needs of every object when the scan keeps totals only. */
+	void (*visit)(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size, void *payload);
+	void *visit_payload;
 } ph_options;
 
 /* Called now and then during ph_scan(); done <= total, both in "units" of
@@ -271,9 +279,84 @@ typedef struct ph_pool_use {
  * out its first cap pools; returns how many pools it spans, 0 when there
  * is no arena i.  Reads the pool headers again; no warnings. */
 size_t ph_arena_pools(ph_heap *h, size_t i, uint64_t *base, ph_pool_use *out, size_t cap);
+/* The live objects in the used blocks of the pools in [lo, hi) (an arena):
+ * fn(addr, type index) for each, as the scan found them; returns how
+ * many.  For the objects of a few arenas when the scan kept totals only. */
+typedef void (*ph_object_fn)(ph_heap *h, uint64_t addr, uint32_t type, void *payload);
+size_t ph_arena_objects(ph_heap *h, uint64_t lo, uint64_t hi, ph_object_fn fn, void *payload);
 /* Whether an lru_cache wrapper is unbounded (maxsize=None); -1 when id is
  * not an lru_cache wrapper.  *cache gets its cache dict's id (PH_NONE if none). */
 int ph_lru_unbounded(ph_heap *h, ph_id id, uint32_t *cache);
+
+/* ---- the memory objects own (buffers.c) ---- */
+
+/* What an object keeps in an allocation of its own. */
+enum ph_buffer_kind {
+	PH_BUF_LIST_ITEMS,       /* a list's item table */
+	PH_BUF_DICT_KEYS,        /* a dict's keys object (unless shared) */
+	PH_BUF_DICT_VALUES,      /* a split dict's values */
+	PH_BUF_INSTANCE_VALUES,  /* 3.11, 3.12: an instance's values, no dict made */
+	PH_BUF_SHARED_KEYS,      /* a class's keys shared by its instances */
+	PH_BUF_SET_TABLE,        /* a set's or frozenset's hash table */
+	PH_BUF_STR_DATA,         /* a str's characters, when not compact */
+	PH_BUF_STR_UTF8,         /* a str's UTF-8 copy */
+	PH_BUF_BYTEARRAY,        /* a bytearray's bytes */
+	PH_BUF_ARRAY,            /* an array.array's items */
+	PH_BUF_NDARRAY,          /* a numpy array's data, when it owns it */
+	PH_BUF_NDARRAY_SHAPE,    /* a numpy array's dimensions and strides */
+	PH_BUF_DEQUE_BLOCKS,     /* a deque's blocks of 64 items */
+	PH_BUF_NKINDS
+};
+/* "list items", "dict keys", ... */
+const char *ph_buffer_kind_name(unsigned kind);
+
+typedef struct ph_buffer {
+	uint64_t addr;           /* where its allocation starts */
+	uint64_t bytes;          /* its size, as its owner sizes it */
+	uint8_t kind;            /* enum ph_buffer_kind */
+	uint8_t in_size;         /* ph_object_size() (sys.getsizeof) counts it */
+} ph_buffer;
+typedef void (*ph_buffer_fn)(ph_heap *h, const ph_buffer *b, void *payload);
+
+/* Calls fn (when not NULL) for each buffer the object at addr, of type
+ * index type, owns: allocated apart from it, freed with it.  Returns how
+ * many.  Buffers pointing outside the core's memory are left out. */
+size_t ph_object_buffers(ph_heap *h, uint64_t addr, uint32_t type, ph_buffer_fn fn,
+			 void *payload);
+/* Whether objects of the type can own buffers (cheap: decided once). */
+int ph_type_owns_buffers(ph_heap *h, uint32_t type);
+/* Whether the type is a C extension's that pyheap has no rule for, or one
+ * whose objects have C fields no slot names: its objects' fields are read
+ * as guesses, and may point at native memory.  0 no, 1 yes, 2 yes and its
+ * objects are classes (a C metaclass's: their fields hold less of their
+ * own). */
+int ph_type_native(ph_heap *h, uint32_t type);
+/* Per type, when the scan had ph_options.buffers: the bytes of the
+ * buffers its objects own, and of those the bytes ph_type_totals' bytes
+ * (sys.getsizeof) leave out. */
+void ph_type_buffers(const ph_heap *h, uint32_t type, uint64_t *owned, uint64_t *extra);
+/* The owned bytes ph_object_size leaves out, for object id: what a size
+ * counting every buffer adds to it. */
+uint64_t ph_object_extra(ph_heap *h, ph_id id);
+/* sys.getsizeof of the object at addr, of type index type (for objects
+ * met without an id: ph_arena_objects, the visit hook). */
+uint64_t ph_object_sizeof_at(ph_heap *h, uint64_t addr, uint32_t type);
+/* Where the object's allocation starts: addr less its pre-header (GC
+ * head, managed dict and weakref pointers). */
+uint64_t ph_object_start(ph_heap *h, uint64_t addr, uint32_t type);
+/* Whether addr lies in one of pymalloc's arenas. */
+int ph_in_pymalloc(const ph_heap *h, uint64_t addr);
+/* The arenas' memory, sorted, into lo[] and hi[] (ph_arena_range_count()
+ * entries each); returns the count.  Exact from the arena table; for
+ * arenas found by a pool scan, from the first pool back over untouched
+ * pages to where the arena's mmap must have started. */
+size_t ph_arena_range_count(const ph_heap *h);
+/* Arena i's pools as the walk found them (from the table: the whole
+ * arena); 0, or -1 past the last. */
+int ph_arena_pool_range(const ph_heap *h, size_t i, uint64_t *lo, uint64_t *hi);
+size_t ph_arena_extents(const ph_heap *h, uint64_t *lo, uint64_t *hi);
+/* The image the heap was read from. */
+core_t *ph_core(const ph_heap *h);
 
 /* ---- warnings: counted by kind, with one example each ---- */
 

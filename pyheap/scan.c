@@ -75,6 +75,10 @@ static uint64_t visit(ph_heap *h, uint64_t addr, uint32_t ti)
 	h->total_size += size;
 	h->types[ti].count++;
 	h->types[ti].bytes += size;
+	if (h->opts.buffers)
+		ph_buffers_count(h, addr, ti, size);
+	if (h->opts.visit)
+		h->opts.visit(h, addr, ti, size, h->opts.visit_payload);
 	return size;
 }
 

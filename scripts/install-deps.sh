@@ -19,7 +19,8 @@
 #                                 integration tests' "production" interpreter
 #   clang libclang-rt-14-dev      fuzzing (libFuzzer + sanitizer runtimes)
 #   elfutils time                 eu-readelf & co. for debugging; /usr/bin/time
-#   libc6-dbg                     separate debug info, found by build-id (check_core)
+#   libc6-dbg                     separate debug info, found by build-id (check_core);
+#                                 glibc's malloc by its symbols (check_memory)
 #   debootstrap                   the Debian chroots of scripts/distro.sh (trixie
 #                                 and sid interpreters for the real-core suites)
 #   debuginfod                    the debuginfod server the debuginfod test runs

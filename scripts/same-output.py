@@ -134,7 +134,7 @@ def run(pyheap, d, outroot):
         variants = [('plain', [])] if big else \
             [('plain', []), ('nodwarf', ['--no-dwarf']), ('poolscan', ['--pool-scan'])]
         for vname, vopts in variants:
-            for cmd in ('info', 'types', 'arenas', 'refs', 'garbage', 'top', 'suspects'):
+            for cmd in ('info', 'types', 'arenas', 'refs', 'garbage', 'top', 'suspects', 'memory'):
                 if big and cmd in ('garbage', 'suspects'):
                     continue
                 for js in ([], ['--json']):

@@ -67,6 +67,10 @@ START_TEST(usage_errors)
 	ck_assert_int_eq(pyheap("--help", NULL, NULL, NULL, err, sizeof err), 0);
 	ck_assert_int_eq(pyheap("types", "--help", NULL, NULL, err, sizeof err), 0);
 	ck_assert_int_eq(pyheap("help", "arenas", NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("memory", "--help", NULL, NULL, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("memory", "--sort", "size", "x", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("memory", "--top", "x", "y", err, sizeof err), 2);
+	ck_assert_int_eq(pyheap("memory", "a", "b", NULL, err, sizeof err), 2);
 	ck_assert_int_eq(pyheap("--version", NULL, NULL, NULL, err, sizeof err), 0);
 	/* dump, watch and live mode */
 	ck_assert_int_eq(pyheap("dump", NULL, NULL, NULL, err, sizeof err), 2);
@@ -128,8 +132,8 @@ START_TEST(bad_files)
 	char path[4200];
 	snprintf(path, sizeof path, "%s/empty.core", tmp);
 	write_file(path, "", 0);
-	for (int i = 0; i < 3; i++)
-		expect_unusable((const char *[]){"info", "types", "arenas"}[i], path, "empty");
+	for (int i = 0; i < 4; i++)
+		expect_unusable((const char *[]){"info", "types", "arenas", "memory"}[i], path, "empty");
 	snprintf(path, sizeof path, "%s/text.core", tmp);
 	write_file(path, "hello, world\n", 13);
 	expect_unusable("types", path, "not an ELF file");
@@ -256,6 +260,8 @@ START_TEST(real_core_ok)
 	ck_assert_int_eq(pyheap("types", "--top", "5", py_core, err, sizeof err), 0);
 	ck_assert_int_eq(pyheap("arenas", "--json", py_core, NULL, err, sizeof err), 0);
 	ck_assert_int_eq(pyheap("types", "--sort=count", py_core, "--json", err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("memory", "--top", "3", py_core, err, sizeof err), 0);
+	ck_assert_int_eq(pyheap("--malloc-scan", "memory", py_core, "--json", err, sizeof err), 0);
 }
 END_TEST
 

@@ -745,6 +745,62 @@ START_TEST(test_gcore)
 		ck_assert_int_eq(core_module_member_offset(m, "malloc_state", "top", &a), 0);
 		ck_assert_uint_eq(a, 0x60);
 	}
+	/* The address space classified: every byte of every segment once, in
+	 * order, the thread's stack pointer in a stack range, libc's data in a
+	 * module data range. */
+	{
+		core_map_range *mr;
+		size_t n, stack = 0;
+		uint64_t regs[CORE_NREGS], sum = 0, memsz = 0, d, dsz;
+		ck_assert_int_eq(core_mappings(c, &mr, &n), 0);
+		ck_assert_int_eq(core_thread_regs(c, 0, regs), 0);
+		ck_assert_int_eq(core_module_data_at(m, 0, &d, &dsz), 0);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_uint_lt(mr[i].lo, mr[i].hi);
+			if (i)
+				ck_assert_uint_le(mr[i - 1].hi, mr[i].lo);
+			sum += mr[i].hi - mr[i].lo;
+			if (regs[CORE_REG_RSP] >= mr[i].lo && regs[CORE_REG_RSP] < mr[i].hi)
+				stack = mr[i].kind == CORE_MAP_STACK;
+			if (d >= mr[i].lo && d < mr[i].hi)
+				ck_assert_uint_eq(mr[i].kind, CORE_MAP_MODULE_DATA);
+		}
+		for (size_t i = 0; i < core_segment_count(c); i++)
+			memsz += core_segment_at(c, i)->memsz;
+		ck_assert_uint_eq(sum, memsz);
+		ck_assert_msg(stack, "the stack pointer is in no stack range");
+		free(mr);
+	}
+	/* glibc's malloc, by symbols and by structure: the same figures, the
+	 * arena's heap adding up */
+	{
+		core_malloc *ms, *mt;
+		ck_assert_int_eq(core_malloc_open(&ms, c, 0, err, sizeof err), 0);
+		ck_assert_int_eq(core_malloc_open(&mt, c, CORE_MALLOC_BY_STRUCTURE, err, sizeof err), 0);
+		ck_assert_str_eq(core_malloc_found_by(ms), "symbols");
+		ck_assert_str_eq(core_malloc_found_by(mt), "structure");
+		const core_mallinfo *x = core_malloc_info(ms), *y = core_malloc_info(mt);
+		ck_assert_uint_gt(x->arena, 0);
+		ck_assert_uint_eq(x->arena, y->arena);
+		ck_assert_uint_eq(x->uordblks, y->uordblks);
+		ck_assert_uint_eq(x->fordblks, y->fordblks);
+		ck_assert_uint_eq(x->hblkhd, y->hblkhd);
+		ck_assert_uint_eq(x->uordblks + x->fordblks, x->arena);
+		const core_malloc_arena *ar = core_malloc_arena_at(ms, 0);
+		ck_assert(ar && ar->main);
+		ck_assert_uint_eq(ar->used + ar->tcache_structs + ar->free_bins + ar->free_fast +
+				  ar->free_tcache + ar->free_unbinned + ar->top_walked + ar->headers +
+				  ar->released + ar->unwalked, ar->heap_bytes);
+		ck_assert_uint_eq(ar->unwalked, 0);
+		/* the chunks are sorted and found by address */
+		const core_chunk *ch = core_malloc_chunks(ms);
+		for (size_t i = 1; i < core_malloc_chunk_count(ms); i++)
+			ck_assert_uint_lt(ch[i - 1].addr, ch[i].addr);
+		if (core_malloc_chunk_count(ms))
+			ck_assert_int_eq(core_malloc_chunk_find(ms, ch[0].addr + 16), 0);
+		core_malloc_free(ms);
+		core_malloc_free(mt);
+	}
 	core_free(c);
 	unlink(corepath);
 }

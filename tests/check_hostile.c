@@ -239,7 +239,8 @@ static int run_pyheap(const char *name, const char *cmd, const char *core, const
 
 /* Writes the variant and runs both commands.  want: NULL = any outcome;
  * else the warnings must be there and stderr must hold `want`. */
-static int graph_cmds;   /* check_variant also runs refs, garbage, top, suspects, path */
+static int graph_cmds;   /* check_variant also runs refs, garbage, top, suspects, path,
+			  * memory */
 
 static void check_variant(const char *name, const char *want)
 {
@@ -299,8 +300,9 @@ static void check_variant(const char *name, const char *want)
 	 * report's page goes beside the variant's directory) */
 	char page[4300];
 	snprintf(page, sizeof page, "-o%s/report.html", tmp);
-	for (int c = 0; graph_cmds && c < 6; c++) {
-		static const char *const cmds[] = {"refs", "garbage", "top", "suspects", "path", "report"};
+	for (int c = 0; graph_cmds && c < 7; c++) {
+		static const char *const cmds[] = {"refs", "garbage", "top", "suspects", "path",
+						   "report", "memory"};
 		run_pyheap(name, cmds[c], path, c == 4 ? "--type=dict" : c == 5 ? page : NULL);
 	}
 	ck_assert_msg(dir_entries(dir) == 1, "%s: pyheap wrote next to the core", name);
