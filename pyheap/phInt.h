@@ -65,6 +65,7 @@ typedef struct ph_type {
 	uint64_t members;        /* tp_members (heap types: slot descriptors) */
 	enum ph_kind kind;
 	uint64_t kind_base;      /* the type on the tp_base chain that gave the kind */
+	enum ph_kind sizer;      /* a sizes_only row on the chain below it, or K_OTHER */
 	int preheader;           /* bytes before the PyObject */
 	char *name;              /* "module.qualname", or bare for builtins */
 	struct ph_iplan *plan;   /* how its instances are walked (decode.c), built on first use */
