@@ -657,7 +657,7 @@ static const struct ctypes_layout {
 	int64_t elements;      /* ffi_type_pointer.elements: length + 1 pointers, or NULL */
 	int64_t format;        /* char *: the PEP 3118 format, or NULL */
 	int64_t ndim;          /* int: the length of shape */
-} ctypes_layouts[] = {
+} ctypes_layouts[] = {   /* indexed by enum ph_ctypes; [0] (not set): none */
 	[PH_CTYPES_STGDICT] = { 192, -1, 64, 88, 168, 176 },
 	[PH_CTYPES_STGINFO_313] = { 160, 0, 24, 48, 136, 144 },
 	[PH_CTYPES_STGINFO_314] = { 168, 0, 24, 48, 144, 152 },
@@ -725,7 +725,7 @@ uint64_t ph_size_stgdict(ph_heap *h, uint64_t addr, const ph_type *t)
 	uint64_t size = dict_sizeof(h, addr, t);
 	int64_t dict_size = h->off.dict_ma_values + 8;   /* ma_values is its last field */
 	bool ok;
-	if (h->tr->ctypes != PH_CTYPES_STGDICT || t->basicsize < L->size || h->off.dict_ma_values < 0)
+	if (L->size <= 0 || L->initialized >= 0 || t->basicsize < L->size || h->off.dict_ma_values < 0)
 		return size;
 	uint64_t extra = ctypes_extra(h, addr, L, &ok);
 	return ok ? size + (uint64_t)(L->size - dict_size) + extra : size;
@@ -742,7 +742,7 @@ uint64_t ph_size_ctype(ph_heap *h, uint64_t addr, const ph_type *t)
 		size += n * (uint64_t)t->itemsize;
 	int64_t info = (h->off.ht_size + 15) & ~15ll;
 	bool ok;
-	if (h->tr->ctypes == PH_CTYPES_STGDICT || h->off.ht_size <= 0 ||
+	if (L->size <= 0 || L->initialized < 0 || h->off.ht_size <= 0 ||
 	    t->basicsize < info + ((L->size + 15) & ~15ll))
 		return size;
 	uint64_t extra = ctypes_extra(h, addr + (uint64_t)info, L, &ok);

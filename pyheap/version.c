@@ -119,11 +119,12 @@ static const ph_traits traits[] = {
 			    "PyGC_Head aligned to 4, gh-127545); a made __dict__ holds the "
 			    "inline values from 3.13.3 (gh-130327), as gc.get_referents shows",
 		.layouts = {"3.13.5-debian", "3.13.18-debian", "3.13.0"},
-		MODERN, .arenas = PH_ARENAS_INTERP_PTR,
+		MODERN, .arenas = PH_ARENAS_INTERP_PTR, .sizeof_prefix = PH_SIZEOF_PREHEADER_NOT_STATIC,
 		.managed_dict = PH_MD_INLINE, .dict_owns_values = true,
 		.values_size = PH_VALUES_PREFIXED, .values_prefix = 8,
 		.frames = PH_FRAMES_CURRENT, .gen_live_below = 1,
 		.debug_offsets = PH_DO_3_13,
+		.ctypes = PH_CTYPES_STGINFO_313,
 	},
 	{
 		.minor = 14, .micro_lo = 0, .micro_hi = 4,

@@ -103,7 +103,8 @@ enum ph_debug_offsets {
 
 /* What sys.getsizeof adds to an object's __sizeof__ (_PySys_GetSizeOf). */
 enum ph_sizeof_prefix {
-	PH_SIZEOF_GC_HEAD,    /* the GC head of a GC object, which a type is when
+	/* 0: not set (tests/check_offsets.c fails on an entry without it) */
+	PH_SIZEOF_GC_HEAD = 1, /* the GC head of a GC object, which a type is when
 			       * it is a heap type (tp_is_gc) (3.8 - 3.10) */
 	PH_SIZEOF_PREHEADER,  /* the whole pre-header of the object's type, to
 			       * every object: a static type too, which has
@@ -117,7 +118,8 @@ enum ph_sizeof_prefix {
  * sys.getsizeof counts.  _ctypes is a shared module: its layouts are not in
  * libpython's DWARF; objects.c has them, by this value. */
 enum ph_ctypes {
-	PH_CTYPES_STGDICT,     /* a StgDict, the type's __dict__ (3.8 - 3.12) */
+	/* 0: not set (tests/check_offsets.c fails on an entry without it) */
+	PH_CTYPES_STGDICT = 1, /* a StgDict, the type's __dict__ (3.8 - 3.12) */
 	PH_CTYPES_STGINFO_313, /* a StgInfo in the type object, after its
 				* PyHeapTypeObject (3.13) */
 	PH_CTYPES_STGINFO_314, /* the same, grown by pointer_type and
