@@ -248,8 +248,7 @@ static void sum_cb(ph_heap *h, const ph_buffer *b, void *payload)
  * part.  UINT64_MAX when it cannot tell from the type alone. */
 static uint64_t own_bytes(ph_heap *h, uint64_t addr, uint32_t type, uint8_t o)
 {
-	int pre = ph_object_preheader(h, addr, type);
-	uint64_t own = h->tr->sizeof_preheader ? (uint64_t)pre : pre ? 16 : 0;
+	uint64_t own = ph_getsizeof_prefix(h, addr, &h->types[type]);
 	uint64_t f = 0;
 	uint32_t state = 0;
 	switch (o) {
@@ -259,6 +258,9 @@ static uint64_t own_bytes(ph_heap *h, uint64_t addr, uint32_t type, uint8_t o)
 		/* compact ASCII: no buffer at all */
 		if (rd32(h, addr + (uint64_t)h->off.ascii_state, &state) && ((state >> 5) & 3) == 3)
 			return UINT64_MAX - 1;
+		/* (a non-compact one counts sizeof(PyUnicodeObject), objects.c) */
+		if (!((state >> 5) & 1) && h->off.unicodeobj_size > 0)
+			return own + (uint64_t)h->off.unicodeobj_size;
 		return own + ph_body_str(h, addr, &h->types[type]);
 	case OWN_TYPE:
 		if (!rdf(h, addr, h->off.tp_flags, &f) || !(f & TPF_HEAPTYPE))

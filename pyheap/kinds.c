@@ -94,6 +94,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	},
 	[K_CODE] = {
 		.name = "code", .symbols = {"PyCode_Type"},
+		.size = ph_size_code,
 		.edges = ph_decode_code,
 		.repr = ph_repr_code,
 	},
@@ -136,6 +137,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	},
 	[K_FRAME] = {
 		.name = "frame", .symbols = {"PyFrame_Type"},
+		.size = ph_size_frame,
 		.edges = ph_decode_frame,
 		.repr = ph_repr_frame,
 	},
@@ -204,6 +206,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	},
 	[K_DEQUE] = {
 		.name = "collections.deque", .type_names = {"collections.deque"},
+		.size = ph_size_deque,
 		.edges = ph_decode_deque,
 		.len = ph_len_var, .repr = ph_repr_var_len,
 	},
@@ -215,9 +218,10 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 		.len = ph_len_dict, .repr = ph_repr_dict_len,
 	},
 	[K_DATETIME] = {
-		/* allocated without their tzinfo slot when they have none */
+		/* allocated without their tzinfo slot when they have none, but
+		 * sized by object.__sizeof__ (tp_basicsize) all the same */
 		.name = "datetime", .type_names = {"datetime.time", "datetime.datetime"},
-		.body = ph_body_datetime,
+		.body = ph_body_datetime, .size = ph_size_basic,
 		.edges = ph_decode_conservative,
 	},
 	[K_NDARRAY] = {
@@ -231,5 +235,34 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 		.edges = ph_decode_dict,
 		.fields = { FLD(odict_inst_dict, F_DICT) },
 		.len = ph_len_dict, .repr = ph_repr_dict_len,
+	},
+	[K_FROZENDICT] = {
+		/* 3.15: a dict's layout and __sizeof__, though no dict subclass */
+		.name = "frozendict", .symbols = {"PyFrozenDict_Type"},
+		.size = ph_size_dict,
+		.edges = ph_decode_dict,
+		.len = ph_len_dict, .repr = ph_repr_dict_len,
+	},
+
+	/* rows that only size (kinds.h) */
+	[K_STGDICT] = {
+		/* ctypes' StgDict (3.8 - 3.12): a dict with the type's C data */
+		.name = "StgDict", .type_names = {"StgDict"},
+		.sizes_only = true, .size = ph_size_stgdict,
+	},
+	[K_CTYPE] = {
+		/* ctypes' metatypes (3.13+): the type's C data after the type */
+		.name = "_ctypes.CType_Type", .type_names = {"_ctypes.CType_Type"},
+		.sizes_only = true, .size = ph_size_ctype,
+	},
+	[K_BUFFERED] = {
+		.name = "_io buffered",
+		.type_names = {"_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom"},
+		.sizes_only = true, .size = ph_size_buffered,
+	},
+	[K_STRUCT] = {
+		/* tp_name "Struct" on 3.8 */
+		.name = "_struct.Struct", .type_names = {"_struct.Struct", "Struct"},
+		.sizes_only = true, .size = ph_size_struct,
 	},
 };

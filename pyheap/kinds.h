@@ -12,6 +12,14 @@
  * A new C type is one row here, plus its decoder when its references are
  * more than a list of fields (and its fields in offsets.h).  Types no row
  * recognises are K_OTHER: their instances are scanned conservatively.
+ *
+ * A row may only size (sizes_only): its C type extends another family, or
+ * none, with memory of its own that sys.getsizeof counts (ctypes' StgDict
+ * over dict, _io's buffered files, _struct.Struct).  Its instances stay in
+ * the family the rest of their tp_base chain gives them -- recognised,
+ * decoded and checked as before -- and only take their size from the
+ * row (ph_type.sizer).
+ *
  * Private to pyheap/.
  */
 #ifndef PYHEAP_KINDS_H
@@ -33,7 +41,9 @@ enum ph_kind {
 	K_FRAME, K_GEN, K_COROUTINE, K_ASYNCGEN, K_TRACEBACK, K_EXCEPTION,
 	K_DESCR, K_WEAKPROXY,
 	K_PARTIAL, K_LRU, K_LRU_ELEM, K_DEQUE, K_DEFDICT, K_ODICT,
-	K_DATETIME, K_NDARRAY,
+	K_DATETIME, K_NDARRAY, K_FROZENDICT,
+	/* rows that only size (sizes_only) */
+	K_STGDICT, K_CTYPE, K_BUFFERED, K_STRUCT,
 	K_NKINDS
 };
 
@@ -63,6 +73,8 @@ typedef struct ph_kind_ops {
 	uint64_t (*size)(ph_heap *h, uint64_t addr, const ph_type *t);
 	/* heap types of the family are GC objects, static ones are not */
 	bool gc_if_heap_type;
+	/* the row gives only the size (see above); its other fields are unused */
+	bool sizes_only;
 
 	/* references: the decoder, then the fields, in this order */
 	void (*edges)(ph_heap *h, ph_walk *w, uint64_t addr, uint32_t ti);

@@ -409,12 +409,22 @@ static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
 
 /* ---- sys.getsizeof ---- */
 
-static uint64_t getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
+uint64_t ph_getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	int pre = preheader_of_obj(h, addr, t);
-	if (!h->tr->sizeof_preheader)
-		return pre ? GC_HEAD_SIZE : 0;  /* only the GC head counts */
-	return (uint64_t)pre;               /* 3.11+: the whole pre-header */
+	switch (h->tr->sizeof_prefix) {
+	case PH_SIZEOF_GC_HEAD:
+		return pre ? GC_HEAD_SIZE : 0;
+	case PH_SIZEOF_PREHEADER:
+		/* a static type is counted with its metatype's GC head, which
+		 * it does not have */
+		return (uint64_t)t->preheader;
+	case PH_SIZEOF_PREHEADER_NOT_STATIC:
+		/* but for one whose type is `type`: ctypes' static types of
+		 * PyCArrayType and the like still are */
+		return t->addr != h->type_type ? (uint64_t)t->preheader : (uint64_t)pre;
+	}
+	return (uint64_t)pre;
 }
 
 void ph_list_part(ph_heap *h, uint64_t addr, ph_part *items)
@@ -487,10 +497,15 @@ uint64_t ph_size_str(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	ph_part data, utf8;
 	uint64_t body = ph_body_str(h, addr, t);
+	uint32_t state = 0;
+	rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
+	/* non-compact (a str subclass's instances): unicode___sizeof__ counts
+	 * sizeof(PyUnicodeObject), not the subclass's basicsize (which has
+	 * its dict and weakref slots before 3.12), and the data block */
+	if (!((state >> 5) & 1) && h->off.unicodeobj_size > 0)
+		body = (uint64_t)h->off.unicodeobj_size;
 	ph_str_parts(h, addr, &data, &utf8);
 	body += data.bytes + utf8.bytes;
-	if (body < (uint64_t)t->basicsize && t->addr != h->kind_types[K_STR])
-		body = (uint64_t)t->basicsize;
 	return body;
 }
 
@@ -537,17 +552,257 @@ uint64_t ph_size_type(ph_heap *h, uint64_t addr, const ph_type *t)
 	return body;
 }
 
+/* The size of an object no row sizes: the bytes it occupies. */
+static uint64_t generic_size(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t body = body_need(h, addr, t);
+	/* 3.13.0's object.__sizeof__ leaves inline values out */
+	return body == UINT64_MAX ? (uint64_t)t->basicsize : body;
+}
+
 uint64_t ph_object_sizeof(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	const ph_kind_ops *k = &ph_kinds[t->kind];
-	uint64_t body;
-	if (k->size) {
-		body = k->size(h, addr, t);
-	} else {
-		body = body_need(h, addr, t);
-		if (body == UINT64_MAX)
-			body = (uint64_t)t->basicsize;
-		/* 3.13.0's object.__sizeof__ leaves inline values out */
+	const ph_kind_ops *k = &ph_kinds[t->sizer != K_OTHER ? t->sizer : t->kind];
+	uint64_t body = k->size ? k->size(h, addr, t) : generic_size(h, addr, t);
+	return body + ph_getsizeof_prefix(h, addr, t);
+}
+
+/* ---- sizes that count what the object owns outside itself ---- */
+
+/* object.__sizeof__ of a type without items: tp_basicsize, however much
+ * of it the object was allocated */
+uint64_t ph_size_basic(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	(void)h;
+	(void)addr;
+	return (uint64_t)t->basicsize;
+}
+
+/* deque.__sizeof__: the object and its blocks, BLOCKLEN items each, from
+ * the one leftindex starts in to the one that holds the last item */
+uint64_t ph_size_deque(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t n = 0, idx = 0, size = (uint64_t)t->basicsize;
+	int64_t blocklen = (h->off.block_rightlink - h->off.block_data) / 8;
+	if (h->off.block_data < 0 || h->off.block_rightlink < 0 || h->off.block_size <= 0 ||
+	    blocklen <= 0 || !rd64(h, addr + 16, &n) ||
+	    !rdf(h, addr, h->off.deque_leftindex, &idx) ||
+	    n > MAX_ITEMS || idx >= (uint64_t)blocklen)
+		return size;
+	uint64_t blocks = (idx + n + (uint64_t)blocklen - 1) / (uint64_t)blocklen;
+	return size + blocks * (uint64_t)h->off.block_size;
+}
+
+/* The length of a tuple that a code object holds (0 for NULL), or
+ * UINT64_MAX when it is no tuple. */
+static uint64_t code_tuple_len(ph_heap *h, uint64_t co, int64_t off)
+{
+	uint64_t tup = 0, tp = 0, n = 0;
+	if (!rdf(h, co, off, &tup))
+		return UINT64_MAX;
+	if (!tup)
+		return 0;
+	if (!rd64(h, tup + 8, &tp) || tp != h->kind_types[K_TUPLE] || !rd64(h, tup + 16, &n) ||
+	    n > (1u << 20))
+		return UINT64_MAX;
+	return n;
+}
+
+/* code.__sizeof__: the object (3.11+: with its code units, rounded up to
+ * a word by _PyObject_VAR_SIZE); on 3.8 - 3.10 the cell-to-argument map
+ * (a Py_ssize_t a cell variable) and, once the code is hot, the
+ * LOAD_GLOBAL cache (a byte a code unit of co_code, and co_opcache_size
+ * entries); the extra slots PEP 523 tools keep */
+uint64_t ph_size_code(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t size = (generic_size(h, addr, t) + 7) & ~7ull, p = 0, n, code = 0, tp = 0;
+	uint8_t cache = 0;
+	if (rdf(h, addr, h->off.co_cell2arg, &p) && p &&
+	    (n = code_tuple_len(h, addr, h->off.co_cellvars)) != UINT64_MAX)
+		size += 8 * n;
+	if (h->off.opcache_size > 0 && rdf(h, addr, h->off.co_opcache, &p) && p &&
+	    core_read(h->core, addr + (uint64_t)h->off.co_opcache_size, &cache, 1) == 1 &&
+	    rdf(h, addr, h->off.co_code, &code) && code && rd64(h, code + 8, &tp) &&
+	    tp == h->kind_types[K_BYTES] && rd64(h, code + 16, &n) && n < MAX_ITEMS)
+		size += n / 2 + cache * (uint64_t)h->off.opcache_size;
+	if (rdf(h, addr, h->off.co_extra, &p) && p && rd64(h, p, &n) && n > 0 && n < 256)
+		size += 8 + 8 * n;   /* _PyCodeObjectExtra: ce_size, ce_extras[ce_size] */
+	return size;
+}
+
+/* frame.__sizeof__ of frame objects (3.8 - 3.10): sizeof(PyFrameObject),
+ * which has one slot of f_localsplus, and the rest of the slots the code
+ * needs -- not the slots the frame has, which may be more (frames are
+ * reused from a free list and from their code's zombie frame) */
+uint64_t ph_size_frame(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t co = 0, tp = 0, cells, frees;
+	uint32_t stack = 0, nlocals = 0;
+	if (h->tr->frames != PH_FRAMES_OBJECTS || t->itemsize <= 0 ||
+	    !rdf(h, addr, h->off.frame_code, &co) || !co || !rd64(h, co + 8, &tp) ||
+	    tp != h->kind_types[K_CODE] ||
+	    !rd32(h, co + (uint64_t)h->off.co_stacksize, &stack) ||
+	    !rd32(h, co + (uint64_t)h->off.co_nlocals, &nlocals) ||
+	    stack > (1u << 20) || nlocals > (1u << 20) ||
+	    (cells = code_tuple_len(h, co, h->off.co_cellvars)) == UINT64_MAX ||
+	    (frees = code_tuple_len(h, co, h->off.co_freevars)) == UINT64_MAX)
+		return generic_size(h, addr, t);
+	int64_t extras = (int64_t)stack + nlocals + (int64_t)cells + (int64_t)frees;
+	return (uint64_t)(t->basicsize + (extras - 1) * t->itemsize);
+}
+
+/* _io.BufferedReader, BufferedWriter, BufferedRandom: the object and its
+ * buffer, once allocated */
+uint64_t ph_size_buffered(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t buf = 0, n = 0, size = (uint64_t)t->basicsize;
+	if (rdf(h, addr, h->off.buffered_buffer, &buf) && buf &&
+	    rdf(h, addr, h->off.buffered_buffer_size, &n))
+		size += buffer_size(h, buf, n, 1);
+	return size;
+}
+
+/* _struct.Struct (PyStructObject) and its formatcode table, from the
+ * DWARF of _struct (a shared module on pyenv's builds, built in on
+ * Debian's): s_len at 24, s_codes at 32, 32 bytes a formatcode with its
+ * formatdef pointer first, on 3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1 and
+ * 3.13.0 (pyenv), 3.11.2, 3.13.5, 3.13.18, 3.14.10 and 3.15.2 (Debian). */
+#define STRUCT_S_LEN 24
+#define STRUCT_S_CODES 32
+#define FORMATCODE_SIZE 32
+/* more codes than any format has (each code is at least one item) */
+#define STRUCT_MAX_CODES 65536
+
+/* s_sizeof: the object and its codes, up to the one whose fmtdef is NULL,
+ * which ends them.  A table that does not end within s_len codes, or a
+ * code that is no pointer, refuses the layout: the object alone. */
+uint64_t ph_size_struct(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t len = 0, codes = 0, size = (uint64_t)t->basicsize;
+	if (t->basicsize < STRUCT_S_CODES + 8 || !rd64(h, addr + STRUCT_S_LEN, &len) ||
+	    !rd64(h, addr + STRUCT_S_CODES, &codes) || !codes || (codes & 7) ||
+	    (int64_t)len < 0)
+		return size;
+	uint64_t max = len < STRUCT_MAX_CODES ? len : STRUCT_MAX_CODES;
+	for (uint64_t i = 0; i <= max;) {
+		uint64_t buf[64 * FORMATCODE_SIZE / 8];
+		uint64_t n = max + 1 - i < 64 ? max + 1 - i : 64;
+		size_t bytes = (size_t)(n * FORMATCODE_SIZE);
+		if (core_read(h->core, codes + i * FORMATCODE_SIZE, buf, bytes) != bytes)
+			return size;
+		for (uint64_t j = 0; j < n; j++, i++) {
+			uint64_t fmtdef = buf[j * FORMATCODE_SIZE / 8];
+			if (fmtdef & 7)
+				return size;
+			if (!fmtdef)
+				return one_allocation(h, codes, (i + 1) * FORMATCODE_SIZE)
+					       ? size + (i + 1) * FORMATCODE_SIZE : size;
+		}
 	}
-	return body + getsizeof_prefix(h, addr, t);
+	return size;
+}
+
+/* ctypes' C data of a type (enum ph_ctypes): the fields its __sizeof__
+ * reads, as offsets in the StgDict or StgInfo.  From the DWARF of _ctypes
+ * (a shared module on every build checked, so not in offsets.h's tables):
+ * StgDictObject on 3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1 (pyenv) and
+ * 3.11.2 (Debian 12); StgInfo on 3.13.0 (pyenv), 3.13.5 and 3.13.18
+ * (Debian); 3.14's StgInfo on 3.14.10 and 3.15.2 (Debian sid). */
+static const struct ctypes_layout {
+	int64_t size;          /* sizeof(StgDictObject) or sizeof(StgInfo) */
+	int64_t initialized;   /* int: 0 for an abstract class (-1: none, a StgDict) */
+	int64_t length;        /* Py_ssize_t: fields (an array's items) */
+	int64_t elements;      /* ffi_type_pointer.elements: length + 1 pointers, or NULL */
+	int64_t format;        /* char *: the PEP 3118 format, or NULL */
+	int64_t ndim;          /* int: the length of shape */
+} ctypes_layouts[] = {   /* indexed by enum ph_ctypes; [0] (not set): none */
+	[PH_CTYPES_STGDICT] = { 192, -1, 64, 88, 168, 176 },
+	[PH_CTYPES_STGINFO_313] = { 160, 0, 24, 48, 136, 144 },
+	[PH_CTYPES_STGINFO_314] = { 168, 0, 24, 48, 144, 152 },
+};
+
+/* strlen of the C string at p if it ends within max bytes, else -1 */
+static int64_t c_strlen(ph_heap *h, uint64_t p, uint64_t max)
+{
+	char buf[256];
+	for (uint64_t done = 0; done < max;) {
+		size_t want = max - done < sizeof buf ? (size_t)(max - done) : sizeof buf;
+		size_t got = core_read(h->core, p + done, buf, want);
+		const char *nul = memchr(buf, 0, got);
+		if (nul)
+			return (int64_t)(done + (uint64_t)(nul - buf));
+		if (got < want)
+			return -1;
+		done += got;
+	}
+	return -1;
+}
+
+/* What ctypes' __sizeof__ adds for the C data at p: the format string,
+ * the shape (ndim sizes) and the ffi element array.  Values out of range
+ * mean the layout does not fit: *ok is false. */
+static uint64_t ctypes_extra(ph_heap *h, uint64_t p, const struct ctypes_layout *L, bool *ok)
+{
+	uint64_t length = 0, elements = 0, format = 0, extra = 0;
+	uint32_t init = 1, ndim = 0;
+	*ok = false;
+	if (L->initialized >= 0 && (!rd32(h, p + (uint64_t)L->initialized, &init) || init > 1))
+		return 0;
+	if (!init) {             /* no info: an abstract class (Structure) */
+		*ok = true;
+		return 0;
+	}
+	if (!rd64(h, p + (uint64_t)L->length, &length) ||
+	    !rd64(h, p + (uint64_t)L->elements, &elements) ||
+	    !rd64(h, p + (uint64_t)L->format, &format) ||
+	    !rd32(h, p + (uint64_t)L->ndim, &ndim) ||
+	    length >= MAX_ITEMS || ndim > 64 || (elements & 7))   /* 64: PyBUF_MAX_NDIM */
+		return 0;
+	if (format) {
+		int64_t n = c_strlen(h, format, 1u << 16);
+		if (n < 0)
+			return 0;
+		extra += (uint64_t)n + 1;
+	}
+	extra += 8ull * ndim;
+	if (elements) {
+		if (!one_allocation(h, elements, (length + 1) * 8))
+			return 0;
+		extra += (length + 1) * 8;
+	}
+	*ok = true;
+	return extra;
+}
+
+/* StgDict's __sizeof__ (3.8 - 3.12): the dict's, which counts the type's
+ * basicsize, plus sizeof(StgDictObject) - sizeof(PyDictObject) again,
+ * plus its C data */
+uint64_t ph_size_stgdict(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	const struct ctypes_layout *L = &ctypes_layouts[h->tr->ctypes];
+	uint64_t size = dict_sizeof(h, addr, t);
+	int64_t dict_size = h->off.dict_ma_values + 8;   /* ma_values is its last field */
+	bool ok;
+	if (L->size <= 0 || L->initialized >= 0 || t->basicsize < L->size || h->off.dict_ma_values < 0)
+		return size;
+	uint64_t extra = ctypes_extra(h, addr, L, &ok);
+	return ok ? size + (uint64_t)(L->size - dict_size) + extra : size;
+}
+
+/* CType_Type.__sizeof__ (3.13+), of a ctypes type: its metatype's
+ * basicsize and items, plus the C data of its StgInfo, which
+ * PyObject_GetTypeData puts after the PyHeapTypeObject, aligned to 16 */
+uint64_t ph_size_ctype(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	const struct ctypes_layout *L = &ctypes_layouts[h->tr->ctypes];
+	uint64_t n = 0, size = (uint64_t)t->basicsize;
+	if (rd64(h, addr + 16, &n) && n < PH_MAX_SLOTS && t->itemsize > 0)
+		size += n * (uint64_t)t->itemsize;
+	int64_t info = (h->off.ht_size + 15) & ~15ll;
+	bool ok;
+	if (L->size <= 0 || L->initialized < 0 || h->off.ht_size <= 0 ||
+	    t->basicsize < info + ((L->size + 15) & ~15ll))
+		return size;
+	uint64_t extra = ctypes_extra(h, addr + (uint64_t)info, L, &ok);
+	return ok ? size + extra : size;
 }

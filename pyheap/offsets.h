@@ -108,6 +108,7 @@
 	X(ascii_length,          "PyASCIIObject", "length") \
 	X(ascii_state,           "PyASCIIObject", "state") \
 	X(compact_size,          "PyCompactUnicodeObject", "") \
+	X(unicodeobj_size,       "PyUnicodeObject", "") \
 	X(unicode_data,          "PyUnicodeObject", "data") \
 	X(long_digit,            "_longobject", "long_value.ob_digit|ob_digit") \
 	X(long_lv_tag,           "_longobject", "long_value.lv_tag") \
@@ -179,6 +180,11 @@
 	X(deque_maxlen,          "dequeobject", "maxlen") \
 	X(block_data,            "BLOCK", "data") \
 	X(block_rightlink,       "BLOCK", "rightlink") \
+	X(block_size,            "BLOCK", "") \
+	/* _io's buffered reader, writer and random (Modules/_io/bufferedio.c, \
+	 * built into every interpreter): the buffer getsizeof counts */ \
+	X(buffered_buffer,       "buffered", "buffer") \
+	X(buffered_buffer_size,  "buffered", "buffer_size") \
 	X(defdict_factory,       "defdictobject", "default_factory") \
 	X(odict_inst_dict,       "PyODictObject", "od_inst_dict") \
 	/* code, frames, generators */ \
@@ -201,6 +207,13 @@
 	X(co_framesize,          "PyCodeObject", "co_framesize") \
 	X(co_stacksize,          "PyCodeObject", "co_stacksize") \
 	X(co_code_adaptive,      "PyCodeObject", "co_code_adaptive") \
+	/* what code.__sizeof__ adds: the cell-to-argument map and the \
+	 * LOAD_GLOBAL cache (3.8 - 3.10), the PEP 523 extra slots */ \
+	X(co_cell2arg,           "PyCodeObject", "co_cell2arg") \
+	X(co_opcache,            "PyCodeObject", "co_opcache") \
+	X(co_opcache_size,       "PyCodeObject", "co_opcache_size") \
+	X(opcache_size,          "_PyOpcache", "") \
+	X(co_extra,              "PyCodeObject", "co_extra") \
 	X(frame_back,            "_frame", "f_back") \
 	X(frame_code,            "_frame", "f_code") \
 	X(frame_builtins,        "_frame", "f_builtins") \

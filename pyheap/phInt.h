@@ -65,6 +65,7 @@ typedef struct ph_type {
 	uint64_t members;        /* tp_members (heap types: slot descriptors) */
 	enum ph_kind kind;
 	uint64_t kind_base;      /* the type on the tp_base chain that gave the kind */
+	enum ph_kind sizer;      /* a sizes_only row on the chain below it, or K_OTHER */
 	int preheader;           /* bytes before the PyObject */
 	char *name;              /* "module.qualname", or bare for builtins */
 	struct ph_iplan *plan;   /* how its instances are walked (decode.c), built on first use */
@@ -263,6 +264,8 @@ uint64_t ph_keys_nentries(ph_heap *h, uint64_t keys);
 bool ph_dict_split(ph_heap *h, uint64_t dict);
 /* Looks up a str key in a dict; 0 when absent. */
 uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key);
+/* What sys.getsizeof adds to an object's __sizeof__ (objects.c). */
+uint64_t ph_getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t);
 /* An int object's value when it fits two digits (repr.c). */
 bool ph_int_value(ph_heap *h, uint64_t addr, int64_t *out);
 /* The parts of an object allocated apart from it, as sys.getsizeof counts

@@ -22,28 +22,41 @@ int ph_types_init(ph_heap *h)
 	return ph_map_reserve(&h->type_map, 4096);
 }
 
+/* The row that recognises type t itself, or K_OTHER. */
+static enum ph_kind row_of(ph_heap *h, uint64_t t)
+{
+	for (int k = 1; k < K_NKINDS; k++)
+		if (h->kind_types[k] == t)
+			return (enum ph_kind)k;
+	uint64_t np, flags = 0;
+	char name[64];
+	rdf(h, t, h->off.tp_flags, &flags);
+	/* C types are static, or heap types from PyType_FromSpec whose
+	 * tp_name is dotted; a class statement's tp_name never is */
+	if (rdf(h, t, h->off.tp_name, &np) &&
+	    core_read_str(h->core, np, name, sizeof name) == 0 &&
+	    (!(flags & TPF_HEAPTYPE) || strchr(name, '.')))
+		for (int k = 1; k < K_NKINDS; k++)
+			for (size_t i = 0; i < 5 && ph_kinds[k].type_names[i]; i++)
+				if (strcmp(name, ph_kinds[k].type_names[i]) == 0)
+					return (enum ph_kind)k;
+	return K_OTHER;
+}
+
 /* The family of type t, and in *base the type on its tp_base chain that
- * decided it (t itself for a built-in type). */
-static enum ph_kind kind_of(ph_heap *h, uint64_t t, uint64_t *base)
+ * decided it (t itself for a built-in type); in *sizer the first row on
+ * the way there that only sizes (kinds.h), or K_OTHER. */
+static enum ph_kind kind_of(ph_heap *h, uint64_t t, uint64_t *base, enum ph_kind *sizer)
 {
 	*base = 0;
+	*sizer = K_OTHER;
 	for (int d = 0; t && d < BASE_DEPTH; d++) {
 		*base = t;
-		for (int k = 1; k < K_NKINDS; k++)
-			if (h->kind_types[k] == t)
-				return (enum ph_kind)k;
-		uint64_t np, flags = 0;
-		char name[64];
-		rdf(h, t, h->off.tp_flags, &flags);
-		/* C types are static, or heap types from PyType_FromSpec whose
-		 * tp_name is dotted; a class statement's tp_name never is */
-		if (rdf(h, t, h->off.tp_name, &np) &&
-		    core_read_str(h->core, np, name, sizeof name) == 0 &&
-		    (!(flags & TPF_HEAPTYPE) || strchr(name, '.')))
-			for (int k = 1; k < K_NKINDS; k++)
-				for (size_t i = 0; i < 5 && ph_kinds[k].type_names[i]; i++)
-					if (strcmp(name, ph_kinds[k].type_names[i]) == 0)
-						return (enum ph_kind)k;
+		enum ph_kind k = row_of(h, t);
+		if (k != K_OTHER && !ph_kinds[k].sizes_only)
+			return k;
+		if (k != K_OTHER && *sizer == K_OTHER)
+			*sizer = k;
 		if (!rdf(h, t, h->off.tp_base, &t))
 			break;
 	}
@@ -172,7 +185,7 @@ static uint32_t validate(ph_heap *h, uint64_t t, int depth)
 	uint64_t v = 0;
 	ty->dictoffset = rdf(h, t, h->off.tp_dictoffset, &v) ? (int64_t)v : 0;
 	rdf(h, t, h->off.tp_members, &ty->members);
-	ty->kind = kind_of(h, t, &ty->kind_base);
+	ty->kind = kind_of(h, t, &ty->kind_base, &ty->sizer);
 	ty->preheader = preheader_of(h, flags);
 	/* the name may look types up (the str type of the qualname), so claim
 	 * the slot first */

@@ -101,6 +101,31 @@ enum ph_debug_offsets {
 	PH_DO_3_15,           /* 3.15's: thread state, type and GC sections grew */
 };
 
+/* What sys.getsizeof adds to an object's __sizeof__ (_PySys_GetSizeOf). */
+enum ph_sizeof_prefix {
+	/* 0: not set (tests/check_offsets.c fails on an entry without it) */
+	PH_SIZEOF_GC_HEAD = 1, /* the GC head of a GC object, which a type is when
+			       * it is a heap type (tp_is_gc) (3.8 - 3.10) */
+	PH_SIZEOF_PREHEADER,  /* the whole pre-header of the object's type, to
+			       * every object: a static type too, which has
+			       * none (3.11, 3.12: getsizeof(int) is 424) */
+	PH_SIZEOF_PREHEADER_NOT_STATIC, /* the same, but nothing to a static
+			       * type whose type is `type` itself (3.13+) */
+};
+
+/* Where ctypes keeps the C description of a ctypes type (Modules/_ctypes/
+ * ctypes.h), whose PEP 3118 format, shape and ffi element array
+ * sys.getsizeof counts.  _ctypes is a shared module: its layouts are not in
+ * libpython's DWARF; objects.c has them, by this value. */
+enum ph_ctypes {
+	/* 0: not set (tests/check_offsets.c fails on an entry without it) */
+	PH_CTYPES_STGDICT = 1, /* a StgDict, the type's __dict__ (3.8 - 3.12) */
+	PH_CTYPES_STGINFO_313, /* a StgInfo in the type object, after its
+				* PyHeapTypeObject (3.13) */
+	PH_CTYPES_STGINFO_314, /* the same, grown by pointer_type and
+				* dict_final (3.14+) */
+};
+
 typedef struct ph_traits {
 	int minor;                    /* 3.<minor> */
 	int micro_lo, micro_hi;       /* patch releases this layout is for */
@@ -128,8 +153,8 @@ typedef struct ph_traits {
 	/* Type flags that put 16 bytes (dict and weakref pointers) before an
 	 * object, after the GC head. */
 	uint64_t preheader_flags;
-	/* sys.getsizeof counts the whole pre-header (else only the GC head) */
-	bool sizeof_preheader;
+	/* what sys.getsizeof adds to __sizeof__ */
+	enum ph_sizeof_prefix sizeof_prefix;
 	enum ph_managed_dict managed_dict;
 	bool dict_owns_values;        /* PH_MD_INLINE: once a __dict__ is made it
 				       * holds the inline values, the object holds
@@ -161,6 +186,7 @@ typedef struct ph_traits {
 
 	enum ph_static_dicts static_dicts;
 	enum ph_interned interned;
+	enum ph_ctypes ctypes;
 	enum ph_debug_offsets debug_offsets;
 } ph_traits;
 

@@ -124,6 +124,10 @@ START_TEST(test_catalogue)
 		ck_assert_ptr_eq(ph_traits_find(tr[i].minor, tr[i].micro_hi), &tr[i]);
 		ck_assert(ph_minor_supported(tr[i].minor));
 		ck_assert(tr[i].arena_size % tr[i].pool_size == 0);
+		/* traits whose 0 means "not set" */
+		ck_assert_msg(tr[i].sizeof_prefix != 0, "3.%d.%d: no sizeof_prefix",
+			      tr[i].minor, tr[i].micro_lo);
+		ck_assert_msg(tr[i].ctypes != 0, "3.%d.%d: no ctypes", tr[i].minor, tr[i].micro_lo);
 		if (i > 0)
 			ck_assert(tr[i - 1].minor < tr[i].minor ||
 				  (tr[i - 1].minor == tr[i].minor &&

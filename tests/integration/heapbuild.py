@@ -229,6 +229,22 @@ TPFLAGS_HEAPTYPE = 1 << 9
 FREEZE_STOP_CODE = freeze.stop.__code__
 
 
+TYPE_FLAGS = vars(type)['__flags__'].__get__
+TPFLAGS_HAVE_GC = 1 << 14
+
+
+def is_c_timezone(t):
+    """Whether t is datetime's C timezone type.  Its instances are no GC
+    objects and have no tp_traverse, so gc.get_referents() never yields
+    their offset, a timedelta (timezone.min and .max hold their own, utc a
+    static one); record() asks utcoffset(), which returns that very object.
+    3.14+ ready the type and these three at startup, datetime imported or
+    not; the builder does not import it (the module's C-held epoch, a
+    datetime, would be an object no Python code can reach)."""
+    d = TYPE_DICT(t)
+    return not TYPE_FLAGS(t) & TPFLAGS_HAVE_GC and 'utc' in d and 'utcoffset' in d
+
+
 def code_localsplus(code):
     """co_localsplusnames and co_localspluskinds of a 3.11+ code object,
     read in place (see CODE_LOCALSPLUS_OFFSETS); empty before 3.11."""
@@ -302,9 +318,12 @@ def record(outdir):
         del frames, tid, f
     subs = [object]
     excl.add(id(subs))
+    tz_type = tz_offset = None
     while subs:
         t = subs.pop()
         stack.append(t)
+        if tz_type is None and is_c_timezone(t):
+            tz_type, tz_offset = t, TYPE_DICT(t)['utcoffset']
         more = type.__subclasses__(t)
         subs.extend(more)
         del more
@@ -340,6 +359,8 @@ def record(outdir):
             for a in CODE_COMPUTED:
                 stack.extend(getattr(o, a))
             stack.extend(code_localsplus(o))
+        elif tz_type is not None and type(o) is tz_type:
+            stack.append(tz_offset(o, None))
         if isinstance(o, type):
             stack.extend(type_extras(o))
     # Per type: [count, getsizeof, __sizeof__ (no GC header), static count,
@@ -385,7 +406,7 @@ def record(outdir):
     if dump:
         dump.close()
     nobj = len(seen)
-    del seen, stack, counts, excl, roots, o, me
+    del seen, stack, counts, excl, roots, o, me, tz_type, tz_offset
     return out, nobj
 
 
