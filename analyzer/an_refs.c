@@ -70,6 +70,21 @@ int an_refs(an_refs_result **out, const heapgraph *hg)
 	for (rg_id id = 0, k = 0; id < nobj; id++)
 		if (sel[id])
 			r->orphan_ids[k++] = id;
+	/* which of them a thread's C stack points at: held by C code that was
+	 * running, not leaked */
+	an_cstack cs;
+	if (an_cstack_read(&cs, h) < 0 ||
+	    !(r->orphan_cstack = calloc(r->orphan_count ? r->orphan_count : 1, 1))) {
+		an_cstack_free(&cs);
+		goto oom;
+	}
+	for (size_t i = 0; i < r->orphan_count; i++)
+		if (an_cstack_holds(&cs, ph_object_addr(h, r->orphan_ids[i]))) {
+			r->orphan_cstack[i] = 1;
+			r->cstack_count++;
+			r->cstack_size += ph_object_size(h, r->orphan_ids[i]);
+		}
+	an_cstack_free(&cs);
 	qsort(r->ext, r->next, sizeof *r->ext, by_refs_desc);
 	free(sel);
 	*out = r;
@@ -86,6 +101,7 @@ void an_refs_free(an_refs_result *r)
 		return;
 	an_types_free(r->orphans);
 	free(r->orphan_ids);
+	free(r->orphan_cstack);
 	free(r->over);
 	free(r->over_cons);
 	free(r->ext);

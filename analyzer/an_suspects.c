@@ -230,23 +230,34 @@ static int garbage(rules *x, const ph_gc_state *gc, uint64_t total)
 	return examples(x, s);
 }
 
+/* Orphans but those a thread's live C stack points at (the C code that
+ * was running holds them: no leak). */
 static int orphans(rules *x)
 {
-	uint64_t count = 0, retained = 0;
+	uint64_t count = 0, retained = 0, on_stack = 0;
+	an_cstack cs;
+	if (an_cstack_read(&cs, x->h) < 0)
+		return -1;
 	memset(x->sel, 0, x->nobj);
 	for (rg_id id = 0; id < x->nobj; id++) {
-		if (hg_orphan(x->hg, id)) {
-			x->sel[id] = 1;
-			count++;
-			retained += x->retained[id];
+		if (!hg_orphan(x->hg, id))
+			continue;
+		if (an_cstack_holds(&cs, ph_object_addr(x->h, id))) {
+			on_stack++;
+			continue;
 		}
+		x->sel[id] = 1;
+		count++;
+		retained += x->retained[id];
 	}
+	an_cstack_free(&cs);
 	if (!count)
 		return 0;
 	an_suspect *s = add(x, AN_ORPHANS, retained, RG_NONE);
 	if (s) {
 		s->e.orphans.count = count;
 		s->e.orphans.retained = retained;
+		s->e.orphans.on_c_stack = on_stack;
 	}
 	return examples(x, s);
 }

@@ -103,6 +103,15 @@ typedef struct an_pinned_result {
 int an_pinned(an_pinned_result **out, ph_heap *h);
 void an_pinned_free(an_pinned_result *r);
 
+/* ---- C stacks ---- */
+
+/* The words of every thread's live C stack (stack pointer to the end of
+ * its memory), sorted: what running C code may hold (an_cstack.c). */
+typedef struct an_cstack { uint64_t *words; size_t n; } an_cstack;
+int an_cstack_read(an_cstack *out, ph_heap *h);     /* -1: out of memory */
+int an_cstack_holds(const an_cstack *s, uint64_t addr);
+void an_cstack_free(an_cstack *s);
+
 /* ---- refs ---- */
 
 #define AN_OVER_LISTED 1000  /* overcounted objects listed */
@@ -123,6 +132,9 @@ typedef struct an_refs_result {
 	uint64_t orphan_count, orphan_size;
 	an_types_result *orphans; /* orphans by type, biggest first */
 	rg_id *orphan_ids;       /* every orphan, in id order */
+	uint8_t *orphan_cstack;  /* per orphan_ids[i]: a thread's live C stack
+				  * points at it (running C code holds it) */
+	uint64_t cstack_count, cstack_size; /* such orphans */
 	rg_id *over;             /* the first AN_OVER_LISTED overcounted objects, */
 	size_t nover;            /* in id order */
 	rg_id *over_cons;        /* the same for those over only through guesses */
@@ -450,7 +462,7 @@ typedef struct an_suspect {
 		} type_growth;
 		struct { int64_t old_len, new_len; } grown; /* growth of a container */
 		struct { uint64_t count, size; int gc_disabled; } garbage;
-		struct { uint64_t count, retained; } orphans;
+		struct { uint64_t count, retained, on_c_stack; } orphans;
 		struct {
 			uint64_t arenas, resident, objects;
 			const ph_arena_span *bases;    /* the arenas, borrowed */

@@ -42,6 +42,15 @@ int cmd_refs(cmd_ctx *ctx)
 		/* every one: a missing Py_DECREF leaves few, and show and path
 		 * need their addresses */
 		cmd_json_objects(&w, "orphan_objects", h, r->orphan_ids, r->orphan_count);
+		/* those a thread's live C stack points at: running C code holds them */
+		json_ku64(&w, "orphan_c_stack_count", r->cstack_count);
+		json_ku64(&w, "orphan_c_stack_size", r->cstack_size);
+		json_key(&w, "orphan_c_stack_objects");
+		json_arr(&w);
+		for (size_t i = 0; i < r->orphan_count; i++)
+			if (r->orphan_cstack[i])
+				json_hex(&w, ph_object_addr(h, r->orphan_ids[i]));
+		json_arr_end(&w);
 		json_key(&w, "overcounted_objects");
 		json_arr(&w);
 		for (size_t i = 0; i < r->nover; i++) {
@@ -97,13 +106,23 @@ int cmd_refs(cmd_ctx *ctx)
 			       cmd_num(n2, sizeof n2, r->overcounted_conservative));
 		printf("\norphans:      %s objects, %s (a refcount, but no referrer at all)\n",
 		       cmd_num(n1, sizeof n1, r->orphan_count), cmd_bytes(n2, sizeof n2, r->orphan_size));
+		if (r->cstack_count)
+			printf("              %s of them (%s) on a thread's C stack: held by the C code "
+			       "that was running\n", cmd_num(n1, sizeof n1, r->cstack_count),
+			       cmd_bytes(n2, sizeof n2, r->cstack_size));
 		for (size_t i = 0; i < show_o; i++)
 			printf("  %12s %12s  %s\n", cmd_num(n1, sizeof n1, orph->rows[i].count),
 			       cmd_bytes(n2, sizeof n2, orph->rows[i].size),
 			       ph_type_name(h, orph->rows[i].type));
 		if (ctx->list && r->orphan_count) {
-			printf("\nthe orphans:\n");
-			cmd_print_objects("  ", h, r->orphan_ids, r->orphan_count);
+			printf("\nthe orphans (* on a thread's C stack):\n");
+			for (size_t i = 0; i < r->orphan_count; i++) {
+				rg_id id = r->orphan_ids[i];
+				printf(" %c0x%llx %s %s\n", r->orphan_cstack[i] ? '*' : ' ',
+				       (unsigned long long)ph_object_addr(h, id),
+				       ph_type_name(h, ph_object_type(h, id)),
+				       ph_object_repr(h, id, v, sizeof v));
+			}
 		}
 		if (show_e)
 			printf("\nmost references from outside:\n");

@@ -47,7 +47,7 @@ static void arena_list(const an_suspect *s, char *out, size_t cap)
 /* The suspect's evidence in one line (the report shows it too). */
 void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, char *out, size_t cap)
 {
-	char b1[32], n1[32], v[160], types[200], at[160];
+	char b1[32], n1[32], n2[32], v[160], types[200], at[160];
 	switch (s->kind) {
 	case AN_UNBOUNDED_CACHE:
 		snprintf(out, cap, "an lru_cache with maxsize=None: %s entries, retaining %s (%s)",
@@ -91,8 +91,11 @@ void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, ch
 	case AN_ORPHANS:
 		describe_types(h, s, types, sizeof types);
 		snprintf(out, cap, "%s objects with a refcount but no referrer, retaining %s: held only "
-			 "from C (a missing Py_DECREF?) (%s)", cmd_num(n1, sizeof n1, s->e.orphans.count),
-			 cmd_bytes(b1, sizeof b1, s->e.orphans.retained), types);
+			 "from C (a missing Py_DECREF?) (%s)%s%s%s", cmd_num(n1, sizeof n1, s->e.orphans.count),
+			 cmd_bytes(b1, sizeof b1, s->e.orphans.retained), types,
+			 s->e.orphans.on_c_stack ? "; not counting " : "",
+			 s->e.orphans.on_c_stack ? cmd_num(n2, sizeof n2, s->e.orphans.on_c_stack) : "",
+			 s->e.orphans.on_c_stack ? " on threads' C stacks (running C code holds them)" : "");
 		break;
 	case AN_NATIVE_MEMORY: {
 		size_t o = 0;

@@ -294,19 +294,9 @@ long hg_root_nodes(const heapgraph *hg, rg_id **out)
 	return (long)n;
 }
 
-struct reached { const uint32_t *dist; };
-
-static int already(rg_id n, void *payload)
-{
-	const struct reached *r = payload;
-	return r->dist[n] != UINT32_MAX;
-}
-
 int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint32_t **dist)
 {
 	rg_id *roots = NULL;
-	rg_edge *p2 = NULL;
-	uint32_t *d2 = NULL;
 	struct hg_kept *k = hg->kept;
 	int ws = !!with_stacks;
 	*parent = NULL;
@@ -333,21 +323,10 @@ int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint3
 		}
 		if (!n)
 			continue;
-		/* what this tier reaches that the ones before did not */
-		struct reached r = {*dist};
-		if (rg_bfs(hg->g, roots, n, already, &r, &p2, &d2) < 0)
+		/* what this tier reaches that the ones before did not, farther
+		 * than anything an earlier tier reaches */
+		if (rg_bfs_more(hg->g, roots, n, *parent, *dist, (uint32_t)tier << 24) < 0)
 			goto fail;
-		for (rg_id v = 0; v < hg->nnodes; v++)
-			if (d2[v] != UINT32_MAX && (*dist)[v] == UINT32_MAX) {
-				(*parent)[v] = p2[v];
-				/* farther than anything an earlier tier reaches */
-				uint64_t d = (uint64_t)d2[v] + ((uint64_t)tier << 24);
-				(*dist)[v] = d < UINT32_MAX ? (uint32_t)d : UINT32_MAX - 1;
-			}
-		free(p2);
-		free(d2);
-		p2 = NULL;
-		d2 = NULL;
 	}
 	free(roots);
 	if (k && !k->parent[ws]) {
@@ -363,8 +342,6 @@ int hg_reach_tiers(const heapgraph *hg, int with_stacks, rg_edge **parent, uint3
 	return 0;
 fail:
 	free(roots);
-	free(p2);
-	free(d2);
 	free(*parent);
 	free(*dist);
 	*parent = NULL;

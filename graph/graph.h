@@ -94,6 +94,11 @@ typedef int (*rg_skip_fn)(rg_id n, void *payload);
 int rg_bfs(const rg_graph *g, const rg_id *roots, size_t nroots, rg_skip_fn skip,
 	   void *payload, rg_edge **parent_edge, uint32_t **dist);
 
+/* Goes on with a search rg_bfs left in parent_edge and dist: from the
+ * roots not reached yet, over nodes not reached yet, whose dist becomes
+ * base plus their distance from these roots.  -1 when out of memory. */
+int rg_bfs_more(const rg_graph *g, const rg_id *roots, size_t nroots, rg_edge *parent_edge,
+		uint32_t *dist, uint32_t base);
 /* The chain of edges from a root to target after rg_bfs: *count edges,
  * root-most first, in *out (caller frees).  A root and an unreached node
  * both give 0 edges: tell them apart with rg_bfs's dist.  -1 when target is

@@ -71,6 +71,38 @@ int rg_bfs(const rg_graph *g, const rg_id *roots, size_t nroots, rg_skip_fn skip
 	return 0;
 }
 
+
+int rg_bfs_more(const rg_graph *g, const rg_id *roots, size_t nroots, rg_edge *parent_edge,
+		uint32_t *dist, uint32_t base)
+{
+	uint32_t n = g->nnodes;
+	rg_id *queue = rg_alloc(n ? n : 1, sizeof *queue);   /* touched as it fills */
+	if (!queue)
+		return -1;
+	size_t head = 0, tail = 0;
+	for (size_t r = 0; r < nroots; r++) {
+		rg_id v = roots[r];
+		if (v < n && dist[v] == UINT32_MAX) {
+			dist[v] = base;
+			queue[tail++] = v;
+		}
+	}
+	while (head < tail) {
+		rg_id u = queue[head++];
+		uint32_t du = dist[u] + 1 < UINT32_MAX ? dist[u] + 1 : UINT32_MAX - 1;
+		for (uint64_t e = g->idx[u]; e < g->idx[u + 1]; e++) {
+			rg_id v = g->dst[e];
+			if ((g->flags[e] & RG_WEAK) || dist[v] != UINT32_MAX)
+				continue;
+			dist[v] = du;
+			parent_edge[v] = e;
+			queue[tail++] = v;
+		}
+	}
+	free(queue);
+	return 0;
+}
+
 /*
  * parent_edge alone cannot tell a root (no parent edge, path of 0 edges)
  * from a node the walk never reached: both give 0 with an empty path
