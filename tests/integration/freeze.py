@@ -1,6 +1,7 @@
 """freeze.py - how a heap builder records its truth and stops for its core,
 and the collector state it records at that stop (imported by heapbuild.py,
-graphbuild.py and leakbuild.py; mkcore.py copies it next to the builder).
+graphbuild.py, leakbuild.py and membuild.py; mkcore.py copies it next to
+the builder).
 
 The protocol with mkcore.py, for each core NAME the builder wants:
 
@@ -95,7 +96,8 @@ def settle(young):
     return was
 
 
-def stop(outdir, name, record=None, mallocstats=None, enable=False, check_garbage=True):
+def stop(outdir, name, record=None, mallocstats=None, enable=False, check_garbage=True,
+         at_stop=None):
     """Steps 1 and 3 of the protocol for the core NAME.
        record()       records the truth (runs in this frame's callee, after a
                       warm-up of the file writing below, so that nothing is
@@ -112,7 +114,14 @@ def stop(outdir, name, record=None, mallocstats=None, enable=False, check_garbag
        check_garbage  after the reading, collect and record how much cyclic
                       garbage the core holds that is in no truth (made after
                       the snapshot: a harness error); False for builders that
-                      keep garbage on purpose."""
+                      keep garbage on purpose.
+       at_stop        a callable run last before the stop (after the ready
+                      file is written and stderr pointed at mallocstats,
+                      before the collector is switched on): for a truth
+                      that the writing above would change, such as glibc
+                      malloc's statistics (membuild.py: mallinfo2(), after
+                      the 4-8 KiB buffer of the ready file, a large-bin
+                      request, consolidated the fastbins)."""
     write_atomic(os.path.join(outdir, 'warmup.json'),
                  json.dumps({'warm': [1, 'up', None]}, sort_keys=True))
     if record is not None:
@@ -125,6 +134,8 @@ def stop(outdir, name, record=None, mallocstats=None, enable=False, check_garbag
         fd = os.open(mallocstats, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         saved = os.dup(2)
         os.dup2(fd, 2)
+    if at_stop is not None:
+        at_stop()
     if enable:
         _enable()
     _raise_signal(_SIGSTOP)

@@ -1,11 +1,12 @@
 """membuild.py - a heap whose memory the ledger (`pyheap memory`) must account
 for, with what the process itself says about its memory, then a freeze
-for a core dump.
+for a core dump (mkcore.py [--chroot DIR] INTERP OUTDIR membuild.py; the
+protocol is in freeze.py).
 
     python3.X membuild.py OUTDIR
 
 Standard library only (numpy when it imports: Debian's python3.11 with
-python3-numpy); runs on CPython 3.8 - 3.13 with glibc 2.33+ (mallinfo2).
+python3-numpy); runs on CPython 3.8 - 3.15 with glibc 2.33+ (mallinfo2).
 The heap:
   - buffers over 512 bytes, so in malloc: list item tables, dict keys, set
     tables, bytearray, array.array and deque data, big str and bytes
@@ -20,12 +21,15 @@ The heap:
   - small chunks malloc'd and freed through ctypes, in tcache and fastbins;
   - numpy arrays, big (mmapped) and small, with their data addresses.
 Writes:
-  OUTDIR/memtruth.json   the above, malloc_info() per arena, smaps_rollup,
-                         the thread count
-  OUTDIR/ready           the pid
-  OUTDIR/mallinfo2.txt   mallinfo2()'s ten fields, taken at the freeze
-  OUTDIR/mallocstats.txt sys._debugmallocstats() taken at the freeze
-then stops itself with SIGSTOP (mkcore.py dumps it with gcore).
+  OUTDIR/memtruth.json   the above, smaps_rollup, the thread count
+                         (freeze.stop()'s record())
+  OUTDIR/malloc_info.xml malloc_info()'s text and
+  OUTDIR/mallinfo2.txt   mallinfo2()'s ten fields, the last things before
+                         the stop (freeze.stop()'s at_stop())
+  OUTDIR/mallocstats.txt sys._debugmallocstats() of the arenas as the core
+                         has them (read first thing after the stop)
+  OUTDIR/core.gc.json    the collector's state at the stop (freeze.py)
+and stops once, for the core OUTDIR/core.
 """
 
 import array
@@ -34,11 +38,10 @@ import ctypes
 import gc
 import json
 import os
-import re
-import signal
 import sys
 import threading
-import time
+
+import freeze
 
 THREADS = 3
 FRAG_ARENAS = 24            # arenas of 32-byte blocks (floats), left nearly empty
@@ -153,86 +156,103 @@ def build_numpy(truth):
                       for a in arrs]
 
 
-def malloc_info():
-    """glibc's malloc_info(): each arena's current system memory."""
-    libc = ctypes.CDLL(None)
-    libc.open_memstream.restype = ctypes.c_void_p
-    libc.open_memstream.argtypes = [ctypes.POINTER(ctypes.c_char_p),
-                                    ctypes.POINTER(ctypes.c_size_t)]
-    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
-    libc.fclose.argtypes = [ctypes.c_void_p]
-    buf, size = ctypes.c_char_p(), ctypes.c_size_t()
-    f = libc.open_memstream(ctypes.byref(buf), ctypes.byref(size))
-    libc.malloc_info(0, f)
-    libc.fclose(f)
-    text = ctypes.string_at(buf, size.value).decode()
-    libc.free.argtypes = [ctypes.c_void_p]
-    libc.free(ctypes.cast(buf, ctypes.c_void_p))
-    heaps = []
-    for m in re.finditer(r'<heap nr="(\d+)">(.*?)</heap>', text, re.S):
-        cur = re.search(r'<system type="current" size="(\d+)"/>', m.group(2))
-        heaps.append(int(cur.group(1)) if cur else 0)
-    return heaps
+def smaps_rollup():
+    """/proc/self/smaps_rollup's fields, in bytes (mkcore.py mounts /proc in
+    a chroot for the builder)."""
+    with open('/proc/self/smaps_rollup') as f:
+        return {k.strip(): int(v.split()[0]) * 1024 for k, v in
+                (l.split(':', 1) for l in f.read().splitlines()[1:])}
+
+
+def write_truth():
+    """freeze.stop()'s record(): OUTDIR/memtruth.json, written by json's C
+    encoder.  The truth dies here, before the stop: its ints (the pinners'
+    ids among them) took blocks in the nearly empty arenas."""
+    global TRUTH
+    truth, TRUTH = TRUTH, None
+    truth['smaps_rollup'] = smaps_rollup()
+    truth['freeze_threads'] = freeze.threads()
+    with open(os.path.join(OUTDIR, 'memtruth.json'), 'w') as f:
+        f.write(json.dumps(truth, indent=1, sort_keys=True))
+
+
+class AtStop:
+    """freeze.stop()'s at_stop(), the last thing before the stop (after the
+    truth and the ready file: their writing allocates; the file buffers,
+    4-8 KiB, are large-bin requests, which consolidate the fastbins, and
+    the heap may grow for them): malloc_info() into a buffer of its own, the
+    small chunks freed, then mallinfo2() into OUTDIR/mallinfo2.txt.
+    Everything is bound and allocated here, beforehand, so that nothing
+    comes from malloc between malloc_info() and the stop (the small
+    objects made for mallinfo2.txt come from pymalloc): malloc_info()
+    prints into an unbuffered fmemopen() stream over a ctypes buffer.
+    written() writes its text to OUTDIR/malloc_info.xml after the stop."""
+
+    def __init__(self):
+        libc = ctypes.CDLL(None)
+        self.mallinfo2 = libc.mallinfo2
+        self.mallinfo2.restype = MallInfo2
+        self.names = [n for n, _ in MallInfo2._fields_]
+        self.free, self.small = KEEP['free'], KEEP['small']
+        self.fd = os.open(os.path.join(OUTDIR, 'mallinfo2.txt'),
+                          os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self.write, self.close = os.write, os.close
+        self.xml = ctypes.create_string_buffer(1 << 18)
+        libc.fmemopen.restype = ctypes.c_void_p
+        libc.fmemopen.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+        libc.setvbuf.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+        self.fclose = libc.fclose
+        self.stream = libc.fmemopen(self.xml, len(self.xml), b'w')
+        if not self.stream or libc.setvbuf(self.stream, None, 2, 0) != 0:   # _IONBF
+            raise OSError('fmemopen or setvbuf failed')
+        self.malloc_info = libc.malloc_info
+        self.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        self.malloc_info_rc = None
+
+    def __call__(self):
+        self.malloc_info_rc = self.malloc_info(0, self.stream)
+        free = self.free
+        for p in self.small:
+            free(p)
+        mi = self.mallinfo2()
+        self.write(self.fd, ' '.join('%s=%d' % (n, getattr(mi, n)) for n in self.names).encode())
+        self.close(self.fd)
+
+    def written(self):
+        self.fclose(self.stream)
+        if self.malloc_info_rc != 0:
+            raise OSError('malloc_info() failed')
+        with open(os.path.join(OUTDIR, 'malloc_info.xml'), 'wb') as f:
+            f.write(self.xml.value)
+
+
+OUTDIR = None
+TRUTH = None
 
 
 def main():
-    outdir = sys.argv[1]
-    os.makedirs(outdir, exist_ok=True)
+    global OUTDIR, TRUTH
+    OUTDIR = sys.argv[1]
+    os.makedirs(OUTDIR, exist_ok=True)
     v = sys.version_info
-    truth = {'version': '%d.%d.%d' % (v.major, v.minor, v.micro), 'pid': os.getpid()}
+    libc = ctypes.CDLL(None)
+    libc.gnu_get_libc_version.restype = ctypes.c_char_p
+    TRUTH = truth = {'version': '%d.%d.%d' % (v.major, v.minor, v.micro), 'pid': os.getpid(),
+                     'glibc': libc.gnu_get_libc_version().decode()}
+    del libc
     build_buffers(truth)
     build_threads(truth)
     build_native(truth)
     build_numpy(truth)
     build_fragmented(truth)         # last: nothing big refills its arenas
     build_free_chunks(truth)
-    truth['malloc_info'] = malloc_info()
-    try:
-        with open('/proc/self/smaps_rollup') as f:
-            truth['smaps_rollup'] = {k.strip(): int(v.split()[0]) * 1024 for k, v in
-                                     (l.split(':', 1) for l in f.read().splitlines()[1:])}
-    except OSError:                 # (no /proc: a chroot)
-        truth['smaps_rollup'] = None
-    with open(os.path.join(outdir, 'memtruth.json'), 'w') as f:
-        json.dump(truth, f, indent=1, sort_keys=True)
-    del truth, f
-    tmp = os.path.join(outdir, 'ready.tmp')
-    with open(tmp, 'w') as f:
-        f.write('%d\n' % os.getpid())
-    del f
-    os.rename(tmp, os.path.join(outdir, 'ready'))
-
-    # Freeze: bind everything first, so that between mallinfo2() and the
-    # stop nothing comes from malloc (small objects come from pymalloc).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    mi = MallInfo2()
-    mallinfo2 = ctypes.CDLL(None).mallinfo2
-    mallinfo2.restype = MallInfo2
-    fd = os.open(os.path.join(outdir, 'mallocstats.txt'),
-                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    mfd = os.open(os.path.join(outdir, 'mallinfo2.txt'),
-                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    saved = os.dup(2)
-    dup2, write, kill, pid, sig = os.dup2, os.write, os.kill, os.getpid(), signal.SIGSTOP
-    stats = sys._debugmallocstats
-    names = [n for n, _ in MallInfo2._fields_]
-    free, small = KEEP['free'], KEEP['small']
-    for p in small:
-        free(p)
-    dup2(fd, 2)
-    mi = mallinfo2()
-    write(mfd, ' '.join('%s=%d' % (n, getattr(mi, n)) for n in names).encode())
-    stats()
-    kill(pid, sig)
-    # Continued (not the normal path): restore stderr, then wait to be killed.
-    dup2(saved, 2)
-    os.close(fd)
-    os.close(mfd)
-    os.close(saved)
-    while True:
-        time.sleep(3600)
+    del truth
+    at_stop = AtStop()
+    freeze.stop(OUTDIR, 'core', record=write_truth,
+                mallocstats=os.path.join(OUTDIR, 'mallocstats.txt'), at_stop=at_stop)
+    at_stop.written()
+    freeze.finish(OUTDIR)
 
 
-if __name__ == '__main__':
-    main()
+main()
