@@ -23,18 +23,25 @@ static int by_value(const void *a, const void *b)
 int an_cstack_read(an_cstack *out, ph_heap *h)
 {
 	core_t *core = ph_core(h);
-	size_t cap = 0;
+	size_t cap = 0, nmap = 0;
+	core_map_range *map = NULL;
 	out->words = NULL;
 	out->n = 0;
+	if (core_mappings(core, &map, &nmap) < 0)
+		return -1;
 	for (size_t t = 0; t < core_thread_count(core); t++) {
 		uint64_t regs[CORE_NREGS];
 		if (core_thread_regs(core, t, regs) < 0)
 			continue;
-		uint64_t sp = regs[CORE_REG_RSP] & ~7ull;
-		const core_segment *s = core_segment_find(core, sp);
-		if (!s)
+		uint64_t sp = regs[CORE_REG_RSP] & ~7ull, end = 0;
+		/* the stack's end as the mappings have it (two threads' stacks
+		 * may share one mapping) */
+		for (size_t k = 0; k < nmap; k++)
+			if (map[k].kind == CORE_MAP_STACK && map[k].idx == t && sp >= map[k].lo &&
+			    sp < map[k].hi)
+				end = map[k].hi;
+		if (!end)
 			continue;
-		uint64_t end = s->vaddr + s->memsz;
 		if (end - sp > CSTACK_MAX)
 			end = sp + CSTACK_MAX;
 		size_t nw = (size_t)((end - sp) / 8);
@@ -74,8 +81,10 @@ int an_cstack_read(an_cstack *out, ph_heap *h)
 	}
 	if (out->n)
 		qsort(out->words, out->n, sizeof *out->words, by_value);
+	free(map);
 	return 0;
 oom:
+	free(map);
 	an_cstack_free(out);
 	return -1;
 }

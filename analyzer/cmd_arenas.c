@@ -117,7 +117,8 @@ int cmd_arenas(cmd_ctx *ctx)
 		char types[200];
 		arena_types(ctx->heap, p, types, sizeof types);
 		printf("  arena 0x%llx: %s objects%s%s%s\n", (unsigned long long)p->base,
-		       cmd_num(n1, sizeof n1, p->n), p->n ? " (" : "", types, p->n ? ")" : "");
+		       cmd_num(n1, sizeof n1, p->n), p->n ? " (" : "", types,
+		       p->n ? ")" : " (its used blocks are no objects: small buffers, C data)");
 		for (size_t k = 0; ctx->list && k < p->n; k++) {
 			char v[160];
 			printf("    0x%llx %s %s\n", (unsigned long long)ph_object_addr(ctx->heap, p->ids[k]),

@@ -124,11 +124,18 @@ void cmd_suspect_summary(const cmd_ctx *ctx, ph_heap *h, const an_suspect *s, ch
 	case AN_PINNED_ARENAS:
 		describe_types(h, s, types, sizeof types);
 		arena_list(s, at, sizeof at);
-		snprintf(out, cap, "%llu nearly empty pymalloc arenas keep %s resident for %s objects "
-			 "(%s); the arenas at %s (`pyheap arenas --list` lists their objects)",
-			 (unsigned long long)s->e.pinned.arenas,
-			 cmd_bytes(b1, sizeof b1, s->e.pinned.resident),
-			 cmd_num(n1, sizeof n1, s->e.pinned.objects), types, at);
+		if (!s->e.pinned.objects)
+			/* PyMem_Malloc's small blocks come from pymalloc too */
+			snprintf(out, cap, "%llu nearly empty pymalloc arenas keep %s resident for a few "
+				 "blocks that are no object (small buffers: dict keys, list items, C data); the "
+				 "arenas at %s", (unsigned long long)s->e.pinned.arenas,
+				 cmd_bytes(b1, sizeof b1, s->e.pinned.resident), at);
+		else
+			snprintf(out, cap, "%llu nearly empty pymalloc arenas keep %s resident for %s "
+				 "objects (%s); the arenas at %s (`pyheap arenas --list` lists their "
+				 "objects)", (unsigned long long)s->e.pinned.arenas,
+				 cmd_bytes(b1, sizeof b1, s->e.pinned.resident),
+				 cmd_num(n1, sizeof n1, s->e.pinned.objects), types, at);
 		break;
 	}
 }

@@ -78,22 +78,43 @@ static uint64_t page_of(const core_t *core)
 	return p >= 4096 && !(p & (p - 1)) ? p : 4096;
 }
 
+/* The stack of thread i: the part of the mapping its stack pointer is in
+ * that ends at the page after its descriptor; 0 when it has none. */
+static int stack_of(const core_t *core, size_t i, uint64_t page, uint64_t *lo, uint64_t *hi,
+		    uint64_t *sp)
+{
+	uint64_t regs[CORE_NREGS];
+	if (core_thread_regs(core, i, regs) < 0)
+		return 0;
+	const core_segment *s = core_segment_find(core, regs[CORE_REG_RSP]);
+	if (!s)
+		return 0;
+	uint64_t fs = regs[CORE_REG_FS_BASE];
+	*sp = regs[CORE_REG_RSP];
+	*lo = s->vaddr;
+	*hi = s->vaddr + s->memsz;
+	if (core->tids[i] != core->pid && fs > *sp && fs < *hi)
+		*hi = (fs + PTHREAD_DESCR + page - 1) & ~(page - 1);
+	if (*hi > s->vaddr + s->memsz)
+		*hi = s->vaddr + s->memsz;
+	return 1;
+}
+
 static void thread_claims(const core_t *core, claims *c)
 {
 	uint64_t page = page_of(core);
 	for (size_t i = 0; i < core->n_tids; i++) {
-		uint64_t regs[CORE_NREGS];
-		if (core_thread_regs(core, i, regs) < 0)
+		uint64_t lo, hi, sp, lo2, hi2, sp2, fs, regs[CORE_NREGS];
+		if (!stack_of(core, i, page, &lo, &hi, &sp) || core_thread_regs(core, i, regs) < 0)
 			continue;
-		const core_segment *s = core_segment_find(core, regs[CORE_REG_RSP]);
-		if (!s)
-			continue;
-		uint64_t lo = s->vaddr, hi = s->vaddr + s->memsz, fs = regs[CORE_REG_FS_BASE];
+		fs = regs[CORE_REG_FS_BASE];
 		int main_thread = core->tids[i] == core->pid;
-		if (!main_thread && fs > regs[CORE_REG_RSP] && fs < hi)
-			hi = (fs + PTHREAD_DESCR + page - 1) & ~(page - 1);
-		if (hi > s->vaddr + s->memsz)
-			hi = s->vaddr + s->memsz;
+		/* two threads' stacks in one mapping (glibc 2.42+ keeps the guard
+		 * inside it): this one starts above the other's descriptor */
+		for (size_t k = 0; k < core->n_tids; k++)
+			if (k != i && stack_of(core, k, page, &lo2, &hi2, &sp2) && lo2 == lo &&
+			    hi2 <= sp && hi2 > lo && sp2 < sp)
+				lo = hi2;
 		add(c, lo, hi, CORE_MAP_STACK, (uint32_t)i);
 		const core_segment *g = lo > page ? core_segment_find(core, lo - 1) : NULL;
 		if (!main_thread && g && g->vaddr + g->memsz == lo && !g->file &&

@@ -201,7 +201,7 @@ size_t ph_object_buffers(ph_heap *h, uint64_t addr, uint32_t type, ph_buffer_fn 
 		       emit(h, fn, payload, b.addr, b.bytes, PH_BUF_STR_UTF8, true);
 	case OWN_BYTEARRAY:
 		ph_bytearray_part(h, addr, &a);
-		return emit(h, fn, payload, a.addr, a.bytes, PH_BUF_BYTEARRAY, true);
+		return emit(h, fn, payload, a.addr, a.bytes + a.prefix, PH_BUF_BYTEARRAY, true);
 	case OWN_NDARRAY: {
 		size_t n = 0;
 		uint32_t nd = 0;

@@ -527,6 +527,14 @@ void ph_bytearray_part(ph_heap *h, uint64_t addr, ph_part *bytes)
 	rd64(h, addr + 0x18, &v);
 	rd64(h, addr + 0x20, &bytes->addr);
 	bytes->bytes = buffer_size(h, bytes->addr, v, 1);
+	/* 3.15 keeps the bytes in a bytes object it holds (ob_bytes_object):
+	 * the allocation starts at that object's header */
+	uint64_t bo = 0;
+	if (h->off.bytearray_bytes_object > 0 && rdf(h, addr, h->off.bytearray_bytes_object, &bo) &&
+	    bo && bytes->addr > bo && bytes->addr - bo <= 64) {
+		bytes->prefix = (unsigned)(bytes->addr - bo);
+		bytes->addr = bo;
+	}
 }
 
 uint64_t ph_size_bytearray(ph_heap *h, uint64_t addr, const ph_type *t)

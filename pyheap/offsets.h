@@ -160,6 +160,7 @@
 	X(cfunc_self,            "PyCFunctionObject", "m_self") \
 	X(cfunc_module,          "PyCFunctionObject", "m_module") \
 	X(cfunc_ml,              "PyCFunctionObject", "m_ml") \
+	X(bytearray_bytes_object, "PyByteArrayObject", "ob_bytes_object") \
 	X(methoddef_name,        "PyMethodDef", "ml_name") \
 	X(proxy_mapping,         "mappingproxyobject", "mapping") \
 	X(descr_type,            "PyDescrObject", "d_type") \
