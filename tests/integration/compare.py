@@ -500,6 +500,36 @@ def check_arenas(res, ms, t):
               all(g.get(k) == w[k] for k in key))
 
 
+def check_free_threaded(pyheap, core, outdir, t):
+    """3.13+: the same core with _Py_DebugOffsets' free_threaded flag set
+    (the u64 after the cookie "xdebugpy" and the version) is refused, with
+    one line that says so, and JSON's error under --json."""
+    data = bytearray(open(core, 'rb').read())
+    i = data.find(b'xdebugpy')
+    if i < 0:
+        return                       # no debug offsets before 3.13
+    ft = os.path.join(outdir, 'core.free-threaded')
+    data[i + 16:i + 24] = (1).to_bytes(8, 'little')
+    with open(ft, 'wb') as f:
+        f.write(data)
+    del data
+    try:
+        r = subprocess.run([pyheap, 'info', ft], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        j = subprocess.run([pyheap, 'info', '--json', ft], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        err = r.stderr.decode(errors='replace').strip()
+        try:
+            je = json.loads(j.stdout.decode()).get('error', '')
+        except ValueError:
+            je = ''
+        t.add('free-threaded core refused', 'exit 1, one line naming it',
+              'exit %d: %s' % (r.returncode, err[:80]),
+              r.returncode == 1 and len(err.splitlines()) == 1 and 'free-threaded' in err
+              and j.returncode == 1 and 'free-threaded' in je)
+    finally:
+        os.unlink(ft)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == '--parse-mallocstats':
         with open(argv[2]) as f:
@@ -555,6 +585,8 @@ def main(argv):
     arenas = run_pyheap(pyheap, 'arenas', core, extra, t)
     if arenas is not None and ms is not None:
         check_arenas(arenas, ms, t)
+    if not extra:
+        check_free_threaded(pyheap, core, outdir, t)
     t.show()
     nf = t.failed()
     print('compare: %s [%s]: %d checks, %d failed -> %s' %
