@@ -63,7 +63,9 @@ static uint32_t block_object(ph_heap *h, uint64_t b, const uint8_t *bp, uint32_t
 		} else {
 			ti = ph_object_check(h, b + o, bs - o);
 		}
-		if (ti != PH_NONE && ph_object_preheader(h, b + o, ti) == (int)o &&
+		if (ti != PH_NONE &&
+		    (ph_kinds[h->types[ti].kind].gc_if_heap_type ? ph_object_preheader(h, b + o, ti)
+								  : h->types[ti].preheader) == (int)o &&
 		    (o == 0 || (bp ? gc_words_plausible(bp + o - GC_HEAD_SIZE)
 				   : gc_head_plausible(h, b + o)))) {
 			*off = o;
