@@ -166,12 +166,37 @@ static int w_types(report *r)
  * "ledger" member: {"total", "unexplained", "lines": [[name, bytes,
  * depth], ...]}, which report.js's memory section already renders when it
  * is present. */
+/* The ledger of `pyheap memory` (an_memory), its lines flattened with
+ * their depth, as the page draws them; without it the page says so. */
 static int w_memory(report *r)
 {
-	json_key(&r->w, "memory");
-	json_obj(&r->w);
-	json_kbool(&r->w, "ledger_available", 0);
-	json_obj_end(&r->w);
+	json_w *w = &r->w;
+	an_memory_result *m = NULL;
+	if (an_memory(&m, r->h, r->ctx->malloc_scan ? CORE_MALLOC_BY_STRUCTURE : 0, 10) < 0)
+		return -1;
+	json_key(w, "memory");
+	json_obj(w);
+	json_kbool(w, "ledger_available", 1);
+	json_key(w, "ledger");
+	json_obj(w);
+	json_ku64(w, "total", m->total);
+	json_ku64(w, "unexplained", m->unexplained);
+	json_key(w, "lines");
+	json_arr(w);
+	for (size_t i = 0; i < m->nlines; i++) {
+		json_arr(w);
+		json_str(w, m->lines[i].name);
+		json_u64(w, m->lines[i].bytes);
+		json_i64(w, m->lines[i].depth);
+		json_arr_end(w);
+	}
+	json_arr_end(w);
+	json_ku64(w, "python_bytes", m->python_bytes);
+	json_ku64(w, "native_bytes", m->native_bytes);
+	json_ku64(w, "free_bytes", m->frag.total);
+	json_obj_end(w);
+	json_obj_end(w);
+	an_memory_free(m);
 	return 0;
 }
 

@@ -340,6 +340,10 @@ def main():
     check('overview: Python version and GC state',
           truth['version'] in texts.get('overview', '') and 'enabled' in texts.get('overview', ''))
     check('arenas: nearly empty arenas listed', 'Nearly empty arenas' in texts.get('arenas', ''))
+    mem = texts.get('memory', '')
+    check('memory: the ledger (pymalloc, malloc, stacks, unexplained)',
+          "Where the process's memory is" in mem and 'pymalloc arenas' in mem
+          and 'thread stacks' in mem and 'unexplained' in mem, mem[:100].replace('\n', ' | '))
     check('object panel of the leaking list: chain and referents',
           container in texts.get('panel', '') and 'Referents' in texts.get('panel', '')
           and lt in texts.get('panel', ''), texts.get('panel', '')[:120].replace('\n', ' | '))
