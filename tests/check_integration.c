@@ -79,6 +79,8 @@ static void selftest(const tu_interp *ip, const char *outdir)
 	selftest_one(ip->label, outdir, "thread", "thread::drop", 1);
 	selftest_one(ip->label, outdir, "refusal", "unsupported::", 0);
 	selftest_one(ip->label, outdir, "refusal-2-lines", "unsupported::noisy", 1);
+	if (ip->minor >= 13)      /* (the flag is in _Py_DebugOffsets, 3.13+) */
+		selftest_one(ip->label, outdir, "free-threaded", "freethreaded::accept", 1);
 }
 
 /* types, info and arenas scan for totals only: the same totals as the full

@@ -505,11 +505,18 @@ def check_free_threaded(pyheap, core, outdir, t):
     (the u64 after the cookie "xdebugpy" and the version) is refused, with
     one line that says so, and JSON's error under --json."""
     data = bytearray(open(core, 'rb').read())
-    i = data.find(b'xdebugpy')
-    if i < 0:
+    # every copy of the cookie followed by a version (3.13 and later): the
+    # runtime's, and any other the core holds (a file's page, a string)
+    hits, i = 0, data.find(b'xdebugpy')
+    while i >= 0:
+        v = int.from_bytes(data[i + 8:i + 16], 'little')
+        if 0x030d0000 <= v < 0x04000000:
+            data[i + 16:i + 24] = (1).to_bytes(8, 'little')
+            hits += 1
+        i = data.find(b'xdebugpy', i + 8)
+    if not hits:
         return                       # no debug offsets before 3.13
     ft = os.path.join(outdir, 'core.free-threaded')
-    data[i + 16:i + 24] = (1).to_bytes(8, 'little')
     with open(ft, 'wb') as f:
         f.write(data)
     del data

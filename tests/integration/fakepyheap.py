@@ -19,6 +19,7 @@ as supported.  FAKE_PYHEAP_SKEW (comma-separated) bends the answers:
     exit::N               exit with status N after printing (3: with a warning)
     unsupported::         --version --json lists no release: every core refused
     unsupported::noisy    ... with a refusal of two lines (must fail)
+    freethreaded::accept  answer for a core flagged free-threaded (must fail)
 """
 
 import json
@@ -28,6 +29,19 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import parse_mallocstats  # noqa: E402
+
+
+def free_threaded(core):
+    """Whether the core's _Py_DebugOffsets (3.13+) say free-threaded."""
+    with open(core, 'rb') as f:
+        data = f.read()
+    i = data.find(b'xdebugpy')
+    while i >= 0:
+        v = int.from_bytes(data[i + 8:i + 16], 'little')
+        if 0x030d0000 <= v < 0x04000000 and int.from_bytes(data[i + 16:i + 24], 'little'):
+            return True
+        i = data.find(b'xdebugpy', i + 8)
+    return False
 
 
 def main(argv):
@@ -44,6 +58,13 @@ def main(argv):
         sys.stderr.write('usage: fakepyheap.py info|types|arenas --json [OPTIONS] CORE\n')
         return 2
     sub, core = args[0], args[-1]
+    if free_threaded(core) and not any(s[0] == 'freethreaded' for s in skew):
+        # what pyheap does with a free-threaded build (compare.py's check)
+        msg = '%s: Python 3.x is a free-threaded build (Py_GIL_DISABLED): refused' % core
+        sys.stderr.write('fakepyheap: %s\n' % msg)
+        if '--json' in argv:
+            print(json.dumps({'error': msg, 'exit': 1}))
+        return 1
     d = os.path.dirname(os.path.abspath(core))
     with open(os.path.join(d, 'truth.json')) as f:
         truth = json.load(f)
