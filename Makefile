@@ -140,7 +140,8 @@ check-unit: $(BUILD)/pyheap $(TEST_BIN) $(TOOL_BIN)
 	if [ -n "$$failed" ]; then \
 		echo "== FAILED in $(BUILD):$$failed"; \
 		for n in $$failed; do \
-			grep -E ':[FE]:|^SKIP|Checks: |^== RESULT .*FAIL' $(BUILD)/tmp/$$n.log | sed "s|^|$$n: |"; \
+			grep -E ':[FE]:|^SKIP|Checks: |^== RESULT .*FAIL|^FAIL|runtime error:|Sanitizer' \
+				$(BUILD)/tmp/$$n.log | head -40 | sed "s|^|$$n: |"; \
 		done; exit 1; \
 	fi
 

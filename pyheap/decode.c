@@ -363,7 +363,8 @@ static struct ph_iplan *plan_of(ph_heap *h, uint32_t ti)
 	 * only its members name them: those are slots */
 	int64_t items_to = INT64_MAX, nseq = 0;
 	uint64_t tdict = 0, nv;
-	if (t.kind == K_TUPLE && rdf(h, t.addr, h->off.tp_dict, &tdict) && tdict &&
+	if (t.kind == K_TUPLE && items_from != INT64_MAX &&
+	    rdf(h, t.addr, h->off.tp_dict, &tdict) && tdict &&
 	    (nv = ph_dict_get_str(h, tdict, "n_sequence_fields")) && ph_int_value(h, nv, &nseq) &&
 	    nseq >= 0 && nseq < 4096)
 		items_to = items_from + 8 * nseq;

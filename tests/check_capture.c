@@ -4,7 +4,7 @@
  *
  *   oom      a leaking Python in a memory cgroup (v2 where the machine has
  *            it, else v1) with a 200 MiB limit, watched by `pyheap watch
- *            --cgroup ... --at 80`: the kernel must SIGKILL it (the cgroup's
+ *            --cgroup ... --at 70`: the kernel must SIGKILL it (the cgroup's
  *            oom_kill count rises), the dump taken before must be complete
  *            and `types`/`suspects` on it must name LeakyRecord and _LEAK;
  *            the timeline is printed
