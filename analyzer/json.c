@@ -45,12 +45,20 @@ void json_obj_end(json_w *w) { close_c(w, '}'); }
 void json_arr(json_w *w) { open_c(w, '['); }
 void json_arr_end(json_w *w) { close_c(w, ']'); }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
+/* Length of the valid UTF-8 sequence at s, or 0: no overlong forms (C0,
+ * C1, E0 80-9F, F0 80-8F), no surrogates (ED A0-BF), nothing past U+10FFFF
+ * (F4 90-BF, F5-FF), which a JSON reader would refuse. */
 static int utf8_len(const unsigned char *s)
 {
-	int n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 :
-		(s[0] >> 3) == 30 ? 4 : 0;
-	for (int i = 1; i < n; i++)
+	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
+	int n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+	unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+	if (n && (s[1] < lo || s[1] > hi))
+		return 0;
+	for (int i = 2; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	return n;

@@ -17,6 +17,9 @@
 
 #define POOL_OVERHEAD 48
 #define MAX_ARENAS (1u << 24)        /* 16 TiB of 1 MiB arenas */
+/* past the largest user-space address of x86-64 (5-level paging): an arena
+ * record there is garbage, and its end would wrap */
+#define PH_USER_ADDR_END (1ull << 57)
 #define MAX_BLOCKS_IN_POOL 1024      /* 16 KiB / 16 */
 
 typedef struct arena_rec {
@@ -289,7 +292,9 @@ static void walk_arena(ph_heap *h, const arena_rec *a)
 	}
 	prefault(h, first, end);
 	uint64_t first_used = 0;
-	for (uint64_t pool = first; pool + h->pool_size <= end; pool += h->pool_size) {
+	/* (at most an arena's pools, whatever a corrupt record says) */
+	uint64_t most = h->arena_size / h->pool_size;
+	for (uint64_t pool = first; pool + h->pool_size <= end && total < most; pool += h->pool_size) {
 		total++;
 		if (walk_pool(h, pool, true) == 1 && !used++)
 			first_used = pool;
@@ -337,7 +342,7 @@ static int walk_table(ph_heap *h, uint64_t table, uint64_t max,
 		/* pymalloc's invariants for an arena in use; garbage slots (a
 		 * corrupt table or maxarenas) would otherwise add arena ranges
 		 * that swallow the type objects */
-		if (a.address > UINT64_MAX - h->arena_size || a.pool_address < a.address ||
+		if (a.address >= PH_USER_ADDR_END || a.pool_address < a.address ||
 		    a.pool_address > a.address + h->arena_size ||
 		    a.ntotalpools > h->arena_size / h->pool_size || a.nfreepools > a.ntotalpools) {
 			ph_warn(h, W_ARENA_TABLE, "arena table slots skipped: invalid arena record "

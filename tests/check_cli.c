@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "json.h"
 #include "testutil.h"
 
 static char tmp[2048];
@@ -52,6 +53,42 @@ static int lines(const char *s)
 		n += *s == '\n';
 	return n;
 }
+
+/* The JSON writer: strings from a corrupt heap come out as strict UTF-8,
+ * each byte of an invalid sequence as \u00XX. */
+START_TEST(json_strings)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"plain", "\"plain\""},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d\""},
+		{"q\"b\\\n", "\"q\\\"b\\\\\\u000a\""},
+		{"\xc0\x9f", "\"\\u00c0\\u009f\""},             /* overlong */
+		{"\xc1\xbf", "\"\\u00c1\\u00bf\""},             /* overlong */
+		{"\xe0\x80\xaf", "\"\\u00e0\\u0080\\u00af\""},  /* overlong */
+		{"\xf0\x80\x80\xaf", "\"\\u00f0\\u0080\\u0080\\u00af\""},
+		{"\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\""},  /* a surrogate */
+		{"\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\""}, /* > U+10FFFF */
+		{"\xf5\x80", "\"\\u00f5\\u0080\""},
+		{"\xc3", "\"\\u00c3\""},                       /* cut short */
+		{"\xed\x9f\xbf\xf4\x8f\xbf\xbf", "\"\xed\x9f\xbf\xf4\x8f\xbf\xbf\""}, /* the last valid */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		ck_assert_ptr_nonnull(f);
+		json_w w;
+		json_init(&w, f);
+		json_str(&w, cases[i].in);
+		fclose(f);
+		ck_assert_msg(strcmp(buf, cases[i].out) == 0, "case %zu: got %s, want %s", i, buf,
+			      cases[i].out);
+		free(buf);
+	}
+}
+END_TEST
 
 START_TEST(usage_errors)
 {
@@ -455,6 +492,7 @@ int main(void)
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("cli");
 	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, json_strings);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, no_such_process);
 	tcase_add_test(tc, bad_files);

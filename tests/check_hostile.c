@@ -191,6 +191,32 @@ static int run_bounded(char *const argv[], const char *cwd, const char *out, con
 
 static char out_text[1 << 20], err_text[1 << 16];
 
+/* Offset of the first byte that is not strict UTF-8 (RFC 3629: no overlong
+ * forms, surrogates or code points past U+10FFFF), or -1.  A JSON reader
+ * refuses such output (Python's json did, on a type name a flipped bit had
+ * made C0 9F). */
+static long bad_utf8_at(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+			     c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (!len || i + len > n)
+			return (long)i;
+		unsigned cp = len == 1 ? c : c & (0x7f >> len);
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return (long)i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		static const unsigned least[] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (long)i;
+		i += len;
+	}
+	return -1;
+}
+
 /* Runs `pyheap CMD --json [extra] core` in an empty cwd; checks the exit
  * code, the time and that nothing was written.  Returns the exit code. */
 static int run_pyheap(const char *name, const char *cmd, const char *core, const char *extra)
@@ -223,6 +249,14 @@ static int run_pyheap(const char *name, const char *cmd, const char *core, const
 	ck_assert_msg(rc == 0 || rc == 1 || rc == 3, "%s: pyheap %s: exit %d (%s)\nstderr: %.2000s",
 		      name, cmd, rc, rc > 128 ? "killed by a signal" : "unexpected", err_text);
 	ck_assert_msg(dir_entries(cwd) == 0, "%s: pyheap %s wrote files into its cwd", name, cmd);
+	/* what a JSON reader gets: strict UTF-8 (the output that fits the
+	 * buffer; a sequence the buffer's end cut is not counted) */
+	size_t olen = strlen(out_text);
+	long bad = bad_utf8_at((const unsigned char *)out_text, olen);
+	if (bad >= 0 && olen == sizeof out_text - 1 && (size_t)bad + 4 > olen)
+		bad = -1;
+	ck_assert_msg(bad < 0, "%s: pyheap %s --json: not UTF-8 at byte %ld: ...%.60s", name, cmd,
+		      bad, out_text + (bad > 40 ? bad - 40 : 0));
 	if (rc == 1) {
 		/* unusable: one line naming the file, no output */
 		ck_assert_msg(strstr(err_text, core) != NULL, "%s: error does not name the core: %s",
