@@ -248,16 +248,17 @@ static void sum_cb(ph_heap *h, const ph_buffer *b, void *payload)
  * part.  UINT64_MAX when it cannot tell from the type alone. */
 static uint64_t own_bytes(ph_heap *h, uint64_t addr, uint32_t type, uint8_t o)
 {
-	uint64_t own = ph_getsizeof_prefix(h, addr, &h->types[type]);
-	uint64_t f = 0;
+	uint64_t own, f = 0;
 	uint32_t state = 0;
+	/* compact ASCII (most str): no buffer at all, known before the rest */
+	if (o == OWN_STR &&
+	    rd32(h, addr + (uint64_t)h->off.ascii_state, &state) && ((state >> 5) & 3) == 3)
+		return UINT64_MAX - 1;
+	own = ph_getsizeof_prefix(h, addr, &h->types[type]);
 	switch (o) {
 	case OWN_LIST: case OWN_DICT: case OWN_SET: case OWN_BYTEARRAY: case OWN_NDARRAY:
 		return own + (uint64_t)h->types[type].basicsize;
 	case OWN_STR:
-		/* compact ASCII: no buffer at all */
-		if (rd32(h, addr + (uint64_t)h->off.ascii_state, &state) && ((state >> 5) & 3) == 3)
-			return UINT64_MAX - 1;
 		/* (a non-compact one counts sizeof(PyUnicodeObject), objects.c) */
 		if (!((state >> 5) & 1) && h->off.unicodeobj_size > 0)
 			return own + (uint64_t)h->off.unicodeobj_size;
@@ -273,7 +274,9 @@ static uint64_t own_bytes(ph_heap *h, uint64_t addr, uint32_t type, uint8_t o)
 
 void ph_buffers_count(ph_heap *h, uint64_t addr, uint32_t type, uint64_t size)
 {
-	uint8_t o = owns_of(h, type);
+	uint8_t o = h->types[type].owns;
+	if (o == OWN_UNKNOWN)
+		o = owns_of(h, type);
 	if (o == OWN_NONE)
 		return;
 	/* what getsizeof counts beyond the object itself is its buffers: no

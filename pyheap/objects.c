@@ -411,10 +411,9 @@ static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
 
 uint64_t ph_getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	int pre = preheader_of_obj(h, addr, t);
 	switch (h->tr->sizeof_prefix) {
 	case PH_SIZEOF_GC_HEAD:
-		return pre ? GC_HEAD_SIZE : 0;
+		return preheader_of_obj(h, addr, t) ? GC_HEAD_SIZE : 0;
 	case PH_SIZEOF_PREHEADER:
 		/* a static type is counted with its metatype's GC head, which
 		 * it does not have */
@@ -422,9 +421,10 @@ uint64_t ph_getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
 	case PH_SIZEOF_PREHEADER_NOT_STATIC:
 		/* but for one whose type is `type`: ctypes' static types of
 		 * PyCArrayType and the like still are */
-		return t->addr != h->type_type ? (uint64_t)t->preheader : (uint64_t)pre;
+		return t->addr != h->type_type ? (uint64_t)t->preheader
+					       : (uint64_t)preheader_of_obj(h, addr, t);
 	}
-	return (uint64_t)pre;
+	return (uint64_t)preheader_of_obj(h, addr, t);
 }
 
 void ph_list_part(ph_heap *h, uint64_t addr, ph_part *items)
@@ -496,9 +496,15 @@ void ph_str_parts(ph_heap *h, uint64_t addr, ph_part *data, ph_part *utf8)
 uint64_t ph_size_str(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	ph_part data, utf8;
-	uint64_t body = ph_body_str(h, addr, t);
 	uint32_t state = 0;
 	rd32(h, addr + (uint64_t)h->off.ascii_state, &state);
+	if (((state >> 5) & 3) == 3) {
+		/* compact ASCII, most str: ph_body_str's size, no buffers */
+		uint64_t len = 0;
+		rdf(h, addr, h->off.ascii_length, &len);
+		return (uint64_t)h->off.ascii_size + (len > MAX_ITEMS ? 0 : len) + 1;
+	}
+	uint64_t body = ph_body_str(h, addr, t);
 	/* non-compact (a str subclass's instances): unicode___sizeof__ counts
 	 * sizeof(PyUnicodeObject), not the subclass's basicsize (which has
 	 * its dict and weakref slots before 3.12), and the data block */

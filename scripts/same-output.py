@@ -22,6 +22,8 @@ of each go to OUT/<core>/<run>.{out,err,rc}.
 
 `compare` prints each run whose files differ and exits 1 when any do.
 """
+import contextlib
+import fcntl
 import glob
 import os
 import random
@@ -163,17 +165,19 @@ def run(pyheap, d, outroot):
                          os.path.join(out, '%s-pathaddr%s' % (vname, '-json' if js else '')))
                 # the output file's name is printed: the same one for every binary
                 dot = '/tmp/same-output-backrefs.dot'
-                run1(pyheap, ['--no-progress'] + vopts + ['backrefs', '--addr', addr, '-o', dot,
-                                                          core],
-                     os.path.join(out, '%s-backrefs' % vname))
-                if os.path.exists(dot):
-                    shutil.move(dot, os.path.join(out, '%s-backrefs.dot' % vname))
+                with fixed_path():
+                    run1(pyheap, ['--no-progress'] + vopts + ['backrefs', '--addr', addr, '-o',
+                                                              dot, core],
+                         os.path.join(out, '%s-backrefs' % vname))
+                    if os.path.exists(dot):
+                        shutil.move(dot, os.path.join(out, '%s-backrefs.dot' % vname))
             # the page, under one name for every binary (it quotes the core's path)
             page = '/tmp/same-output-report.html'
-            run1(pyheap, ['--no-progress'] + vopts + ['report', '-o', page, core],
-                 os.path.join(out, '%s-report' % vname))
-            if os.path.exists(page):
-                shutil.move(page, os.path.join(out, '%s-report.html' % vname))
+            with fixed_path():
+                run1(pyheap, ['--no-progress'] + vopts + ['report', '-o', page, core],
+                     os.path.join(out, '%s-report' % vname))
+                if os.path.exists(page):
+                    shutil.move(page, os.path.join(out, '%s-report.html' % vname))
         if len(cores) == 2:
             c1 = os.path.join(cdir, 'core1')
             for js in ([], ['--json']):
@@ -184,9 +188,24 @@ def run(pyheap, d, outroot):
                      os.path.join(out, 'suspects-baseline' + j))
             # the snapshot's path is printed: the same one for every binary
             snap = '/tmp/same-output-snapshot.json'
-            r = run1(pyheap, ['--no-progress', '--json', 'types', c1], os.path.join(out, 'snap1'))
-            open(snap, 'wb').write(r.stdout)
-            run1(pyheap, ['--no-progress', 'diff', snap, core], os.path.join(out, 'diff-snap'))
+            with fixed_path():
+                r = run1(pyheap, ['--no-progress', '--json', 'types', c1],
+                         os.path.join(out, 'snap1'))
+                open(snap, 'wb').write(r.stdout)
+                run1(pyheap, ['--no-progress', 'diff', snap, core], os.path.join(out, 'diff-snap'))
+
+
+@contextlib.contextmanager
+def fixed_path():
+    """Held while a run writes to one of the fixed /tmp names (they are
+    printed, so every binary must get the same one): two `run`s at once
+    took each other's files."""
+    with open('/tmp/same-output.lock', 'w') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def compare(a, b):
