@@ -158,15 +158,7 @@ uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint6
 	 * a freed object and was reused as a raw buffer (list items, dict keys,
 	 * ...) often keeps the old ob_type while its first word became the
 	 * pymalloc free-list link, a pointer: that is not a live object. */
-	if (h->tr->refcnt == PH_REFCNT_LOW32) {
-		/* 3.14+: the count is the low 32 bits; ob_overflow is 0 and
-		 * ob_flags holds at most "immortal" (1) and "static" (4) */
-		if ((uint32_t)refcnt == 0 || (refcnt >> 32 & 0xffff) || (refcnt >> 48 & ~5ull))
-			return PH_NONE;
-	} else if ((int64_t)refcnt <= 0 || refcnt >= h->tr->refcnt_limit) {
-		return PH_NONE;
-	}
-	if (!refcnt_plausible(h, refcnt, alloc_cap))
+	if (!ph_refcnt_word_ok(h, refcnt) || !refcnt_plausible(h, refcnt, alloc_cap))
 		return PH_NONE;
 	uint32_t ti = ph_type_lookup(h, type);
 	if (ti == PH_NONE)
@@ -409,7 +401,7 @@ static uint64_t dict_sizeof(ph_heap *h, uint64_t dict, const ph_type *t)
 
 /* ---- sys.getsizeof ---- */
 
-uint64_t ph_getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
+uint64_t ph_getsizeof_prefix_read(ph_heap *h, uint64_t addr, const ph_type *t)
 {
 	switch (h->tr->sizeof_prefix) {
 	case PH_SIZEOF_GC_HEAD:

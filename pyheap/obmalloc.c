@@ -54,14 +54,18 @@ static bool gc_head_plausible(const ph_heap *h, uint64_t obj)
 /* The object in a used block at b (its bytes at bp, when mapped), of bs
  * bytes: past no pre-header, a GC head, or a GC head and the managed dict
  * and weakref words.  Its type index, and *off its offset; PH_NONE when
- * the block holds no object (a buffer, or a freed object's remains). */
-static uint32_t block_object(ph_heap *h, uint64_t b, const uint8_t *bp, uint32_t bs, uint32_t *off)
+ * the block holds no object (a buffer, or a freed object's remains).
+ * Inlined: it runs for every block of every pool. */
+static inline __attribute__((always_inline)) uint32_t
+block_object(ph_heap *h, uint64_t b, const uint8_t *bp, uint32_t bs, uint32_t *off)
 {
 	for (uint32_t o = 0; o <= 32 && o < bs; o += 16) {
 		uint32_t ti;
 		if (bp) {
 			uint64_t w[2];
 			memcpy(w, bp + o, 16);
+			if (!ph_refcnt_word_ok(h, w[0]))
+				continue;       /* (a GC head's link, a buffer's bytes) */
 			ti = ph_object_check_words(h, b + o, w[0], w[1], bs - o);
 		} else {
 			ti = ph_object_check(h, b + o, bs - o);

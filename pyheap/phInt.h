@@ -248,6 +248,15 @@ uint32_t ph_object_check(ph_heap *h, uint64_t addr, uint64_t alloc_cap);
 /* The same with the object's first two words already read. */
 uint32_t ph_object_check_words(ph_heap *h, uint64_t addr, uint64_t refcnt, uint64_t type,
 			       uint64_t alloc_cap);
+/* ph_object_check_words' first test, inline for the pool walk's every
+ * block: a refcount word is positive and far below any pointer (3.14+:
+ * low 32 bits nonzero, ob_overflow 0, ob_flags at most immortal|static). */
+static inline bool ph_refcnt_word_ok(const ph_heap *h, uint64_t refcnt)
+{
+	if (h->tr->refcnt == PH_REFCNT_LOW32)
+		return (uint32_t)refcnt != 0 && !(refcnt >> 32 & 0xffff) && !(refcnt >> 48 & ~5ull);
+	return (int64_t)refcnt > 0 && refcnt < h->tr->refcnt_limit;
+}
 /* The pre-header size of the object at addr of type ti. */
 int ph_object_preheader(ph_heap *h, uint64_t addr, uint32_t ti);
 /* sys.getsizeof of a valid object. */
@@ -265,7 +274,16 @@ bool ph_dict_split(ph_heap *h, uint64_t dict);
 /* Looks up a str key in a dict; 0 when absent. */
 uint64_t ph_dict_get_str(ph_heap *h, uint64_t dict, const char *key);
 /* What sys.getsizeof adds to an object's __sizeof__ (objects.c). */
-uint64_t ph_getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t);
+uint64_t ph_getsizeof_prefix_read(ph_heap *h, uint64_t addr, const ph_type *t);
+static inline uint64_t ph_getsizeof_prefix(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	/* (inline: once or twice per object of the scan; the type alone
+	 * tells, but for the traits that read a type object's flags) */
+	if (h->tr->sizeof_prefix == PH_SIZEOF_PREHEADER ||
+	    (h->tr->sizeof_prefix == PH_SIZEOF_PREHEADER_NOT_STATIC && t->addr != h->type_type))
+		return (uint64_t)t->preheader;
+	return ph_getsizeof_prefix_read(h, addr, t);
+}
 /* An int object's value when it fits two digits (repr.c). */
 bool ph_int_value(ph_heap *h, uint64_t addr, int64_t *out);
 /* The parts of an object allocated apart from it, as sys.getsizeof counts
