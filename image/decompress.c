@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -64,6 +65,7 @@ int core_compression(const uint8_t *p, size_t n)
 typedef struct obuf {
 	uint8_t *p;
 	size_t len, cap, limit;
+	atomic_size_t progress;  /* len, for a populator running ahead (streams) */
 	const char *path;
 	char *err;
 	size_t errlen;
@@ -148,20 +150,30 @@ static void obuf_free(obuf *b)
 /* ---- populating the output ahead of the decoder ----
  *
  * Most of the cost of decompressing into fresh anonymous memory beyond the
- * decoder's own is the page faults (one trap and one zeroed page per 4 KiB).
- * When the size is known, a second thread asks the kernel to populate the
- * output (MADV_POPULATE_WRITE, Linux 5.14) a chunk at a time, ahead of the
- * decoder, on another CPU.  It never writes: what it populates keeps what
- * the decoder wrote.  On an older kernel it stops at once. */
+ * decoder's own is the page faults (one trap and one zeroed page per 4 KiB;
+ * huge pages, MADV_HUGEPAGE, made it slower: 1.4-2.8 s of compaction and
+ * zeroing after another big run, against 0.5 s).  A second thread
+ * asks the kernel to populate the output (MADV_POPULATE_WRITE, Linux 5.14)
+ * a chunk at a time, ahead of the decoder, on another CPU.  It never
+ * writes: what it populates keeps what the decoder wrote.  On an older
+ * kernel it stops at once.
+ *
+ * The whole limit is reserved at once, as address space only, so that the
+ * output never moves; the populator stays at most POPULATE_AHEAD beyond the
+ * decoder's progress (reported every STREAM_STEP), and what it populated
+ * past the end is unmapped with the rest of the reservation. */
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 #define POPULATE_CHUNK ((size_t)16 << 20)
+#define POPULATE_AHEAD ((size_t)64 << 20)
+#define STREAM_STEP ((size_t)16 << 20)
 
 typedef struct populator {
 	uint8_t *p;
 	size_t len;
+	atomic_size_t *progress;   /* streams: the decoder's output so far */
 	atomic_int stop;
 	pthread_t thread;
 	int running;
@@ -174,19 +186,25 @@ static void *populate(void *arg)
 	for (size_t off = 0; off < pp->len && !atomic_load(&pp->stop); off += POPULATE_CHUNK) {
 		size_t n = pp->len - off < POPULATE_CHUNK ? pp->len - off : POPULATE_CHUNK;
 
-		if (madvise(pp->p + off, n, MADV_POPULATE_WRITE) < 0)
+		while (pp->progress && off > atomic_load(pp->progress) + POPULATE_AHEAD &&
+		       !atomic_load(&pp->stop)) {
+			struct timespec ts = {0, 200 * 1000};
+			nanosleep(&ts, NULL);
+		}
+		if (atomic_load(&pp->stop) || madvise(pp->p + off, n, MADV_POPULATE_WRITE) < 0)
 			break;
 	}
 	return NULL;
 }
 
-static void populate_start(populator *pp, uint8_t *p, size_t len)
+static void populate_start(populator *pp, uint8_t *p, size_t len, atomic_size_t *progress)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(pp, 0, sizeof *pp);
 	pp->p = p;
 	pp->len = page_round(len);
+	pp->progress = progress;
 	atomic_init(&pp->stop, 0);
 	/* only worth a thread for a big core on a machine with a CPU to spare */
 	if (cpus > 1 && len >= ((size_t)64 << 20))
@@ -202,11 +220,41 @@ static void populate_end(populator *pp)
 	pp->running = 0;
 }
 
+/* A stream of undeclared size: the output reserved whole when the address
+ * space allows (then a populator runs ahead), else `first` bytes that
+ * grow.  0, or -1 with the error set. */
+static int stream_start(obuf *b, size_t first, populator *pp)
+{
+	void *m = mmap(NULL, b->limit, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	memset(pp, 0, sizeof *pp);
+	if (m == MAP_FAILED)
+		return obuf_reserve(b, first);
+	b->p = m;
+	b->cap = b->limit;
+	atomic_store(&b->progress, 0);
+	populate_start(pp, b->p, b->cap, &b->progress);
+	return 0;
+}
+
+/* Room for the decoder's next step: at most STREAM_STEP, so that progress
+ * is reported often enough for the populator. */
+static size_t stream_room(const obuf *b)
+{
+	return b->cap - b->len < STREAM_STEP ? b->cap - b->len : STREAM_STEP;
+}
+
+static void stream_progress(obuf *b)
+{
+	atomic_store_explicit(&b->progress, b->len, memory_order_relaxed);
+}
+
 /* ---- zstd ---- */
 
 /* Sum of the frames' declared sizes when every frame declares one and is
- * complete (then each frame is decompressed in one call, straight into
- * place, with no window buffer); ZSTD_CONTENTSIZE_UNKNOWN otherwise. */
+ * complete (the output must then have that size);
+ * ZSTD_CONTENTSIZE_UNKNOWN otherwise. */
 static unsigned long long zstd_known_size(const uint8_t *src, size_t n)
 {
 	unsigned long long total = 0;
@@ -236,76 +284,64 @@ static int unzstd(obuf *b, const uint8_t *src, size_t n)
 		set_err(b->err, b->errlen, "%s: out of memory", b->path);
 		return -1;
 	}
-	if (known != ZSTD_CONTENTSIZE_UNKNOWN) {
-		size_t off = 0;
-
-		populator pp;
-
-		if (known > SIZE_MAX || obuf_reserve(b, known ? (size_t)known : 1) < 0)
-			goto out;
-		populate_start(&pp, b->p, (size_t)known);
-		while (off < n) {
-			size_t fl = ZSTD_findFrameCompressedSize(src + off, n - off);
-			size_t got = ZSTD_decompressDCtx(d, b->p + b->len, b->cap - b->len, src + off, fl);
-
-			if (ZSTD_isError(got)) {
-				populate_end(&pp);
-				set_err(b->err, b->errlen, "%s: corrupt zstd stream: %s", b->path,
-					ZSTD_getErrorName(got));
-				goto out;
-			}
-			b->len += got;
-			off += fl;
-		}
-		populate_end(&pp);
-		if (b->len != known) {
-			set_err(b->err, b->errlen, "%s: corrupt zstd stream: %zu bytes where its "
-				"frames declare %llu", b->path, b->len, known);
-			goto out;
-		}
-		rc = 0;
+	/* a declared size past this machine's memory: said at once */
+	if (known != ZSTD_CONTENTSIZE_UNKNOWN && (known > SIZE_MAX || known > b->limit)) {
+		obuf_reserve(b, known > SIZE_MAX ? SIZE_MAX : (size_t)known);
 		goto out;
 	}
-	/* Streaming: the size is not declared (systemd-coredump, a pipe). */
+	/* Streamed, declared size or not (systemd-coredump's is not): one
+	 * path, whose populator keeps just ahead of the decoder (populating
+	 * the whole declared size at once, on another CPU, was as fast on
+	 * average but stalled up to a second on huge-page compaction) */
 	ZSTD_inBuffer in = {src, n, 0};
 	size_t last = 1;
-	if (obuf_reserve(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24) < 0)
+	populator pp;
+	if (stream_start(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24, &pp) < 0)
 		goto out;
 	while (in.pos < in.size) {
 		if (b->len == b->cap && obuf_reserve(b, b->cap + 1) < 0)
-			goto out;
-		ZSTD_outBuffer o = {b->p + b->len, b->cap - b->len, 0};
+			goto out_pp;
+		ZSTD_outBuffer o = {b->p + b->len, stream_room(b), 0};
 		last = ZSTD_decompressStream(d, &o, &in);
 		if (ZSTD_isError(last)) {
 			set_err(b->err, b->errlen, "%s: corrupt zstd stream: %s", b->path,
 				ZSTD_getErrorName(last));
-			goto out;
+			goto out_pp;
 		}
 		b->len += o.pos;
+		stream_progress(b);
 		if (o.pos == 0 && in.pos == in.size)
 			break;
 	}
 	/* the input is consumed; flush what the decoder still holds */
 	while (last != 0) {
 		if (b->len == b->cap && obuf_reserve(b, b->cap + 1) < 0)
-			goto out;
-		ZSTD_outBuffer o = {b->p + b->len, b->cap - b->len, 0};
+			goto out_pp;
+		ZSTD_outBuffer o = {b->p + b->len, stream_room(b), 0};
 		last = ZSTD_decompressStream(d, &o, &in);
 		if (ZSTD_isError(last)) {
 			set_err(b->err, b->errlen, "%s: corrupt zstd stream: %s", b->path,
 				ZSTD_getErrorName(last));
-			goto out;
+			goto out_pp;
 		}
 		b->len += o.pos;
+		stream_progress(b);
 		if (o.pos == 0)
 			break;
 	}
 	if (last != 0) {
 		set_err(b->err, b->errlen, "%s: truncated zstd stream (%zu bytes decompressed)",
 			b->path, b->len);
-		goto out;
+		goto out_pp;
+	}
+	if (known != ZSTD_CONTENTSIZE_UNKNOWN && b->len != known) {
+		set_err(b->err, b->errlen, "%s: corrupt zstd stream: %zu bytes where its "
+			"frames declare %llu", b->path, b->len, known);
+		goto out_pp;
 	}
 	rc = 0;
+out_pp:
+	populate_end(&pp);
 out:
 	ZSTD_freeDCtx(d);
 	return rc;
@@ -328,33 +364,21 @@ static int unlz4(obuf *b, const uint8_t *src, size_t n)
 		set_err(b->err, b->errlen, "%s: out of memory", b->path);
 		return -1;
 	}
-	{
-		LZ4F_frameInfo_t fi;
-		size_t consumed = n;
-
-		memset(&fi, 0, sizeof fi);
-		/* peek at the declared size without consuming: a separate context */
-		LZ4F_dctx *peek = NULL;
-		if (!LZ4F_isError(LZ4F_createDecompressionContext(&peek, LZ4F_VERSION))) {
-			if (!LZ4F_isError(LZ4F_getFrameInfo(peek, &fi, src, &consumed)) &&
-			    fi.contentSize && fi.contentSize <= SIZE_MAX && fi.contentSize <= b->limit)
-				obuf_reserve(b, (size_t)fi.contentSize);
-			LZ4F_freeDecompressionContext(peek);
-		}
-	}
-	if (obuf_reserve(b, n * 3 > ((size_t)1 << 24) ? n * 3 : (size_t)1 << 24) < 0)
+	populator pp;
+	if (stream_start(b, n * 3 > ((size_t)1 << 24) ? n * 3 : (size_t)1 << 24, &pp) < 0)
 		goto out;
 	while (off < n) {
 		if (b->len == b->cap && obuf_reserve(b, b->cap + 1) < 0)
-			goto out;
-		size_t dst = b->cap - b->len, used = n - off;
+			goto out_pp;
+		size_t dst = stream_room(b), used = n - off;
 		hint = LZ4F_decompress(d, b->p + b->len, &dst, src + off, &used, NULL);
 		if (LZ4F_isError(hint)) {
 			set_err(b->err, b->errlen, "%s: corrupt lz4 stream: %s", b->path,
 				LZ4F_getErrorName(hint));
-			goto out;
+			goto out_pp;
 		}
 		b->len += dst;
+		stream_progress(b);
 		off += used;
 		if (used == 0 && dst == 0)
 			break;
@@ -362,8 +386,8 @@ static int unlz4(obuf *b, const uint8_t *src, size_t n)
 	/* output the decoder still buffers */
 	while (hint != 0) {
 		if (b->len == b->cap && obuf_reserve(b, b->cap + 1) < 0)
-			goto out;
-		size_t dst = b->cap - b->len, used = 0;
+			goto out_pp;
+		size_t dst = stream_room(b), used = 0;
 		hint = LZ4F_decompress(d, b->p + b->len, &dst, src + off, &used, NULL);
 		if (LZ4F_isError(hint) || dst == 0)
 			break;
@@ -372,9 +396,11 @@ static int unlz4(obuf *b, const uint8_t *src, size_t n)
 	if (LZ4F_isError(hint) || hint != 0) {
 		set_err(b->err, b->errlen, "%s: truncated lz4 stream (%zu bytes decompressed)",
 			b->path, b->len);
-		goto out;
+		goto out_pp;
 	}
 	rc = 0;
+out_pp:
+	populate_end(&pp);
 out:
 	LZ4F_freeDecompressionContext(d);
 	return rc;
@@ -406,17 +432,20 @@ static int unxz(obuf *b, const uint8_t *src, size_t n)
 		set_err(b->err, b->errlen, "%s: xz: %s", b->path, lzma_msg(r));
 		return -1;
 	}
-	if (obuf_reserve(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24) < 0)
+	populator pp;
+	if (stream_start(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24, &pp) < 0)
 		goto out;
 	s.next_in = src;
 	s.avail_in = n;
 	for (;;) {
 		if (b->len == b->cap && obuf_reserve(b, b->cap + 1) < 0)
-			goto out;
+			goto out_pp;
+		size_t room = stream_room(b);
 		s.next_out = b->p + b->len;
-		s.avail_out = b->cap - b->len;
+		s.avail_out = room;
 		r = lzma_code(&s, LZMA_FINISH);
-		b->len = b->cap - s.avail_out;
+		b->len += room - s.avail_out;
+		stream_progress(b);
 		if (r == LZMA_STREAM_END)
 			break;
 		if (r == LZMA_OK)
@@ -428,9 +457,11 @@ static int unxz(obuf *b, const uint8_t *src, size_t n)
 				b->path, b->len);
 		else
 			set_err(b->err, b->errlen, "%s: corrupt xz stream: %s", b->path, lzma_msg(r));
-		goto out;
+		goto out_pp;
 	}
 	rc = 0;
+out_pp:
+	populate_end(&pp);
 out:
 	lzma_end(&s);
 	return rc;
