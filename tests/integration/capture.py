@@ -582,7 +582,7 @@ def case_oom(out):
         # about 100 MB/s, as a fast real leak grows: the 30% between the
         # trigger and the limit last 0.6 s, time for a watcher slowed by
         # the sanitizers on a busy machine to stop the process (at full
-        # speed, 500 MB/s, they lasted 80 ms and the kill sometimes won)
+        # speed, 500 MB/s, they lasted 80 ms, and the kill could win)
         leaker = subprocess.Popen([DEBIAN_PY, os.path.join(HERE, 'oomleak.py'), '2000', '0.05'],
                                   preexec_fn=enter, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
