@@ -220,9 +220,9 @@ static void populate_end(populator *pp)
 	pp->running = 0;
 }
 
-/* A stream of undeclared size: the output reserved whole when the address
- * space allows (then a populator runs ahead), else `first` bytes that
- * grow.  0, or -1 with the error set. */
+/* The output of a stream: reserved whole when the address space allows
+ * (then a populator runs ahead), else `first` bytes that grow.  0, or -1
+ * with the error set. */
 static int stream_start(obuf *b, size_t first, populator *pp)
 {
 	void *m = mmap(NULL, b->limit, PROT_READ | PROT_WRITE,
