@@ -15,9 +15,10 @@
 # Cache ($PYHEAP_CACHE, default /var/cache/pyheap; outside the work tree):
 #   chroots/<suite>/          debootstrap --variant=minbase chroot + python3.X
 #   debug/<suite>/.build-id/  the .build-id/xx/yyyy.debug files of the
-#                             python3.X-dbg packages, nothing else: a valid
-#                             `pyheap --debug-dir` (and debuginfod -F) directory
-#   debs/<suite>/             the downloaded python3.X-dbg .debs
+#                             python3.X-dbg packages and of libc6-dbg (chroots),
+#                             nothing else: a valid `pyheap --debug-dir` (and
+#                             debuginfod -F) directory
+#   debs/<suite>/             the downloaded python3.X-dbg (and libc6-dbg) .debs
 #   stamps/<suite>.ok         written last; a rerun with the same mirror and
 #                             wanted interpreters does nothing
 #   stamps/<suite>.facts      versions, build-ids and debug files
@@ -63,7 +64,9 @@ die_loud() {
 	exit 2
 }
 
-buildid() { readelf -n "$1" 2>/dev/null | awk '/Build ID:/ { print $3; exit }'; }
+# (awk reads to the end: an early exit could kill readelf by SIGPIPE, which
+# pipefail and set -e then take for a failure of the whole script)
+buildid() { readelf -n "$1" 2>/dev/null | awk '/Build ID:/ && id == "" { id = $3 } END { print id }'; }
 
 if [ "$LIST" = 1 ]; then
 	for f in "$CACHE"/stamps/*.facts; do
@@ -276,11 +279,36 @@ write_facts() {
 	return 0
 }
 
+# libc_dbg SUITE DIR: libc6-dbg of the chroot's libc, its debug file put
+# beside the interpreters' (the malloc checks find glibc's arenas through
+# its symbols, as on a host with libc6-dbg).  Kept in debs/ and done again
+# only when the debug file is missing, so a chroot made before this step
+# gets it too.
+libc_dbg() {
+	local suite=$1 dir=$2 ver deb id
+	id=$(buildid "$dir/usr/lib/x86_64-linux-gnu/libc.so.6")
+	[ -n "$id" ] && [ -f "$CACHE/debug/$suite/.build-id/${id:0:2}/${id:2}.debug" ] && return 0
+	ver=$(in_chroot "$dir" dpkg-query -W -f '${Version}' libc6)
+	deb=$CACHE/debs/$suite/libc6-dbg_${ver#*:}_amd64.deb
+	if [ ! -s "$deb" ]; then
+		mkdir -p "$CACHE/debs/$suite" "$dir/tmp/pyheap-debs"
+		chmod 777 "$dir/tmp/pyheap-debs"
+		in_chroot "$dir" sh -c "cd /tmp/pyheap-debs && apt-get download -qq libc6-dbg=$ver" ||
+			die_loud "apt-get download libc6-dbg=$ver failed in the $suite chroot"
+		mv "$dir"/tmp/pyheap-debs/libc6-dbg_*.deb "$deb"
+		rmdir "$dir/tmp/pyheap-debs"
+	fi
+	extract_debug "$deb" "$CACHE/debug/$suite"
+	[ -f "$CACHE/debug/$suite/.build-id/${id:0:2}/${id:2}.debug" ] ||
+		die_loud "$suite: libc6-dbg=$ver holds no debug file for libc.so.6 (build-id $id)"
+}
+
 do_suite() {
 	local suite=$1
 	local dir=$CACHE/chroots/$suite stamp=$CACHE/stamps/$suite.ok
 	if [ "$FORCE" = 0 ] && [ -f "$stamp" ] && grep -qx "mirror=$MIRROR" "$stamp" &&
 		grep -qx "wanted=${WANT[$suite]}" "$stamp"; then
+		libc_dbg "$suite" "$dir"
 		echo "$suite: up to date ($(grep '^pythons=' "$stamp"))"
 		return 0
 	fi
@@ -295,6 +323,7 @@ do_suite() {
 	step "$suite: apt-get install $have" install_pythons "$dir" $have
 	step "$suite: download -dbg debs" fetch_dbg "$suite" "$dir" $have
 	step "$suite: extract debug files" extract_suite_debug "$suite" $have
+	step "$suite: libc6-dbg" libc_dbg "$suite" "$dir"
 	write_facts "$suite" "$dir" $have
 	{
 		echo "mirror=$MIRROR"
