@@ -20,6 +20,24 @@ static int by_value(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Appends what the core holds of the nw words at addr to out's words,
+ * whose array has room for *cap. */
+static int append_words(const core_t *core, uint64_t addr, size_t nw, an_cstack *out, size_t *cap)
+{
+	if (out->n + nw > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < out->n + nw)
+			c *= 2;
+		uint64_t *w = realloc(out->words, c * sizeof *w);
+		if (!w)
+			return -1;
+		out->words = w;
+		*cap = c;
+	}
+	out->n += core_read(core, addr, out->words + out->n, nw * 8) / 8;
+	return 0;
+}
+
 int an_cstack_read(an_cstack *out, ph_heap *h)
 {
 	core_t *core = ph_core(h);
@@ -45,18 +63,8 @@ int an_cstack_read(an_cstack *out, ph_heap *h)
 		if (end - sp > CSTACK_MAX)
 			end = sp + CSTACK_MAX;
 		size_t nw = (size_t)((end - sp) / 8);
-		if (out->n + nw > cap) {
-			size_t c = cap ? cap : 4096;
-			while (c < out->n + nw)
-				c *= 2;
-			uint64_t *w = realloc(out->words, c * sizeof *w);
-			if (!w)
-				goto oom;
-			out->words = w;
-			cap = c;
-		}
-		size_t got = core_read(core, sp, out->words + out->n, nw * 8) / 8;
-		out->n += got;
+		if (append_words(core, sp, nw, out, &cap) < 0)
+			goto oom;
 	}
 	/* and one step further: the start of a malloc chunk a stack word
 	 * points at (a parser's or a compiler's state, kept in C memory by the
@@ -67,17 +75,8 @@ int an_cstack_read(an_cstack *out, ph_heap *h)
 		if ((p & 15) || p < 4096 || !(usable = core_malloc_usable(core, p)) || usable > (1u << 20))
 			continue;
 		size_t nw = (size_t)((usable < HOP_MAX ? usable : HOP_MAX) / 8);
-		if (out->n + nw > cap) {
-			size_t c = cap ? cap : 4096;
-			while (c < out->n + nw)
-				c *= 2;
-			uint64_t *w = realloc(out->words, c * sizeof *w);
-			if (!w)
-				goto oom;
-			out->words = w;
-			cap = c;
-		}
-		out->n += core_read(core, p, out->words + out->n, nw * 8) / 8;
+		if (append_words(core, p, nw, out, &cap) < 0)
+			goto oom;
 	}
 	if (out->n)
 		qsort(out->words, out->n, sizeof *out->words, by_value);

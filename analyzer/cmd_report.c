@@ -778,23 +778,18 @@ static int collect(report *r)
 }
 
 /* A temporary file beside path, made now so that an unwritable place
- * fails before the analyses run. */
-static FILE *open_tmp(const char *path, char *tmp, size_t cap)
+ * fails before the analyses run; *tmp is malloc'd. */
+static FILE *open_tmp(const char *path, char **tmp)
 {
-	if ((size_t)snprintf(tmp, cap, "%s.XXXXXX", path) >= cap) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	int fd = mkstemp(tmp);
+	int fd = core_tmpfile(path, 0666, tmp);   /* as fopen would */
 	if (fd < 0)
 		return NULL;
-	mode_t um = umask(0);
-	umask(um);
-	(void)fchmod(fd, 0666 & ~um);      /* as fopen would; else mkstemp's 0600 */
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
-		unlink(tmp);
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
 	}
 	return f;
 }
@@ -802,7 +797,7 @@ static FILE *open_tmp(const char *path, char *tmp, size_t cap)
 int cmd_report(cmd_ctx *ctx)
 {
 	report r = {.ctx = ctx};
-	char tmp[4096], title[600], b1[32];
+	char *tmp = NULL, title[600], b1[32];
 	char *data = NULL;
 	size_t ndata = 0;
 	FILE *mem = NULL;
@@ -812,7 +807,7 @@ int cmd_report(cmd_ctx *ctx)
 		cmd_error("%s: is a directory", ctx->out);
 		return EXIT_UNUSABLE;
 	}
-	FILE *out = open_tmp(ctx->out, tmp, sizeof tmp);
+	FILE *out = open_tmp(ctx->out, &tmp);
 	if (!out) {
 		cmd_error("%s: cannot write: %s", ctx->out, strerror(errno));
 		return EXIT_UNUSABLE;
@@ -889,6 +884,7 @@ fail:
 	} else if (rc != EXIT_OK) {
 		unlink(tmp);
 	}
+	free(tmp);
 	free(data);
 	free(r.ref);
 	free(r.objs);

@@ -401,6 +401,16 @@ uint64_t core_pid_rss(int pid);
 /* Whether pid exists and is not a zombie. */
 int core_pid_alive(int pid);
 
+/* ---- files written whole or not at all (tmpfile.c) ---- */
+
+/* Creates PATH.tmp.<6 random characters> beside path for writing (mkstemp,
+ * close-on-exec), its permission bits `mode` less the umask, as creat(2)
+ * would give them.  Returns the descriptor and the name in *tmp (malloc'd),
+ * or -1 with errno.  The writer renames *tmp over path once the file is
+ * complete and unlinks it otherwise, so that no partial file ever stands
+ * under the final name. */
+int core_tmpfile(const char *path, unsigned mode, char **tmp);
+
 /* ---- warnings ---- */
 
 size_t core_warning_count(const core_t *core);

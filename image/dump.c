@@ -672,14 +672,9 @@ int core_dump_pid(int pid, const char *path, const core_dump_options *o,
 	memset(st, 0, sizeof *st);
 	/* the temporary file first: a directory we cannot write to must not
 	 * cost the process a pause */
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		set_err(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	s.fd = mkostemp(tmp, O_CLOEXEC);
+	s.fd = core_tmpfile(path, 0600, &tmp);   /* process memory: the owner's only */
 	if (s.fd < 0) {
 		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		free(tmp);
 		return -1;
 	}
 	if (s.kind == SINK_ZSTD) {

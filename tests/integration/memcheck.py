@@ -97,7 +97,7 @@ def elf_phdrs(f):
     f.seek(phoff)
     ph = f.read(phentsize * phnum)
     # (type, offset, vaddr, filesz, memsz)
-    return [struct.unpack_from('<IxxxxQQxxxxxxxxQQ', ph, i * phentsize) for i in range(phnum)]
+    return [struct.unpack_from('<I4xQQ8xQQ', ph, i * phentsize) for i in range(phnum)]
 
 
 def notes(data):
