@@ -187,29 +187,10 @@ def checks(out, bin_, extra):
 
 
 def main(argv):
-    args = argv[1:]
-    chroot = None
-    if args[:1] == ['--chroot'] and len(args) >= 2:
-        chroot, args = os.path.abspath(args[1]), args[2:]
-    make = chroot is not None or (args and os.path.isfile(args[0]))
-    if make:
-        if len(args) < 3:
-            sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
-            return 2
-        interp, out, bin_, extra = args[0], os.path.abspath(args[1]), args[2], args[3:]
-        try:
-            mkcore.make_cores(interp, out, 'leakbuild.py', chroot)
-        except mkcore.Skip as e:
-            print('SKIP: %s' % e, flush=True)
-            return SKIP
-        except mkcore.Fail as e:
-            print('FAIL: %s' % e, flush=True)
-            return 1
-    else:
-        if len(args) < 2:
-            sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
-            return 2
-        out, bin_, extra = os.path.abspath(args[0]), args[1], args[2:]
+    got = mkcore.checker_args(argv, __doc__.split('\n\n')[1], 'leakbuild.py')
+    if isinstance(got, int):
+        return got
+    out, bin_, extra = got
     truth = json.load(open(os.path.join(out, 'leaktruth.json')))
     try:
         refused = checks(out, bin_, extra)

@@ -165,6 +165,34 @@ STALE = ('truth.json', 'graphtruth.json', 'leaktruth.json', 'mallocstats.txt', '
          'ready.tmp', 'finished', 'finished.tmp', 'warmup.json', 'truth-version')
 
 
+def checker_args(argv, usage, builder):
+    """The command line the checkers share: `[--chroot DIR] INTERPRETER OUTDIR
+    PYHEAP [OPTIONS...]` makes OUTDIR's cores with `builder` first, `OUTDIR
+    PYHEAP [OPTIONS...]` checks cores made before.  Returns (OUTDIR, PYHEAP,
+    OPTIONS), or the exit status when there is nothing to check: 2 (usage),
+    SKIP (said by a SKIP: line), 1 (the cores could not be made)."""
+    args = argv[1:]
+    chroot = None
+    if args[:1] == ['--chroot'] and len(args) >= 2:
+        chroot, args = os.path.abspath(args[1]), args[2:]
+    make = chroot is not None or (args and os.path.isfile(args[0]))
+    if len(args) < (3 if make else 2):
+        sys.stderr.write(usage + '\n')
+        return 2
+    if not make:
+        return os.path.abspath(args[0]), args[1], args[2:]
+    interp, out = args[0], os.path.abspath(args[1])
+    try:
+        make_cores(interp, out, builder, chroot)
+    except Skip as e:
+        print('SKIP: %s' % e, flush=True)
+        return SKIP
+    except Fail as e:
+        print('FAIL: %s' % e, flush=True)
+        return 1
+    return out, args[2], args[3:]
+
+
 def make_cores(interp, outdir, builder='heapbuild.py', chroot=None, log=sys.stdout):
     """Runs the builder under interp (inside chroot when given), takes its
     cores; returns their names.  Raises Skip or Fail."""
