@@ -74,17 +74,10 @@ END_TEST
 int main(void)
 {
 	static char names[NCASES][128];
-	Suite *s = suite_create("realheaps");
+	const char *labels[NCASES];
 	for (int i = 0; i < NCASES; i++) {
 		tu_fmt(names[i], sizeof names[i], "%s-%s", cases[i].workload, cases[i].interp);
-		TCase *tc = tcase_create(names[i]);
-		tcase_set_timeout(tc, 900);
-		tcase_add_loop_test(tc, realheap, i, i + 1);
-		suite_add_tcase(s, tc);
+		labels[i] = names[i];
 	}
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_cases("realheaps", labels, NCASES, realheap, 900);
 }

@@ -392,17 +392,14 @@ static inline int tu_distro(const char *suite)
 	return tu_distro_status;
 }
 
-/* Runs a suite of one case per interpreter of tu_interps (the loop index
- * picks it); returns the process exit status.  Makes sure the chroots
- * exist first (scripts/distro.sh), and keeps debuginfod out of every run
- * (only check_debuginfod asks it, on purpose). */
-static inline int tu_run_interp_suite(const char *name, const TTest *test, int timeout)
+/* Runs a suite of n cases, case i named labels[i] and running test with
+ * loop index i; returns the process exit status. */
+static inline int tu_run_cases(const char *name, const char *const *labels, int n,
+			       const TTest *test, int timeout)
 {
-	unsetenv("DEBUGINFOD_URLS");
-	tu_distro(name);
 	Suite *s = suite_create(name);
-	for (int i = 0; i < TU_NINTERP; i++) {
-		TCase *tc = tcase_create(tu_interps[i].label);
+	for (int i = 0; i < n; i++) {
+		TCase *tc = tcase_create(labels[i]);
 		tcase_set_timeout(tc, timeout);
 		tcase_add_loop_test(tc, test, i, i + 1);
 		suite_add_tcase(s, tc);
@@ -412,6 +409,20 @@ static inline int tu_run_interp_suite(const char *name, const TTest *test, int t
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Runs a suite of one case per interpreter of tu_interps (the loop index
+ * picks it); returns the process exit status.  Makes sure the chroots
+ * exist first (scripts/distro.sh), and keeps debuginfod out of every run
+ * (only check_debuginfod asks it, on purpose). */
+static inline int tu_run_interp_suite(const char *name, const TTest *test, int timeout)
+{
+	unsetenv("DEBUGINFOD_URLS");
+	tu_distro(name);
+	const char *labels[TU_NINTERP];
+	for (int i = 0; i < TU_NINTERP; i++)
+		labels[i] = tu_interps[i].label;
+	return tu_run_cases(name, labels, TU_NINTERP, test, timeout);
 }
 
 /* Whether the case of interpreter ip can run here: fills path (its
