@@ -729,6 +729,10 @@ def main():
     print('realcheck: %s on Python %s: %d objects (+%d of the recorder), core %.0f MiB' % (
         name, truth['version'], len(prog), len(rec),
         os.path.getsize(core) / 1048576.0), flush=True)
+    if truth.get('gc_objects_held_by_the_listing_only'):
+        print('realcheck: note: %d GC objects were held by the recorder\'s listing only '
+              '(freed before the stop, left out of the truth)'
+              % truth['gc_objects_held_by_the_listing_only'], flush=True)
     if name in ('pylint', 'mypy'):
         check('the heap is real: >= 300,000 objects', len(prog) >= 300000,
               '%d objects' % len(prog))
