@@ -14,9 +14,13 @@
  *     mp_.n_mmaps and mp_.mmapped_mem count them;
  *   - free chunks in the arena's bins (doubly linked: unsorted, small,
  *     large) and fastbins (singly linked), and in each thread's tcache (a
- *     tcache_perthread_struct chunk: counts[64], then entries[64]); from
- *     glibc 2.32 the singly linked next pointers are "safe-linked", stored
- *     as (address of the field >> 12) ^ pointer.
+ *     tcache_perthread_struct chunk: counts[64], then entries[64]; from
+ *     glibc 2.42 num_slots[76], then entries[76], where num_slots is the
+ *     room left, mp_.tcache_count less the list's length, and bins 64-75
+ *     hold chunks of 1 KiB << (bin - 64) up to twice that, in use only
+ *     when the tunable glibc.malloc.tcache_max is raised); from glibc
+ *     2.32 the singly linked next pointers are "safe-linked", stored as
+ *     (address of the field >> 12) ^ pointer.
  *
  * All of it is found through libc's symbols (main_arena, mp_) and DWARF
  * when libc's debug info is at hand, and otherwise by structure, as
@@ -83,6 +87,10 @@ static const mp_layout mp_layouts[] = {
 	{"2.26-2.34", 16, 40, 44, 56, 72, 80, 96},
 };
 
+/* tcache lists: 64 of chunks 32 + 16 * i bytes; 2.42+ 12 more of larger ones */
+#define TCACHE_SMALL_BINS 64
+#define TCACHE_BINS_MAX 76
+
 typedef struct heap_rec {
 	uint64_t addr, size, mprotect_size, prev;
 	int arena;
@@ -98,6 +106,8 @@ struct core_malloc {
 	uint64_t heap_info_size;     /* 32 or 48 */
 	uint64_t tcache_struct;      /* chunk size of a tcache_perthread_struct */
 	unsigned tcache_count_bytes; /* 2 (2.30+) or 1 */
+	unsigned tcache_nbins;       /* 64, or 76 (2.42+) */
+	int tcache_slots;            /* 2.42+: the counts are the room left */
 	uint64_t page;
 
 	core_malloc_arena *arenas;
@@ -110,7 +120,7 @@ struct core_malloc {
 	size_t nchunks, chunks_cap;
 
 	int have_mp;
-	uint64_t mp_n_mmaps, mp_mmapped_mem, mp_sbrk_base, mp_mmap_threshold;
+	uint64_t mp_n_mmaps, mp_mmapped_mem, mp_sbrk_base, mp_mmap_threshold, mp_tcache_count;
 	uint64_t scan_mmaps, scan_mmapped;
 	core_mallinfo mi;
 	size_t tcaches;
@@ -318,6 +328,17 @@ static uint64_t find_main_arena(core_malloc *m)
 	return 0;
 }
 
+/* A tcache_perthread_struct of nbins lists, its counts (the room left
+ * when slots) of cb bytes each: the chunk holding it is the struct's size,
+ * with its 8-byte header, rounded up to 16. */
+static void set_tcache_layout(core_malloc *m, unsigned cb, unsigned nbins, int slots)
+{
+	m->tcache_count_bytes = cb;
+	m->tcache_nbins = nbins;
+	m->tcache_slots = slots;
+	m->tcache_struct = ((uint64_t)nbins * (cb + 8) + 8 + 15) & ~15ull;
+}
+
 /* Layout from libc's DWARF; 0 on success. */
 static int ms_from_dwarf(core_malloc *m)
 {
@@ -338,11 +359,14 @@ static int ms_from_dwarf(core_malloc *m)
 	uint64_t hs;
 	if (core_module_type_size(m->libc, "heap_info", &hs) == 0 && (hs == 32 || hs == 48))
 		m->heap_info_size = hs;
-	uint64_t ts;
-	if (core_module_type_size(m->libc, "tcache_perthread_struct", &ts) == 0 &&
-	    (ts == 640 || ts == 576)) {
-		m->tcache_struct = ts + 16;
-		m->tcache_count_bytes = ts == 640 ? 2 : 1;
+	uint64_t ts, off;
+	if (core_module_type_size(m->libc, "tcache_perthread_struct", &ts) == 0) {
+		if (ts == 640 || ts == 576)
+			set_tcache_layout(m, ts == 640 ? 2 : 1, 64, 0);
+		else if (ts == TCACHE_BINS_MAX * 10 &&
+			 core_module_member_offset(m->libc, "tcache_perthread_struct",
+						   "num_slots", &off) == 0 && off == 0)
+			set_tcache_layout(m, 2, TCACHE_BINS_MAX, 1);
 	}
 	return 0;
 }
@@ -357,6 +381,8 @@ static void read_mp(core_malloc *m, uint64_t mp, const mp_layout *L)
 	rd(m, mp + L->mmapped_mem, &m->mp_mmapped_mem);
 	rd(m, mp + L->sbrk_base, &m->mp_sbrk_base);
 	rd(m, mp + L->mmap_threshold, &m->mp_mmap_threshold);
+	if (!rd(m, mp + L->tcache_count, &m->mp_tcache_count) || m->mp_tcache_count > 65535)
+		m->mp_tcache_count = 0;
 	m->have_mp = 1;
 }
 
@@ -396,7 +422,7 @@ static void find_mp(core_malloc *m, uint64_t sbrk_base)
 				    !rd(m, mp + L->mmap_threshold, &thr) ||
 				    core_read_u32(m->core, mp + L->n_mmaps_max, &nmax) < 0)
 					continue;
-				if (bins > 64 || cnt > 65535 || thr > (32u << 20) || nmax == 0 ||
+				if (bins > TCACHE_BINS_MAX || cnt > 65535 || thr > (32u << 20) || nmax == 0 ||
 				    nmax > (1u << 24))
 					continue;
 				read_mp(m, mp, L);
@@ -756,35 +782,76 @@ static void read_fastbins(core_malloc *m, int ai)
 	}
 }
 
+/* The chunk sizes tcache list i holds: one size for the small lists;
+ * [1 KiB << j, 2 KiB << j) for list 64 + j (past the small ones). */
+static void tcache_bin_sizes(unsigned i, uint64_t *lo, uint64_t *hi)
+{
+	if (i < TCACHE_SMALL_BINS) {
+		*lo = 32 + 16ull * i;
+		*hi = *lo + 1;
+		return;
+	}
+	unsigned j = i - TCACHE_SMALL_BINS;
+	*lo = 1024ull << j;
+	*hi = 2048ull << j;
+	if (*lo < 32 + 16ull * TCACHE_SMALL_BINS)
+		*lo = 32 + 16ull * TCACHE_SMALL_BINS;
+}
+
+/* How many chunks list i of a tcache holds, from its count; -1 when the
+ * count cannot be one (more room left than a list has). */
+static int64_t tcache_len(const core_malloc *m, const uint8_t *buf, unsigned i, uint64_t room)
+{
+	unsigned cb = m->tcache_count_bytes;
+	uint64_t cnt = cb == 2 ? (uint64_t)(buf[2 * i] | buf[2 * i + 1] << 8) : buf[i];
+	if (!m->tcache_slots)
+		return (int64_t)cnt;
+	return cnt > room ? -1 : (int64_t)(room - cnt);
+}
+
 /* Whether chunk c is a thread's tcache_perthread_struct: its counts say
  * how long each entry's list is, and every list holds chunks of its bin's
  * size.  With mark, the lists' chunks are marked as tcache. */
 static int tcache_check(core_malloc *m, const core_chunk *c, int mark, uint64_t *bytes,
 			uint64_t *nchunks)
 {
-	unsigned cb = m->tcache_count_bytes;
-	uint8_t buf[640];
-	uint64_t user = c->addr + 16, any = 0;
-	size_t len = 64 * cb + 512;
-	if (core_read(m->core, user, buf, len) != len)
+	unsigned cb = m->tcache_count_bytes, nb = m->tcache_nbins;
+	uint8_t buf[TCACHE_BINS_MAX * 10];
+	uint64_t user = c->addr + 16, any = 0, room = 0;
+	size_t len = (size_t)nb * (cb + 8);
+	if (len > sizeof buf || core_read(m->core, user, buf, len) != len)
 		return 0;
-	for (unsigned i = 0; i < 64; i++) {
-		uint64_t cnt = cb == 2 ? (uint64_t)(buf[2 * i] | buf[2 * i + 1] << 8) : buf[i];
-		uint64_t e;
-		memcpy(&e, buf + 64 * cb + 8 * i, 8);
+	if (m->tcache_slots) {
+		/* the room of an empty list is mp_.tcache_count; without mp_,
+		 * the most any list has (the large lists are empty unless the
+		 * tunable is raised) */
+		room = m->mp_tcache_count;
+		for (unsigned i = 0; i < nb && !room; i++) {
+			uint64_t cnt = (uint64_t)(buf[2 * i] | buf[2 * i + 1] << 8);
+			room = cnt > room ? cnt : room;
+		}
+		if (!room)
+			return 0;
+	}
+	for (unsigned i = 0; i < nb; i++) {
+		int64_t cnt = tcache_len(m, buf, i, room);
+		uint64_t e, lo, hi;
+		if (cnt < 0)
+			return 0;
+		memcpy(&e, buf + (size_t)nb * cb + 8 * i, 8);
 		if (!cnt != !e)
 			return 0;
-		any |= cnt;
-		uint64_t want = 32 + 16ull * i;
-		for (uint64_t k = 0; k < cnt; k++) {
+		any |= (uint64_t)cnt;
+		tcache_bin_sizes(i, &lo, &hi);
+		for (int64_t k = 0; k < cnt; k++) {
 			uint64_t sz, v;
 			long ci;
-			if (!e || (e & 15) || !rd(m, e - 8, &sz) || (sz & ~SIZE_BITS) != want ||
-			    !rd(m, e, &v) || (ci = chunk_at(m, e - 16)) < 0)
+			if (!e || (e & 15) || !rd(m, e - 8, &sz) || (sz & ~SIZE_BITS) < lo ||
+			    (sz & ~SIZE_BITS) >= hi || !rd(m, e, &v) || (ci = chunk_at(m, e - 16)) < 0)
 				return 0;
 			if (mark) {
 				set_state(m, ci, CORE_CHUNK_TCACHE);
-				*bytes += want;
+				*bytes += sz & ~SIZE_BITS;
 				(*nchunks)++;
 			}
 			e = reveal(m, e, v, decide_safe(m, e, v));
@@ -798,11 +865,17 @@ static int tcache_check(core_malloc *m, const core_chunk *c, int mark, uint64_t 
 static void find_tcaches(core_malloc *m)
 {
 	if (!m->tcache_struct) {
+		/* no DWARF: by the release, or by the arena's shape (2.43 has
+		 * no fastbins) when the release is not known */
 		int minor = glibc_minor(m);
-		if ((minor && (minor < 26 || minor > 41)) || !m->ms.nfastbins)
-			return;     /* no tcache, or one laid out as pyheap does not know */
-		m->tcache_struct = minor && minor < 30 ? 0x250 : 0x290;
-		m->tcache_count_bytes = minor && minor < 30 ? 1 : 2;
+		if (minor && minor < 26)
+			return;     /* no tcache */
+		if (minor >= 42 || (!minor && !m->ms.nfastbins))
+			set_tcache_layout(m, 2, TCACHE_BINS_MAX, 1);
+		else if (!m->ms.nfastbins)
+			return;     /* an arena laid out as pyheap does not know */
+		else
+			set_tcache_layout(m, minor && minor < 30 ? 1 : 2, TCACHE_SMALL_BINS, 0);
 	}
 	for (size_t i = 0; i < m->nchunks; i++) {
 		core_chunk *c = &m->chunks[i];
@@ -903,7 +976,8 @@ int core_malloc_open(core_malloc **out, core_t *core, unsigned flags, char *err,
 		    mp_from_dwarf(m, mp) < 0) {
 			for (size_t l = 0; l < sizeof mp_layouts / sizeof mp_layouts[0]; l++) {
 				uint64_t bins;
-				if (rd(m, mp + mp_layouts[l].tcache_bins, &bins) && bins && bins <= 64) {
+				if (rd(m, mp + mp_layouts[l].tcache_bins, &bins) && bins &&
+				    bins <= TCACHE_BINS_MAX) {
 					read_mp(m, mp, &mp_layouts[l]);
 					break;
 				}
