@@ -18,7 +18,11 @@ The heap:
     freed but one in 16 pools' worth, so each arena is left nearly empty,
     pinned by a few floats (their ids recorded);
   - native memory: ctypes buffers (an extension object's malloc'd memory);
-  - small chunks malloc'd and freed through ctypes, in tcache and fastbins;
+  - small chunks malloc'd and freed through ctypes, in tcache and fastbins,
+    and a few of 3000 bytes: the process runs with glibc.malloc.tcache_max
+    raised (GLIBC_TUNABLES; it re-executes itself to get it), so from
+    glibc 2.42 they go to the tcache's large lists (older releases cap the
+    tunable at 1032 bytes: they go to the unsorted bin);
   - numpy arrays, big (mmapped) and small, with their data addresses.
 Writes:
   OUTDIR/memtruth.json   the above, smaps_rollup, the thread count
@@ -47,6 +51,7 @@ THREADS = 3
 FRAG_ARENAS = 24            # arenas of 32-byte blocks (floats), left nearly empty
 NATIVE_BYTES = 40 << 20     # of ctypes buffers: most of the memory in use
 KEEP = {}
+LARGE_FREED = 5             # chunks of 3008 bytes freed at the freeze
 
 
 class MallInfo2(ctypes.Structure):
@@ -137,10 +142,12 @@ def build_free_chunks(truth):
     libc.malloc.argtypes = [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
     # (freed at the freeze: a later big malloc would consolidate fastbins)
-    KEEP['small'] = [libc.malloc(40) for _ in range(30)] + [libc.malloc(100) for _ in range(30)]
+    KEEP['small'] = ([libc.malloc(40) for _ in range(30)] + [libc.malloc(100) for _ in range(30)]
+                     + [libc.malloc(3000) for _ in range(LARGE_FREED)])
     KEEP['guard'] = libc.malloc(40)      # so the last ones do not join the top
     KEEP['free'] = libc.free
     truth['freed_small'] = len(KEEP['small'])
+    truth['freed_large'] = LARGE_FREED
 
 
 def build_numpy(truth):
@@ -231,15 +238,24 @@ OUTDIR = None
 TRUTH = None
 
 
+TUNABLE = 'glibc.malloc.tcache_max=65536'
+
+
 def main():
     global OUTDIR, TRUTH
+    if TUNABLE not in os.environ.get('GLIBC_TUNABLES', ''):
+        # read when the process starts: the same process (pid), again
+        os.environ['GLIBC_TUNABLES'] = ':'.join(
+            x for x in (os.environ.get('GLIBC_TUNABLES'), TUNABLE) if x)
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     OUTDIR = sys.argv[1]
     os.makedirs(OUTDIR, exist_ok=True)
     v = sys.version_info
     libc = ctypes.CDLL(None)
     libc.gnu_get_libc_version.restype = ctypes.c_char_p
     TRUTH = truth = {'version': '%d.%d.%d' % (v.major, v.minor, v.micro), 'pid': os.getpid(),
-                     'glibc': libc.gnu_get_libc_version().decode()}
+                     'glibc': libc.gnu_get_libc_version().decode(),
+                     'glibc_tunables': os.environ['GLIBC_TUNABLES']}
     del libc
     build_buffers(truth)
     build_threads(truth)

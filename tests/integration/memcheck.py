@@ -285,6 +285,14 @@ def checks(out, bin_, extra):
     check('malloc: tcache read (the small chunks freed: %d of each size at least)' % per_size,
           tc.get('structs', 0) >= 1 and tc.get('chunks', 0) >= 2 * per_size,
           'tcache %s' % tc)
+    if glibc >= (2, 43):
+        # and the 3008-byte chunks in a large list (tcache_max raised)
+        nl = truth.get('freed_large', 0)
+        want_n, want_b = 2 * 16 + nl, 16 * 48 + 16 * 112 + nl * 3008
+        check('malloc: tcache large lists read (%d chunks of 3008 bytes freed)' % nl,
+              nl and tc.get('chunks', 0) >= want_n and tc.get('bytes', 0) >= want_b,
+              'tcache %s, at least %d chunks, %d bytes (%s)' % (
+                  tc, want_n, want_b, truth.get('glibc_tunables')))
     for f in ('ordblks', 'smblks'):
         # free chunks in bins (and the tops) and in fastbins: a chunk or two
         # may move between the call and the stop
