@@ -17,7 +17,7 @@ const ph_kind_ops ph_kinds[K_NKINDS] = {
 	[K_OBJECT] = { .name = "object", .symbols = {"PyBaseObject_Type"} },
 	[K_TYPE] = {
 		.name = "type", .symbols = {"PyType_Type"},
-		.size = ph_size_type, .gc_if_heap_type = true,
+		.body = ph_body_type, .size = ph_size_type, .gc_if_heap_type = true,
 		.edges = ph_decode_type,
 		.repr = ph_repr_type,
 	},

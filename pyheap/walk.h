@@ -116,6 +116,7 @@ uint64_t ph_body_str(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_gen(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_datetime(ph_heap *h, uint64_t addr, const ph_type *t);
 uint64_t ph_body_int(ph_heap *h, uint64_t addr, const ph_type *t);
+uint64_t ph_body_type(ph_heap *h, uint64_t addr, const ph_type *t);
 
 /* repr.c: lengths and short values */
 int64_t ph_len_var(ph_heap *h, uint64_t addr);
