@@ -64,11 +64,15 @@ static void gcore_case(const char *label, const tu_interp *ip)
 
 START_TEST(gcore)
 {
-	/* a stripped production build and a pyenv build with DWARF */
-	static const char *labels[] = {"debian-3.11-stripped", "pyenv-3.12.1"};
+	/* a stripped production build and a pyenv build with DWARF (labels of
+	 * tu_interps: a label that is not there fails, never runs nothing) */
+	static const char *labels[] = {"bookworm-3.11", "pyenv-3.12"};
+	const tu_interp *ip = NULL;
 	for (int i = 0; i < TU_NINTERP; i++)
 		if (!strcmp(tu_interps[i].label, labels[_i]))
-			gcore_case(labels[_i], &tu_interps[i]);
+			ip = &tu_interps[i];
+	ck_assert_msg(ip, "no interpreter labelled %s in tu_interps", labels[_i]);
+	gcore_case(labels[_i], ip);
 }
 END_TEST
 
