@@ -48,6 +48,7 @@ Prints a table of every check; exits 0 if all pass, 1 otherwise.
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -537,6 +538,93 @@ def check_free_threaded(pyheap, core, outdir, t):
         os.unlink(ft)
 
 
+def hide_after_mapping(data, addr, page=4096):
+    """Rewrites the core in data so that the page after the file mapping
+    holding addr is not in it: the PT_LOADs that start there lose that
+    page (or go, when it is all they hold), and the NT_FILE entries that
+    start there start a page later.  The end of the mapping, as NT_FILE
+    gives it; None when no mapping holds addr."""
+    phoff, = struct.unpack_from('<Q', data, 0x20)
+    phentsize, phnum = struct.unpack_from('<HH', data, 0x36)
+    end = None
+    for i in range(phnum):
+        o = phoff + i * phentsize
+        p_type, _, off, _, _, filesz, _, _ = struct.unpack_from('<IIQQQQQQ', data, o)
+        if p_type != 4:
+            continue
+        p = off
+        while p + 12 <= off + filesz:
+            nsz, dsz, ntype = struct.unpack_from('<III', data, p)
+            desc = p + 12 + ((nsz + 3) & ~3)
+            if ntype == 0x46494c45:                      # NT_FILE
+                count, = struct.unpack_from('<Q', data, desc)
+                for k in range(count):
+                    e = desc + 16 + 24 * k
+                    start, stop, _ = struct.unpack_from('<QQQ', data, e)
+                    if start <= addr < stop:
+                        end = stop
+                if end is not None:
+                    for k in range(count):
+                        e = desc + 16 + 24 * k
+                        start, stop, pgoff = struct.unpack_from('<QQQ', data, e)
+                        if start == end:
+                            struct.pack_into('<QQQ', data, e, min(start + page, stop), stop,
+                                             pgoff + 1)
+            p = desc + ((dsz + 3) & ~3)
+    if end is None:
+        return None
+    for i in range(phnum):
+        o = phoff + i * phentsize
+        p_type, flags, off, vaddr, paddr, filesz, memsz, align = \
+            struct.unpack_from('<IIQQQQQQ', data, o)
+        if p_type != 1 or vaddr != end:
+            continue
+        if memsz <= page:
+            struct.pack_into('<I', data, o, 0)           # PT_NULL
+        else:
+            struct.pack_into('<IIQQQQQQ', data, o, p_type, flags, off + page, vaddr + page,
+                             paddr + page if paddr else 0, max(filesz, page) - page,
+                             memsz - page, align)
+    return end
+
+
+def check_static_type_at_end(pyheap, core, outdir, truth, extra, t):
+    """A static type is a PyTypeObject, smaller than its metatype's basicsize
+    (sizeof PyHeapTypeObject): one near the end of its module's data, with
+    nothing readable after it, is still an object (pyenv 3.8's _struct.Struct
+    lies 608 bytes before the end of its module's last page; a core where a
+    locale file followed it lost the type)."""
+    addr = truth.get('static_type')
+    if not addr:
+        print('compare: no static type lies near the end of a file mapping followed by a gap '
+              'or another file here: the check with the page after it hidden is not run')
+        return
+    data = bytearray(open(core, 'rb').read())
+    end = hide_after_mapping(data, addr)
+    if end is None:
+        t.add('static type at the end of readable memory', 'a mapping holds it', 'none', False)
+        return
+    hidden = os.path.join(outdir, 'core.hidden-page')
+    with open(hidden, 'wb') as f:
+        f.write(data)
+    del data
+    try:
+        r = subprocess.run([pyheap, 'show', '--json'] + extra + [hidden, '%#x' % addr],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=pyheapcli.CMD_TIMEOUT)
+        try:
+            got = json.loads(r.stdout.decode()) if r.returncode in (0, 3) else {}
+        except ValueError:
+            got = {}
+        t.add('static type %d bytes before an unreadable page' % (end - addr),
+              'an object of type type',
+              '%s (exit %d)' % (got.get('type') or r.stderr.decode(errors='replace').strip()[:60],
+                                r.returncode),
+              got.get('type') == 'type' and got.get('addr') == '%#x' % addr)
+    finally:
+        os.unlink(hidden)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == '--parse-mallocstats':
         with open(argv[2]) as f:
@@ -594,6 +682,7 @@ def main(argv):
         check_arenas(arenas, ms, t)
     if not extra:
         check_free_threaded(pyheap, core, outdir, t)
+    check_static_type_at_end(pyheap, core, outdir, truth, extra, t)
     t.show()
     nf = t.failed()
     print('compare: %s [%s]: %d checks, %d failed -> %s' %

@@ -5,6 +5,7 @@ proves compare.py passes on right answers and fails on wrong ones.
 
     fakepyheap.py --version --json
     fakepyheap.py info|types|arenas --json [OPTIONS...] OUTDIR/core
+    fakepyheap.py show --json [OPTIONS...] CORE ADDR   (truth's static_type only)
 
 --version --json lists the release of $FAKE_PYHEAP_TRUTH (or 3.8 - 3.99)
 as supported.  FAKE_PYHEAP_SKEW (comma-separated) bends the answers:
@@ -20,6 +21,7 @@ as supported.  FAKE_PYHEAP_SKEW (comma-separated) bends the answers:
     unsupported::         --version --json lists no release: every core refused
     unsupported::noisy    ... with a refusal of two lines (must fail)
     freethreaded::accept  answer for a core flagged free-threaded (must fail)
+    statictype::lost      show finds no object at the truth's static type (must fail)
 """
 
 import json
@@ -44,6 +46,20 @@ def free_threaded(core):
     return False
 
 
+def show(core, addr, skew):
+    """show --json of the truth's static type (any core in its directory:
+    compare.py's variants are written beside it)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(core)), 'truth.json')) as f:
+        truth = json.load(f)
+    if addr != truth.get('static_type') or any(s[0] == 'statictype' for s in skew):
+        msg = '%s: no live object at %#x' % (core, addr)
+        sys.stderr.write('fakepyheap: %s\n' % msg)
+        print(json.dumps({'error': msg, 'exit': 1}))
+        return 1
+    print(json.dumps({'addr': '%#x' % addr, 'type': 'type'}))
+    return 0
+
+
 def main(argv):
     skew = [s.split(':') for s in os.environ.get('FAKE_PYHEAP_SKEW', '').split(',') if s]
     if argv[1:] == ['--version', '--json']:
@@ -54,6 +70,8 @@ def main(argv):
                               'python': ['3.%d' % m for m in range(8, 100)]}))
         return 0
     args = [a for a in argv[1:] if a != '--json']
+    if len(args) >= 3 and args[0] == 'show':
+        return show(args[-2], int(args[-1], 16), skew)
     if len(args) < 2 or args[0] not in ('info', 'types', 'arenas'):
         sys.stderr.write('usage: fakepyheap.py info|types|arenas --json [OPTIONS] CORE\n')
         return 2

@@ -190,6 +190,42 @@ def static_ranges():
     return out
 
 
+def static_type_near_end():
+    """The address of the static type (not a heap type) that lies nearest
+    to the end of the file mapping holding all of it, for compare.py, which
+    hides the page after that mapping (pyenv 3.8's _struct.Struct lies 608
+    bytes before the end of its module's data; a core whose next mapping,
+    a locale file, was not in it lost the type).  Only where that page is
+    nothing the heap needs: a gap, or another file's mapping (not the
+    library's own .bss, which holds the runtime's state, nor anonymous
+    memory, which may hold arenas).  None when there is no such type."""
+    maps = []
+    with open('/proc/self/maps') as f:
+        for line in f:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split('-'))
+            maps.append((lo, hi, parts[5] if len(parts) >= 6 else ''))
+    maps.sort()
+    after = {lo: path for lo, _, path in maps}
+    best = None
+    subs = [object]
+    while subs:
+        t = subs.pop()
+        subs.extend(type.__subclasses__(t))
+        if t.__flags__ & (1 << 9):          # Py_TPFLAGS_HEAPTYPE
+            continue
+        a, size = id(t), type.__sizeof__(t)     # sizeof(PyTypeObject)
+        for lo, hi, path in maps:
+            if not (path.startswith('/') and lo <= a and a + size <= hi):
+                continue
+            nxt = after.get(hi)
+            if nxt is not None and (not nxt.startswith('/') or nxt == path):
+                continue
+            if best is None or hi - a < best[1]:
+                best = (a, hi - a)
+    return best[0] if best else None
+
+
 ALLBYTES = bytes(range(256))
 CODE_TYPE = types.CodeType
 V = sys.version_info[:2]
@@ -443,6 +479,7 @@ def write_truth():
         'types': typestats,
         'threads': freeze.threads(),
         'module_defs': module_defs(),
+        'static_type': static_type_near_end(),
     }
     with open(os.path.join(OUTDIR, 'truth.json'), 'w') as f:
         f.write(json.dumps(truth, sort_keys=True))
