@@ -19,6 +19,7 @@
  *     max_nodes.
  */
 #include "analysis.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,16 +74,10 @@ static long add_node(walk *w, const rg_id *ids, size_t n, uint64_t count, unsign
 		w->first = nf;
 		w->cnodes = c;
 	}
-	if (w->nmembers + n > w->cmembers) {
-		size_t c = w->cmembers ? 2 * w->cmembers : 1024;
-		while (c < w->nmembers + n)
-			c *= 2;
-		rg_id *m = realloc(w->members, c * sizeof *m);
-		if (!m)
-			return -1;
-		w->members = m;
-		w->cmembers = c;
-	}
+	rg_id *m = an_grow(w->members, w->nmembers + n, &w->cmembers, sizeof *m, 1024);
+	if (!m)
+		return -1;
+	w->members = m;
 	size_t i = r->nnodes++;
 	r->nodes[i] = (an_br_node){.node = ids[0], .count = count, .flags = flags, .depth = depth};
 	w->level[depth < 256 ? depth : 256]++;
@@ -108,14 +103,10 @@ static int add_edge(walk *w, size_t from, size_t to, rg_edge e, uint64_t count)
 			return 0;
 		}
 	}
-	if (r->nedges == w->cedges) {
-		size_t c = w->cedges ? 2 * w->cedges : 64;
-		an_br_edge *ne = realloc(r->edges, c * sizeof *ne);
-		if (!ne)
-			return -1;
-		r->edges = ne;
-		w->cedges = c;
-	}
+	an_br_edge *ne = an_grow(r->edges, r->nedges + 1, &w->cedges, sizeof *ne, 64);
+	if (!ne)
+		return -1;
+	r->edges = ne;
 	r->edges[r->nedges++] = (an_br_edge){.from = from, .to = to, .example = e, .count = count};
 	return 0;
 }
@@ -314,14 +305,10 @@ static int expand(walk *w, size_t v, cand **cbuf, size_t *ccap, rg_id **hbuf, si
 					return -1;
 				continue;
 			}
-			if (nc == *ccap) {
-				size_t c = *ccap ? 2 * *ccap : 256;
-				cand *nb = realloc(*cbuf, c * sizeof *nb);
-				if (!nb)
-					return -1;
-				*cbuf = nb;
-				*ccap = c;
-			}
+			cand *nb = an_grow(*cbuf, nc + 1, ccap, sizeof *nb, 256);
+			if (!nb)
+				return -1;
+			*cbuf = nb;
 			(*cbuf)[nc++] = (cand){.id = s, .e = in[i], .nedges = 1};
 		}
 	}

@@ -8,6 +8,7 @@
  */
 #include "analysis.h"
 #include "core.h"
+#include "grow.h"
 
 #include <stdlib.h>
 
@@ -24,16 +25,10 @@ static int by_value(const void *a, const void *b)
  * whose array has room for *cap. */
 static int append_words(const core_t *core, uint64_t addr, size_t nw, an_cstack *out, size_t *cap)
 {
-	if (out->n + nw > *cap) {
-		size_t c = *cap ? *cap : 4096;
-		while (c < out->n + nw)
-			c *= 2;
-		uint64_t *w = realloc(out->words, c * sizeof *w);
-		if (!w)
-			return -1;
-		out->words = w;
-		*cap = c;
-	}
+	uint64_t *w = an_grow(out->words, out->n + nw, cap, sizeof *w, 4096);
+	if (!w)
+		return -1;
+	out->words = w;
 	out->n += core_read(core, addr, out->words + out->n, nw * 8) / 8;
 	return 0;
 }

@@ -10,6 +10,7 @@
  * holds it in the new dump.
  */
 #include "analysis.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +26,10 @@ static an_type_delta *row_for(table *t, const char *name)
 	for (size_t i = 0; i < t->n; i++)    /* linear: a few thousand types */
 		if (strcmp(t->rows[i].name, name) == 0)
 			return &t->rows[i];
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 256;
-		an_type_delta *r = realloc(t->rows, cap * sizeof *r);
-		if (!r)
-			return NULL;
-		t->rows = r;
-		t->cap = cap;
-	}
+	an_type_delta *rows = an_grow(t->rows, t->n + 1, &t->cap, sizeof *rows, 256);
+	if (!rows)
+		return NULL;
+	t->rows = rows;
 	an_type_delta *r = &t->rows[t->n];
 	memset(r, 0, sizeof *r);
 	r->name = strdup(name);

@@ -33,6 +33,7 @@
  * fields may hold native memory).
  */
 #include "analysis.h"
+#include "grow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,16 +103,12 @@ static void ctx_free(an_memory_ctx *c)
 static void add_rec(an_memory_ctx *c, uint64_t addr, uint64_t owner, uint32_t type, int kind,
 		    int bkind)
 {
-	if (c->nrecs == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 4096;
-		rec *n = realloc(c->recs, cap * sizeof *n);
-		if (!n) {
-			c->oom = 1;
-			return;
-		}
-		c->recs = n;
-		c->cap = cap;
+	rec *n = an_grow(c->recs, c->nrecs + 1, &c->cap, sizeof *n, 4096);
+	if (!n) {
+		c->oom = 1;
+		return;
 	}
+	c->recs = n;
 	c->recs[c->nrecs++] = (rec){addr, owner, type, (uint8_t)kind, (uint8_t)bkind};
 }
 
@@ -188,16 +185,12 @@ static size_t line(lines *L, int depth, uint64_t bytes, const char *fmt, ...)
 
 static size_t line(lines *L, int depth, uint64_t bytes, const char *fmt, ...)
 {
-	if (L->n == L->cap) {
-		size_t cap = L->cap ? 2 * L->cap : 64;
-		an_mem_line *n = realloc(L->v, cap * sizeof *n);
-		if (!n) {
-			L->oom = 1;
-			return L->n ? L->n - 1 : 0;
-		}
-		L->v = n;
-		L->cap = cap;
+	an_mem_line *n = an_grow(L->v, L->n + 1, &L->cap, sizeof *n, 64);
+	if (!n) {
+		L->oom = 1;
+		return L->n ? L->n - 1 : 0;
 	}
+	L->v = n;
 	an_mem_line *l = &L->v[L->n];
 	va_list ap;
 	va_start(ap, fmt);
@@ -257,16 +250,12 @@ static void claim_add(claims *C, int cls, uint64_t lo, uint64_t hi, uint32_t idx
 {
 	if (hi <= lo)
 		return;
-	if (C->n[cls] == C->cap[cls]) {
-		size_t cap = C->cap[cls] ? 2 * C->cap[cls] : 64;
-		claim *n = realloc(C->v[cls], cap * sizeof *n);
-		if (!n) {
-			C->oom = 1;
-			return;
-		}
-		C->v[cls] = n;
-		C->cap[cls] = cap;
+	claim *n = an_grow(C->v[cls], C->n[cls] + 1, &C->cap[cls], sizeof *n, 64);
+	if (!n) {
+		C->oom = 1;
+		return;
 	}
+	C->v[cls] = n;
 	C->v[cls][C->n[cls]++] = (claim){lo, hi, idx};
 }
 

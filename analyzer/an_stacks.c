@@ -4,6 +4,7 @@
  * what they keep alive.  See analysis.h.
  */
 #include "analysis.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +17,12 @@ struct locals_acc { an_stack_frame *f; size_t cap; ph_heap *h; const uint64_t *r
 static void add_local(const char *name, uint64_t value, void *payload)
 {
 	struct locals_acc *a = payload;
-	if (a->f->nlocals == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 16;
-		an_local *n = realloc(a->f->locals, cap * sizeof *n);
-		if (!n) {
-			a->oom = 1;
-			return;
-		}
-		a->f->locals = n;
-		a->cap = cap;
+	an_local *n = an_grow(a->f->locals, a->f->nlocals + 1, &a->cap, sizeof *n, 16);
+	if (!n) {
+		a->oom = 1;
+		return;
 	}
+	a->f->locals = n;
 	an_local *l = &a->f->locals[a->f->nlocals++];
 	memset(l, 0, sizeof *l);
 	snprintf(l->name, sizeof l->name, "%s", name);

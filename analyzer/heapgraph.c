@@ -1,5 +1,6 @@
 /* heapgraph.c - see heapgraph.h. */
 #include "heapgraph.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,15 +44,11 @@ static int add_root(heapgraph *hg, rg_id node, const char *kind, const char *nam
 {
 	if (hg->root_of[node])
 		return 0;
-	if (hg->nroots == hg->roots_cap) {
-		/* doubling: tens of thousands of external roots are normal */
-		size_t cap = hg->roots_cap ? 2 * hg->roots_cap : 64;
-		hg_root *n = realloc(hg->roots, cap * sizeof *n);
-		if (!n)
-			return -1;
-		hg->roots = n;
-		hg->roots_cap = cap;
-	}
+	/* doubling: tens of thousands of external roots are normal */
+	hg_root *n = an_grow(hg->roots, hg->nroots + 1, &hg->roots_cap, sizeof *n, 64);
+	if (!n)
+		return -1;
+	hg->roots = n;
 	hg_root *r = &hg->roots[hg->nroots++];
 	r->node = node;
 	r->kind = kind;

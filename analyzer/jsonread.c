@@ -1,5 +1,6 @@
 /* jsonread.c - see jsonread.h. */
 #include "jsonread.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdint.h>
@@ -33,16 +34,12 @@ static void ws(parser *p)
 
 static size_t new_node(parser *p, enum jr_type t)
 {
-	if (p->doc->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 256;
-		jr_node *n = realloc(p->doc->nodes, cap * sizeof *n);
-		if (!n) {
-			fail(p, "out of memory");
-			return 0;
-		}
-		p->doc->nodes = n;
-		p->cap = cap;
+	jr_node *nodes = an_grow(p->doc->nodes, p->doc->n + 1, &p->cap, sizeof *nodes, 256);
+	if (!nodes) {
+		fail(p, "out of memory");
+		return 0;
 	}
+	p->doc->nodes = nodes;
 	jr_node *n = &p->doc->nodes[p->doc->n];
 	memset(n, 0, sizeof *n);
 	n->type = t;
@@ -53,16 +50,12 @@ static size_t new_node(parser *p, enum jr_type t)
  * until the end, when the buffer stops moving. */
 static void put(parser *p, char c)
 {
-	if (p->slen == p->scap) {
-		size_t cap = p->scap ? 2 * p->scap : 1024;
-		char *s = realloc(p->doc->strings, cap);
-		if (!s) {
-			fail(p, "out of memory");
-			return;
-		}
-		p->doc->strings = s;
-		p->scap = cap;
+	char *s = an_grow(p->doc->strings, p->slen + 1, &p->scap, 1, 1024);
+	if (!s) {
+		fail(p, "out of memory");
+		return;
 	}
+	p->doc->strings = s;
 	p->doc->strings[p->slen++] = c;
 }
 
