@@ -81,21 +81,29 @@ uint64_t ph_body_datetime(ph_heap *h, uint64_t addr, const ph_type *t)
 	return (uint64_t)t->basicsize - (hastz ? 0 : 8);
 }
 
-/* A type object: a static one (not a heap type, in a module's data) is a
- * PyTypeObject, smaller than the tp_basicsize of its metatype (`type`'s is
- * sizeof(PyHeapTypeObject)), and what follows it in memory may not be in
- * the core; a heap type has its metatype's size and its slots' members. */
-uint64_t ph_body_type(ph_heap *h, uint64_t addr, const ph_type *t)
+/* tp_basicsize and ob_size items of tp_itemsize; UINT64_MAX for a count no
+ * object can have. */
+static uint64_t var_body(ph_heap *h, uint64_t addr, const ph_type *t)
 {
-	uint64_t f = 0, n = 0;
-	if (rdf(h, addr, h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE) && h->off.tp_size > 0)
-		return (uint64_t)h->off.tp_size;
+	uint64_t n = 0;
 	rd64(h, addr + 16, &n);
 	if ((int64_t)n < 0)
 		n = 0 - n;
 	if (n > MAX_ITEMS)
 		return UINT64_MAX;
 	return (uint64_t)t->basicsize + n * (uint64_t)(t->itemsize > 0 ? t->itemsize : 0);
+}
+
+/* A type object: a static one (not a heap type, in a module's data) is a
+ * PyTypeObject, smaller than the tp_basicsize of its metatype (`type`'s is
+ * sizeof(PyHeapTypeObject)), and what follows it in memory may not be in
+ * the core; a heap type has its metatype's size and its slots' members. */
+uint64_t ph_body_type(ph_heap *h, uint64_t addr, const ph_type *t)
+{
+	uint64_t f = 0;
+	if (rdf(h, addr, h->off.tp_flags, &f) && !(f & TPF_HEAPTYPE) && h->off.tp_size > 0)
+		return (uint64_t)h->off.tp_size;
+	return var_body(h, addr, t);
 }
 
 uint64_t ph_body_int(ph_heap *h, uint64_t addr, const ph_type *t)
@@ -111,15 +119,8 @@ static uint64_t body_need(ph_heap *h, uint64_t addr, const ph_type *t)
 	const ph_kind_ops *k = &ph_kinds[t->kind];
 	if (k->body)
 		return k->body(h, addr, t);
-	if (t->itemsize > 0 || k->var_size) {
-		uint64_t n = 0;
-		rd64(h, addr + 16, &n);
-		if ((int64_t)n < 0)
-			n = 0 - n;
-		if (n > MAX_ITEMS)
-			return UINT64_MAX;
-		return (uint64_t)t->basicsize + n * (uint64_t)t->itemsize;
-	}
+	if (t->itemsize > 0 || k->var_size)
+		return var_body(h, addr, t);
 	return (uint64_t)t->basicsize;
 }
 
