@@ -146,6 +146,17 @@ def type_name(t):
     return '%s.%s' % (mod, qn)
 
 
+def process_maps():
+    """/proc/self/maps as (lo, hi, file offset, path), path '' when none."""
+    out = []
+    with open('/proc/self/maps') as f:
+        for line in f:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split('-'))
+            out.append((lo, hi, int(parts[2], 16), parts[5] if len(parts) >= 6 else ''))
+    return out
+
+
 def static_ranges():
     """Address ranges of statically allocated memory: file-backed mappings
     (executable, libpython, ...) and the .bss of every mapped ELF file (an
@@ -154,14 +165,11 @@ def static_ranges():
     import struct
     out = []
     first = {}                              # path -> start of its offset-0 mapping
-    with open('/proc/self/maps') as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 6 and parts[5].startswith('/'):
-                lo, hi = (int(x, 16) for x in parts[0].split('-'))
-                out.append((lo, hi))
-                if int(parts[2], 16) == 0 and parts[5] not in first:
-                    first[parts[5]] = lo
+    for lo, hi, offset, path in process_maps():
+        if path.startswith('/'):
+            out.append((lo, hi))
+            if offset == 0 and path not in first:
+                first[path] = lo
     for path, start in first.items():
         try:
             with open(path, 'rb') as f:
@@ -199,13 +207,7 @@ def static_type_near_end():
     nothing the heap needs: a gap, or another file's mapping (not the
     library's own .bss, which holds the runtime's state, nor anonymous
     memory, which may hold arenas).  None when there is no such type."""
-    maps = []
-    with open('/proc/self/maps') as f:
-        for line in f:
-            parts = line.split()
-            lo, hi = (int(x, 16) for x in parts[0].split('-'))
-            maps.append((lo, hi, parts[5] if len(parts) >= 6 else ''))
-    maps.sort()
+    maps = sorted((lo, hi, path) for lo, hi, _, path in process_maps())
     after = {lo: path for lo, _, path in maps}
     best = None
     subs = [object]
