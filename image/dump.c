@@ -7,9 +7,11 @@
  * thread's status), then one PT_LOAD per mapping: the content of the
  * mappings that only the process holds (anonymous, writable, written),
  * none of the file mappings that pyheap and gdb read from the files, the
- * first page of each ELF file (its build-id).  Memory is copied from
- * /proc/PID/mem in large reads, and the process resumes as soon as the last
- * byte is copied.
+ * first page of each ELF file (its build-id).  Memory is copied with
+ * process_vm_readv (one copy; /proc/PID/mem, which copies twice, for
+ * what it refuses) in large reads, by this thread while another writes
+ * what was read, and the process resumes as soon as the last byte is
+ * copied.
  *
  * The output is a file (written under a temporary name in the same
  * directory and renamed when complete; pages of zeros become holes), a
@@ -19,6 +21,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -41,7 +45,8 @@
 #endif
 
 #define PAGE 4096u
-#define CHUNK ((size_t)8 << 20)		/* one read from /proc/PID/mem */
+#define CHUNK ((size_t)2 << 20)		/* one read of the process's memory */
+#define NBUF 4				/* chunks read ahead of the writer */
 #define MAX_AUXV_FILE (1u << 16)
 
 _Static_assert(sizeof(struct elf_prstatus) == 336, "x86-64 prstatus");
@@ -522,6 +527,24 @@ static int write_headers(sink *s, const plan *pl, const live_proc *p)
 	return rc;
 }
 
+/* Reads what it can of [addr, addr+n) into buf: bytes read, or -1 with
+ * errno.  process_vm_readv copies once; /proc/PID/mem copies twice (through
+ * a kernel page) but also reads what the process itself may not
+ * (PROT_NONE), so it takes over where process_vm_readv stops. */
+static ssize_t read_some(live_proc *p, uint8_t *buf, uint64_t addr, size_t n)
+{
+	if (!p->no_vm_readv) {
+		struct iovec l = {buf, n}, r = {(void *)(uintptr_t)addr, n};
+		ssize_t got = process_vm_readv(p->pid, &l, 1, &r, 1, 0);
+
+		if (got > 0)
+			return got;
+		if (got < 0 && (errno == ENOSYS || errno == EPERM))
+			p->no_vm_readv = 1;
+	}
+	return pread(p->mem_fd, buf, n, (off_t)addr);
+}
+
 /* Copies [addr, addr+n) of the process into buf; pages that cannot be
  * read are zeros (counted).  -1 when the process is gone. */
 static int read_mem(live_proc *p, uint8_t *buf, uint64_t addr, size_t n, uint64_t *bad_pages)
@@ -529,7 +552,7 @@ static int read_mem(live_proc *p, uint8_t *buf, uint64_t addr, size_t n, uint64_
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r = pread(p->mem_fd, buf + got, n - got, (off_t)(addr + got));
+		ssize_t r = read_some(p, buf + got, addr + got, n - got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -551,46 +574,155 @@ static int read_mem(live_proc *p, uint8_t *buf, uint64_t addr, size_t n, uint64_
 	return 0;
 }
 
+/* ---- reading and writing at once ----
+ *
+ * Reading the process and writing the file each cost about as much
+ * (1 GiB: 0.12 s and 0.3-0.4 s here), so a second thread writes what this
+ * one has read, through a ring of NBUF chunks: the pause is the longer of
+ * the two, not their sum. */
+
+typedef struct writer {
+	sink *s;
+	uint8_t *buf[NBUF];
+	size_t len[NBUF];
+	uint64_t head, tail;	/* chunks read, chunks written */
+	int done, failed;
+	pthread_mutex_t mu;
+	pthread_cond_t filled, freed;
+} writer;
+
+static void *write_chunks(void *arg)
+{
+	writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->tail == w->head && !w->done)
+			pthread_cond_wait(&w->filled, &w->mu);
+		if (w->tail == w->head)
+			break;
+		size_t i = (size_t)(w->tail % NBUF);
+		int failed = w->failed;
+		pthread_mutex_unlock(&w->mu);
+		/* after a failure the chunks are only taken, so the reader,
+		 * which stops at the next one, never waits for ever */
+		if (!failed && sink_write(w->s, w->buf[i], w->len[i]) < 0)
+			failed = 1;
+		pthread_mutex_lock(&w->mu);
+		w->failed |= failed;
+		w->tail++;
+		pthread_cond_signal(&w->freed);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* A free chunk for the reader, or NULL when the writer failed. */
+static uint8_t *writer_room(writer *w)
+{
+	uint8_t *b = NULL;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->head - w->tail == NBUF && !w->failed)
+		pthread_cond_wait(&w->freed, &w->mu);
+	if (!w->failed)
+		b = w->buf[w->head % NBUF];
+	pthread_mutex_unlock(&w->mu);
+	return b;
+}
+
+static void writer_push(writer *w, size_t n)
+{
+	pthread_mutex_lock(&w->mu);
+	w->len[w->head % NBUF] = n;
+	w->head++;
+	pthread_cond_signal(&w->filled);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits for the writer to finish what it has; -1 when it failed. */
+static int writer_end(writer *w, pthread_t th)
+{
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->filled);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(th, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->filled);
+	pthread_cond_destroy(&w->freed);
+	return w->failed ? -1 : 0;
+}
+
 static int copy_memory(sink *s, live_proc *p, const volatile int *cancel, uint64_t *bad)
 {
-	uint8_t *buf = NULL;
-	int rc = -1;
+	uint8_t *bufs = NULL;
+	writer w = {.s = s};
+	pthread_t th;
+	int threaded = 0, stop = 0, rc = -1;
+	/* the reader's own error, kept apart from the sink's (the writer's) */
+	char why[256] = "";
 
 	if (s->kind != SINK_MEM) {
-		buf = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (buf == MAP_FAILED) {
+		bufs = mmap(NULL, CHUNK * NBUF, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (bufs == MAP_FAILED) {
 			set_err(s->err, s->errlen, "%s: out of memory", s->name);
 			return -1;
 		}
+		for (size_t i = 0; i < NBUF; i++)
+			w.buf[i] = bufs + i * CHUNK;
+		pthread_mutex_init(&w.mu, NULL);
+		pthread_cond_init(&w.filled, NULL);
+		pthread_cond_init(&w.freed, NULL);
+		threaded = pthread_create(&th, NULL, write_chunks, &w) == 0;
+		if (!threaded) {
+			pthread_mutex_destroy(&w.mu);
+			pthread_cond_destroy(&w.filled);
+			pthread_cond_destroy(&w.freed);
+		}
 	}
-	for (size_t i = 0; i < p->n_maps; i++) {
+	for (size_t i = 0; i < p->n_maps && !why[0] && !stop; i++) {
 		const live_map *m = &p->maps[i];
 
 		for (uint64_t done = 0; done < m->dump;) {
 			size_t n = m->dump - done > CHUNK ? CHUNK : (size_t)(m->dump - done);
-			uint8_t *dst = s->kind == SINK_MEM ? s->mem + s->off : buf;
+			uint8_t *dst = s->kind == SINK_MEM ? s->mem + s->off :
+				       threaded ? writer_room(&w) : w.buf[0];
 
+			if (!dst) {
+				stop = 1;	/* the writer failed: its error stands */
+				break;
+			}
 			if (cancel && *cancel) {
-				set_err(s->err, s->errlen, "%s: interrupted", s->name);
-				goto out;
+				snprintf(why, sizeof why, "%s: interrupted", s->name);
+				break;
 			}
 			if (s->kind == SINK_MEM && n > s->memsz - s->off) {
-				set_err(s->err, s->errlen, "%s: core larger than planned", s->name);
-				goto out;
+				snprintf(why, sizeof why, "%s: core larger than planned", s->name);
+				break;
 			}
 			if (read_mem(p, dst, m->start + done, n, bad) < 0) {
-				set_err(s->err, s->errlen, "pid %d: exited during the dump", p->pid);
-				goto out;
+				snprintf(why, sizeof why, "pid %d: exited during the dump", p->pid);
+				break;
 			}
-			if (sink_write(s, dst, n) < 0)
+			if (threaded)
+				writer_push(&w, n);
+			else if (sink_write(s, dst, n) < 0)
 				goto out;
 			done += n;
 		}
 	}
 	rc = 0;
 out:
-	if (buf)
-		munmap(buf, CHUNK);
+	if (threaded && writer_end(&w, th) < 0)
+		rc = -1;
+	if (why[0]) {
+		set_err(s->err, s->errlen, "%s", why);
+		rc = -1;
+	}
+	if (bufs)
+		munmap(bufs, CHUNK * NBUF);
 	return rc;
 }
 

@@ -34,6 +34,7 @@ typedef struct live_proc {
 	live_map *maps;
 	size_t n_maps, cap_maps;
 	int mem_fd;		/* /proc/PID/mem */
+	int no_vm_readv;	/* process_vm_readv refused: /proc/PID/mem only */
 	double t_stop, t_resume;	/* live_now_ms() */
 } live_proc;
 
