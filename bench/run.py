@@ -215,6 +215,162 @@ def git_rev():
     return rev + ('+dirty' if d.stdout.strip() else '')
 
 
+# ---- capture (issue 14): compressed cores and `dump` ----
+
+def alternating(cases, runs):
+    """cases: [(name, argv)], each run once to warm up, then `runs` rounds of
+    all of them in turn (so that the machine's drift hits each alike).
+    Returns {name: measure()-like stats}."""
+    for _, argv in cases:
+        w, e, m, c, rc = timed(argv)
+        if rc not in (0, 3):
+            die('%s exited with status %d' % (' '.join(argv), rc))
+    got = {name: [] for name, _ in cases}
+    for _ in range(runs):
+        for name, argv in cases:
+            w, e, m, c, rc = timed(argv)
+            if rc not in (0, 3):
+                die('%s exited with status %d' % (' '.join(argv), rc))
+            got[name].append((w, m, c))
+    out = {}
+    for name, v in got.items():
+        walls = [x[0] for x in v]
+        out[name] = {'wall': statistics.median(walls), 'best': min(walls), 'walls': walls,
+                     'rss_kib': statistics.median(x[1] for x in v),
+                     'cpu': statistics.median(x[2] for x in v)}
+    return out
+
+
+def compressed_cores(core):
+    """core.zst as `zstd FILE` writes it (the size in the frame header) and
+    core.stream.zst as systemd-coredump writes it (piped: no size), both at
+    zstd's default level, made once beside the core."""
+    if not shutil.which('zstd'):
+        die('zstd not found (sh scripts/install-deps.sh)')
+    z, st = core + '.zst', core + '.stream.zst'
+    if not os.path.exists(z):
+        log('compressing %s' % core)
+        subprocess.run(['zstd', '-q', '-f', '-T0', core, '-o', z + '.tmp'], check=True)
+        os.rename(z + '.tmp', z)
+    if not os.path.exists(st):
+        with open(core, 'rb') as src, open(st + '.tmp', 'wb') as dst:
+            subprocess.run(['zstd', '-q', '-T0', '-c'], stdin=src, stdout=dst, check=True)
+        os.rename(st + '.tmp', st)
+    return z, st
+
+
+def capture_zst(pyheap, core, runs):
+    """Target: `types` on a .zst core takes at most `zstd -d` to /dev/null
+    plus `types` on the raw core."""
+    z, st = compressed_cores(core)
+    t = [pyheap, '--no-progress', '-q', 'types']
+    res = alternating([('zstd -d', ['zstd', '-q', '-d', '-c', z]),
+                       ('types raw', t + [core]),
+                       ('types .zst', t + [z]),
+                       ('types .zst streamed', t + [st])], runs)
+    res['zst_bytes'] = os.path.getsize(z)
+    return res
+
+
+DUMP_PROG = r"""
+import os, signal, sys
+n = int(sys.argv[1])
+hold = [bytearray(b'\x5a') * (1 << 20) for _ in range(n)]
+print(os.getpid(), flush=True)
+os.kill(os.getpid(), signal.SIGSTOP)
+"""
+
+
+def capture_dump(pyheap, interp, cache, runs, mib_=1024):
+    """Target: `dump` of a 1 GB process takes at most 1.5 times writing 1 GB
+    to the same disk.  The process holds 1 GiB of written pages and is
+    stopped; `dd` writes as many bytes as the dump has, to the same
+    directory.  Measured twice: as `dump` runs (into the page cache, no
+    fsync), and durable (each followed by an fsync of its file)."""
+    proc = subprocess.Popen([interp, '-c', DUMP_PROG, str(mib_)], stdout=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    try:
+        pid = int(proc.stdout.readline())
+        t0 = time.monotonic()
+        while proc_state(pid) != 'T':
+            if proc.poll() is not None or time.monotonic() - t0 > 120:
+                die('the 1 GiB process did not stop')
+            time.sleep(0.1)
+        out = os.path.join(cache, 'dump.core')
+        ddout = os.path.join(cache, 'dd.out')
+        r = subprocess.run([pyheap, 'dump', str(pid), '-o', out], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            die('pyheap dump: %s' % r.stderr.strip())
+        size = os.path.getsize(out)
+        count = (size + (1 << 20) - 1) >> 20
+        dd = ['dd', 'if=/dev/zero', 'of=' + ddout, 'bs=1M', 'count=%d' % count, 'status=none']
+        dump = [pyheap, 'dump', str(pid), '-o', out]
+        sh = lambda argv, f: ['sh', '-c', '"$@" && sync "%s" && rm -f "%s"' % (f, f), 'sh'] + argv
+        rm = lambda argv, f: ['sh', '-c', '"$@" && rm -f "%s"' % f, 'sh'] + argv
+        res = alternating([('dd', rm(dd, ddout)), ('dump', rm(dump, out)),
+                           ('dd + fsync', sh(dd, ddout)), ('dump + fsync', sh(dump, out))], runs)
+        res['dump_bytes'] = size
+        res['process_mib'] = mib_
+        return res
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        for f in ('dump.core', 'dd.out'):
+            try:
+                os.unlink(os.path.join(cache, f))
+            except OSError:
+                pass
+
+
+def capture_report(cap):
+    L = ['## Capture: compressed cores and `dump`', '']
+    if cap.get('rev'):
+        L.append('Issue 14\'s two targets, measured with pyheap %s on %s.' % (cap['rev'], cap['date']))
+        L.append('')
+    z = cap.get('zst')
+    if z:
+        tgt = z['zstd -d']['wall'] + z['types raw']['wall']
+        L.append('The %s core (%.0f MiB) compressed with zstd (%.0f MiB), once as `zstd FILE` '
+                 'writes it (the size in its header) and once piped, as systemd-coredump '
+                 'writes it (no size). Medians of %d alternating rounds, best run beside.'
+                 % (z['size'], z['core_bytes'] / 2**20, z['zst_bytes'] / 2**20, z['runs']))
+        L.append('')
+        L.append('| run | wall s (median) | best s | CPU s | peak RSS MiB |')
+        L.append('| --- | ---: | ---: | ---: | ---: |')
+        for k in ('zstd -d', 'types raw', 'types .zst', 'types .zst streamed'):
+            v = z[k]
+            L.append('| `%s` | %s | %s | %s | %.0f |' % (k, fmt_s(v['wall']), fmt_s(v['best']),
+                                                        fmt_s(v['cpu']), mib(v['rss_kib'])))
+        L.append('')
+        for k in ('types .zst', 'types .zst streamed'):
+            L.append('Target: `%s` ≤ `zstd -d` + `types raw` = %.2f s: **%.2f s** median, '
+                     '%.3f× (%s).' % (k, tgt, z[k]['wall'], z[k]['wall'] / tgt,
+                                     'met' if z[k]['wall'] <= tgt else 'missed'))
+        L.append('')
+    d = cap.get('dump')
+    if d:
+        L.append('`pyheap dump` of a stopped process holding %d MiB of written memory '
+                 '(%.0f MiB written), against `dd` writing as many bytes to the same '
+                 'directory. Medians of %d alternating rounds.'
+                 % (d['process_mib'], d['dump_bytes'] / 2**20, d['runs']))
+        L.append('')
+        L.append('| run | wall s (median) | best s | CPU s |')
+        L.append('| --- | ---: | ---: | ---: |')
+        for k in ('dd', 'dump', 'dd + fsync', 'dump + fsync'):
+            v = d[k]
+            L.append('| `%s` | %s | %s | %s |' % (k, fmt_s(v['wall']), fmt_s(v['best']),
+                                               fmt_s(v['cpu'])))
+        L.append('')
+        for a, b in (('dump', 'dd'), ('dump + fsync', 'dd + fsync')):
+            r = d[a]['wall'] / d[b]['wall']
+            L.append('Target: `%s` ≤ 1.5 × `%s`: %.2f s against %.2f s, **%.2f×** (%s).'
+                     % (a, b, d[a]['wall'], d[b]['wall'], r, 'met' if r <= 1.5 else 'missed'))
+        L.append('')
+    return L
+
+
 # ---- the report ----
 
 def mib(kib):
@@ -369,6 +525,8 @@ def report(res, base, sizes):
                             fmt_s(a.get('cpu', 0)), b.get('cpu', 0) / max(a.get('cpu', 0), 1e-3),
                             mib(b['rss_kib']), mib(a['rss_kib'])))
         L.append('')
+    if res.get('capture'):
+        L += capture_report(res['capture'])
     if res.get('notes'):
         L.append('## Notes')
         L.append('')
@@ -403,6 +561,11 @@ def main():
     ap.add_argument('--baseline', default=None)
     ap.add_argument('--save', default=None)
     ap.add_argument('--notes', default=None, help='a file of extra notes, one a line')
+    ap.add_argument('--no-capture', action='store_true',
+                    help='leave out the .zst cores and `dump` (issue 14\'s targets)')
+    ap.add_argument('--capture-only', action='store_true',
+                    help='measure the capture targets only; the rest of the report comes '
+                         'from the --save file of an earlier run')
     ap.add_argument('--report-only', default=None, metavar='RESULTS',
                     help='rewrite --out from a --save file, measuring nothing')
     a = ap.parse_args()
@@ -439,7 +602,13 @@ def main():
 
     res = {'machine': machine(), 'rev': git_rev(), 'runs': a.runs,
            'pyheap_rel': os.path.relpath(pyheap, ROOT), 'cores': {}}
-    for s in sizes:
+    if a.capture_only:
+        if not a.save or not os.path.exists(a.save):
+            die('--capture-only needs the --save file of an earlier run')
+        with open(a.save) as f:
+            res = json.load(f)
+        sizes = [s for s in SIZES if s in res['cores']]
+    for s in ([] if a.capture_only else sizes):
         core = cores[s]
         with open(os.path.join(os.path.dirname(core), 'live.json')) as f:
             live = json.load(f)
@@ -455,6 +624,17 @@ def main():
             log('    %.3f s, %.0f MiB' % (c['pyheap'][cmd]['wall'],
                                          mib(c['pyheap'][cmd]['rss_kib'])))
         res['cores'][s] = c
+
+    if a.capture_only or not a.no_capture:
+        big = sizes[-1]
+        log('%s: types on .zst cores' % big)
+        z = capture_zst(pyheap, cores[big], a.runs)
+        z.update({'size': big, 'core_bytes': os.path.getsize(cores[big]), 'runs': a.runs})
+        log('dump of a 1 GiB process')
+        d = capture_dump(pyheap, interp, a.cache, a.runs)
+        d['runs'] = a.runs
+        res['capture'] = {'zst': z, 'dump': d, 'rev': git_rev(),
+                          'date': machine()['date']}
 
     base = load_extras(a, res)
     if a.save:

@@ -4,6 +4,8 @@
 #                                     write BENCHMARKS.md
 #   make bench BENCH_SIZES=1M,5M      fewer sizes
 #   make bench BENCH_RUNS=9           runs per measurement (median; default 5)
+#   make bench BENCH_ARGS=--capture-only   only the capture targets (.zst cores,
+#                                     `dump`); the rest from BENCH_SAVE's last run
 #   make bench BENCH_BASELINE=F.json  the before/after table against F (default:
 #                                     bench/baseline.json, pyheap at 5777e30)
 #                                     (one written by BENCH_SAVE=F.json)
@@ -23,6 +25,7 @@ BENCH_OUT      ?= BENCHMARKS.md
 BENCH_BASELINE ?= $(wildcard bench/baseline.json)
 BENCH_SAVE     ?= build/bench/results.json
 BENCH_NOTES    ?= bench/notes.txt
+BENCH_ARGS     ?=
 
 bench: $(BUILD)/pyheap
 	@if [ -n "$(SANITIZER)" ]; then echo "bench: not with SANITIZER=$(SANITIZER)" >&2; exit 2; fi
@@ -30,4 +33,4 @@ bench: $(BUILD)/pyheap
 	$(BENCH_PY) bench/run.py --pyheap $(BUILD)/pyheap --interp $(BENCH_INTERP) \
 		--sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --out $(BENCH_OUT) \
 		--save $(BENCH_SAVE) --notes $(BENCH_NOTES) \
-		$(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
+		$(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE)) $(BENCH_ARGS)
