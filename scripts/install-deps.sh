@@ -30,6 +30,10 @@
 #                                 compressed cores (.zst, .lz4, .xz) and `dump -o FILE.zst`
 #   zstd lz4 xz-utils             the CLIs that make compressed cores in check_capture
 #   strace                        a process that is already traced (check_capture)
+#   systemd-coredump              the files systemd-coredump stores (check_capture
+#                                 hands it a core as the kernel would; installing it
+#                                 sets kernel.core_pattern to pipe every crash to
+#                                 it, so the pattern from before is put back)
 #   pylint mypy python3-numpy     real programs and C extensions cored by
 #   openssl                       check_realheaps (tests/realheaps: pylint and
 #                                 mypy runs, numpy arrays, a local TLS server's
@@ -40,7 +44,7 @@ set -u
 
 PACKAGES="build-essential pkg-config libelf-dev libdw-dev libgraphviz-dev graphviz \
 check gdb python3 clang libclang-rt-14-dev elfutils time libc6-dbg debootstrap debuginfod \
-libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils strace \
+libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils strace systemd-coredump \
 pylint mypy python3-numpy openssl chromium"
 
 say() { printf 'install-deps: %s\n' "$*"; }
@@ -90,10 +94,16 @@ if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null; then
 fi
 
 say "installing$missing"
+pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
 # shellcheck disable=SC2086 # $missing is a word list on purpose
 if ! $SUDO env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y --no-install-recommends $missing </dev/null; then
 	die "apt-get install failed for:$missing"
+fi
+if [ -n "$pattern" ] && [ "$(cat /proc/sys/kernel/core_pattern)" != "$pattern" ]; then
+	say "kernel.core_pattern put back to $pattern (systemd-coredump's postinst changed it)"
+	printf '%s\n' "$pattern" | $SUDO tee /proc/sys/kernel/core_pattern >/dev/null ||
+		say "warning: could not put kernel.core_pattern back"
 fi
 
 still=""

@@ -4,7 +4,8 @@ processes.  Run by tests/check_capture.c, one case at a time:
 
     capture.py oom OUTDIR                 a real OOM kill in a memory cgroup
     capture.py gcore OUTDIR INTERPRETER   dump against gcore, live mode, gdb,
-                                          compressed cores (zstd, lz4, xz)
+                                          compressed cores (zstd, lz4, xz, and
+                                          what systemd-coredump stores)
     capture.py bad OUTDIR                 bad input: no such pid, untraceable,
                                           exits during the dump, full disk
     capture.py watch OUTDIR               watch --pid/-- CMD/--cgroup (a fake
@@ -235,6 +236,75 @@ def case_gcore(out, interp):
         kill(p)
 
 
+SYSTEMD_COREDUMP = '/lib/systemd/systemd-coredump'
+COREDUMP_SOCKET = '/run/systemd/coredump'
+COREDUMP_DIR = '/var/lib/systemd/coredump'
+
+
+def socket_listened(path):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def systemd_stored(out, p, raw):
+    """Hands the raw core of the stopped process p to systemd-coredump the
+    way the kernel does (kernel.core_pattern's arguments, the core on its
+    standard input), with systemd-coredump.socket's service behind it: the
+    system's own when systemd runs, else one started here with
+    systemd-socket-activate.  Returns the file it stored (zstd), or None."""
+    if not check(os.access(SYSTEMD_COREDUMP, os.X_OK) and shutil.which('systemd-socket-activate'),
+                 'systemd-coredump installed (scripts/install-deps.sh)'):
+        return None
+    listener = None
+    if not socket_listened(COREDUMP_SOCKET):
+        if os.path.exists(COREDUMP_SOCKET):
+            os.unlink(COREDUMP_SOCKET)          # a stale socket: nobody behind it
+        os.makedirs(os.path.dirname(COREDUMP_SOCKET), exist_ok=True)
+        log = open(os.path.join(out, 'socket-activate.log'), 'wb')
+        listener = subprocess.Popen(['systemd-socket-activate', '--seqpacket', '-a', '-l',
+                                     COREDUMP_SOCKET, SYSTEMD_COREDUMP],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while not socket_listened(COREDUMP_SOCKET) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    try:
+        before = set(os.listdir(COREDUMP_DIR)) if os.path.isdir(COREDUMP_DIR) else set()
+        st = os.stat('/proc/%d' % p.pid)
+        # %P %u %g %s %t %c %h %d, as Debian's 50-coredump.conf has them
+        argv = [SYSTEMD_COREDUMP, str(p.pid), str(st.st_uid), str(st.st_gid), '11',
+                str(int(time.time())), str(1 << 63), os.uname().nodename, '1']
+        with open(raw, 'rb') as f:
+            r = subprocess.run(argv, stdin=f, capture_output=True, timeout=120)
+        check(r.returncode == 0, 'systemd-coredump takes the core', r.stderr.decode()[-500:])
+        stored = None
+        deadline = time.monotonic() + 60
+        while not stored and time.monotonic() < deadline:
+            new = set(os.listdir(COREDUMP_DIR)) - before if os.path.isdir(COREDUMP_DIR) else set()
+            done = [n for n in new if '.%d.' % p.pid in n and n.endswith('.zst')]
+            stored = os.path.join(COREDUMP_DIR, done[0]) if done else None
+            time.sleep(0.1)
+        if not check(stored, 'systemd-coredump stored the core as .zst in %s' % COREDUMP_DIR,
+                     ', '.join(sorted(os.listdir(COREDUMP_DIR)))[-500:]
+                     if os.path.isdir(COREDUMP_DIR) else 'no such directory'):
+            return None
+        # written under a temporary name and renamed: complete once seen
+        print('systemd-coredump stored %s (%s)' % (stored, mib(os.path.getsize(stored))))
+        return stored
+    finally:
+        if listener:
+            listener.terminate()
+            listener.wait()
+            if os.path.exists(COREDUMP_SOCKET):
+                os.unlink(COREDUMP_SOCKET)
+
+
 def compressed(out, p, raw, ref):
     made = []
     for tool, args, name in (('zstd', ['zstd', '-q', '-f', '-k', raw, '-o'], 'zst'),
@@ -257,6 +327,16 @@ def compressed(out, p, raw, ref):
         with open(raw, 'rb') as i, open(dst, 'wb') as o:
             subprocess.run(['zstd', '-q', '-c'], stdin=i, stdout=o)
         made.append(dst)
+    stored = systemd_stored(out, p, raw)
+    if stored:
+        with open(stored, 'rb') as f:
+            check(f.read(4) == b'\x28\xb5\x2f\xfd', 'systemd-coredump stores zstd')
+        for cmd in ('types', 'arenas', 'refs'):
+            a = pyheap(cmd, stored)
+            check(a[0] == 0 and a[1] == ref[cmd][1],
+                  '%s on the file systemd-coredump stored equals the raw core\'s' % cmd,
+                  'exit %d: %s' % (a[0], a[2][:500]))
+        os.unlink(stored)
     dst = os.path.join(out, 'pyheap-dump.core.zst')
     rc, so, se, _ = pyheap('dump', p.pid, '-o', dst)
     check(rc == 0, 'dump -o FILE.zst', se)
