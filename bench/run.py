@@ -325,6 +325,18 @@ def capture_dump(pyheap, interp, cache, runs, mib_=1024):
                 pass
 
 
+def runs_table(res, keys, rss):
+    """The lines of a table of alternating() results, a row per key."""
+    L = ['| run | wall s (median) | best s | CPU s |%s' % (' peak RSS MiB |' if rss else ''),
+         '| --- | ---: | ---: | ---: |%s' % (' ---: |' if rss else '')]
+    for k in keys:
+        v = res[k]
+        L.append('| `%s` | %s | %s | %s |%s' % (k, fmt_s(v['wall']), fmt_s(v['best']),
+                                             fmt_s(v['cpu']),
+                                             ' %.0f |' % mib(v['rss_kib']) if rss else ''))
+    return L + ['']
+
+
 def capture_report(cap):
     L = ['## Capture: compressed cores and `dump`', '']
     if cap.get('rev'):
@@ -338,13 +350,7 @@ def capture_report(cap):
                  'writes it (no size). Medians of %d alternating rounds, best run beside.'
                  % (z['size'], z['core_bytes'] / 2**20, z['zst_bytes'] / 2**20, z['runs']))
         L.append('')
-        L.append('| run | wall s (median) | best s | CPU s | peak RSS MiB |')
-        L.append('| --- | ---: | ---: | ---: | ---: |')
-        for k in ('zstd -d', 'types raw', 'types .zst', 'types .zst streamed'):
-            v = z[k]
-            L.append('| `%s` | %s | %s | %s | %.0f |' % (k, fmt_s(v['wall']), fmt_s(v['best']),
-                                                        fmt_s(v['cpu']), mib(v['rss_kib'])))
-        L.append('')
+        L += runs_table(z, ('zstd -d', 'types raw', 'types .zst', 'types .zst streamed'), True)
         for k in ('types .zst', 'types .zst streamed'):
             L.append('Target: `%s` ≤ `zstd -d` + `types raw` = %.2f s: **%.2f s** median, '
                      '%.3f× (%s).' % (k, tgt, z[k]['wall'], z[k]['wall'] / tgt,
@@ -357,13 +363,7 @@ def capture_report(cap):
                  'directory. Medians of %d alternating rounds.'
                  % (d['process_mib'], d['dump_bytes'] / 2**20, d['runs']))
         L.append('')
-        L.append('| run | wall s (median) | best s | CPU s |')
-        L.append('| --- | ---: | ---: | ---: |')
-        for k in ('dd', 'dump', 'dd + fsync', 'dump + fsync'):
-            v = d[k]
-            L.append('| `%s` | %s | %s | %s |' % (k, fmt_s(v['wall']), fmt_s(v['best']),
-                                               fmt_s(v['cpu'])))
-        L.append('')
+        L += runs_table(d, ('dd', 'dump', 'dd + fsync', 'dump + fsync'), False)
         for a, b in (('dump', 'dd'), ('dump + fsync', 'dd + fsync')):
             r = d[a]['wall'] / d[b]['wall']
             L.append('Target: `%s` ≤ 1.5 × `%s`: %.2f s against %.2f s, **%.2f×** (%s).'
