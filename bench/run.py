@@ -13,11 +13,15 @@
 2. Measurements, on each core: `pyheap info`, `types` and `arenas` (the
    scan), `refs` (the whole reference graph and the rebuilt refcounts),
    `path --type __main__.Event` (graph plus a breadth-first search from the
-   roots) and `top` (graph plus dominator tree, retained sizes and chains);
+   roots), `top` (graph plus dominator tree, retained sizes and chains),
+   `memory` (the ledger) and `report -o SIZE/report.html` (the HTML report,
+   then opened in headless Chromium: the time until its script is done);
    one warm-up run then the median of --runs runs, of wall time and peak RSS
    (GNU time's %M, which counts the pages of the mapped core that were
    touched).  The floor is one sequential read of the core from the page
-   cache (`cat core > /dev/null` after a warm-up read).
+   cache (`cat core > /dev/null` after a warm-up read).  Then issue 14's
+   targets (--no-capture leaves them out): `types` on the largest core
+   compressed with zstd, and `dump` of a 1 GiB process.
 3. Writes --out (BENCHMARKS.md): the table, the ratios pyheap/floor and
    pyheap/interpreter, the growth from size to size, the machine and the
    date.  --save writes the raw numbers as JSON; --baseline FILE (such a
@@ -44,9 +48,17 @@ ROOT = os.path.dirname(HERE)
 SIZES = {'1M': 1000000, '5M': 5000000, '20M': 20000000}
 # Bytes of disk a core takes per object (measured on 3.11: ~62), with room.
 CORE_BYTES_PER_OBJECT = 70
-COMMANDS = ('info', 'types', 'arenas', 'refs', 'path', 'top')
+COMMANDS = ('info', 'types', 'arenas', 'refs', 'path', 'top', 'memory', 'report')
 # extra arguments of a command (before the core)
 COMMAND_ARGS = {'path': ['--type', '__main__.Event']}
+# written beside each core (build/bench/SIZE/report.html), then opened in Chromium
+REPORT_FILE = 'report.html'
+
+
+def commands_of(res):
+    """The commands measured on every core of res (an older --save may lack
+    some)."""
+    return [c for c in COMMANDS if all(c in v['pyheap'] for v in res['cores'].values())]
 GNU_TIME = '/usr/bin/time'
 
 
@@ -214,6 +226,26 @@ def git_rev():
     d = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no',
                         '--', '.', ':!BENCHMARKS.md'], capture_output=True, text=True)
     return rev + ('+dirty' if d.stdout.strip() else '')
+
+
+def open_page(path, runs):
+    """Opens the report in headless Chromium `runs` times (after one warm-up)
+    with tests/integration/reportcheck.py --open; the median time until its
+    script is done, and the page's size."""
+    check = os.path.join(ROOT, 'tests', 'integration', 'reportcheck.py')
+    ready = []
+    for i in range(runs + 1):
+        r = subprocess.run([sys.executable, check, '--open', path], capture_output=True, text=True)
+        try:
+            j = json.loads(r.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            die('reportcheck.py --open %s: %s' % (path, (r.stderr or r.stdout)[-400:]))
+        if r.returncode != 0 or j.get('ready_ms') is None:
+            die('%s did not open cleanly in Chromium: %s' % (path, j.get('problems')))
+        if i:
+            ready.append(j['ready_ms'])
+    return {'ready_ms': statistics.median(ready), 'ready_all': ready, 'opens': runs,
+            'bytes': os.path.getsize(path)}
 
 
 # ---- capture (issue 14): compressed cores and `dump` ----
@@ -388,12 +420,14 @@ def growth_table(res, sizes, key):
     for a, b in zip(sizes, sizes[1:]):
         ra, rb = res['cores'][a], res['cores'][b]
         objs = rb['facts']['objects'] / ra['facts']['objects']
-        out.append((a, b, objs, [rb['pyheap'][c][key] / ra['pyheap'][c][key] for c in COMMANDS]))
+        out.append((a, b, objs, [rb['pyheap'][c][key] / ra['pyheap'][c][key]
+                                 for c in commands_of(res)]))
     return out
 
 
 def report(res, base, sizes):
     m = res['machine']
+    cmds = commands_of(res)
     L = []
     L.append('# Benchmarks')
     L.append('')
@@ -404,7 +438,9 @@ def report(res, base, sizes):
              '`types` and `arenas` (the scan), `refs` (the whole reference graph and the '
              'rebuilt refcounts), `path --type __main__.Event` (graph plus a breadth-first '
              'search from the roots) and `top` (graph plus the dominator tree, retained sizes '
-             'by object and by type, and the chains) on each core: one warm-up run, then the '
+             'by object and by type, and the chains), `memory` (the ledger: the scan, glibc\'s '
+             'malloc and every mapping) and `report -o FILE.html` (the HTML report: all of '
+             'the above and the back-reference graphs) on each core: one warm-up run, then the '
              'median of %d runs '
              'of the wall time and the peak RSS (GNU time `%%M`; it includes the pages of '
              'the mapped core that pyheap touched).'
@@ -451,7 +487,7 @@ def report(res, base, sizes):
         L.append('| %s | floor (`cat`) | %s | %s | %s | | | 1.0 | |'
                  % (s, fmt_s(fl), fmt_s(c['floor'].get('best', fl)), fmt_s(c['floor'].get('cpu', 0))))
         L.append('| %s | interpreter (Counter) | %s | | | | | | 1.0 |' % (s, fmt_s(it)))
-        for cmd in COMMANDS:
+        for cmd in cmds:
             p = c['pyheap'][cmd]
             L.append('| %s | `%s` | %s | %s | %s | %.0f | %.0f | %.1f | %.1f |'
                      % (s, cmd, fmt_s(p['wall']), fmt_s(p.get('best', p['wall'])),
@@ -470,7 +506,26 @@ def report(res, base, sizes):
                  % (big, c['core_bytes'] / 2**30, t['wall'], 'met' if ok_t else 'missed',
                     t.get('best', t['wall']), t['rss_kib'] / 2**20, 'met' if ok_m else 'missed'))
         L.append('')
-        tp = c['pyheap'].get('top')
+        mem = c['pyheap'].get('memory')
+        if mem:
+            r = mem['wall'] / t['wall']
+            L.append('Target for `memory` on the %s core: at most twice `types`: **%.2f s** median '
+                     'against %.2f s, %.2f× (%s).'
+                     % (big, mem['wall'], t['wall'], r, 'met' if r <= 2 else 'missed'))
+            L.append('')
+        rp, tp = c['pyheap'].get('report'), c['pyheap'].get('top')
+        if rp and tp and c.get('report_page'):
+            pg = c['report_page']
+            r = rp['wall'] / tp['wall']
+            ok = r <= 2 and pg['bytes'] < 10 << 20 and pg['ready_ms'] < 3000
+            L.append('Target for `report` on the %s core: at most twice `top`, under 10 MB, open '
+                     'in a browser in under 3 s: **%.2f s** median against %.2f s (%.2f×), '
+                     '%.1f MB, ready in headless Chromium in **%.0f ms** (median of %d opens, '
+                     'from navigation to the page\'s script done; tests/integration/'
+                     'reportcheck.py --open) (%s).'
+                     % (big, rp['wall'], tp['wall'], r, pg['bytes'] / 1e6, pg['ready_ms'],
+                        pg['opens'], 'met' if ok else 'missed'))
+            L.append('')
         if tp:
             L.append('Target for the full reference graph plus dominators: ≤ 10 s. `top` does '
                      'that and more (the scan, retained sizes by object and by type, a '
@@ -485,20 +540,20 @@ def report(res, base, sizes):
         L.append('Per million objects, and the factor from one size to the next against the '
                  'factor in objects (linear growth: the two factors are equal).')
         L.append('')
-        L.append('| heap | ' + ' | '.join('`%s` s / M objects' % c for c in COMMANDS) +
-                 ' | ' + ' | '.join('`%s` MiB / M objects' % c for c in COMMANDS) + ' |')
-        L.append('| --- |' + ' ---: |' * (2 * len(COMMANDS)))
+        L.append('| heap | ' + ' | '.join('`%s` s / M objects' % c for c in cmds) +
+                 ' | ' + ' | '.join('`%s` MiB / M objects' % c for c in cmds) + ' |')
+        L.append('| --- |' + ' ---: |' * (2 * len(cmds)))
         for s in sizes:
             c = res['cores'][s]
             mo = c['facts']['objects'] / 1e6
             L.append('| %s | ' % s +
-                     ' | '.join('%.3f' % (c['pyheap'][k]['wall'] / mo) for k in COMMANDS) + ' | ' +
-                     ' | '.join('%.1f' % (mib(c['pyheap'][k]['rss_kib']) / mo) for k in COMMANDS) +
+                     ' | '.join('%.3f' % (c['pyheap'][k]['wall'] / mo) for k in cmds) + ' | ' +
+                     ' | '.join('%.1f' % (mib(c['pyheap'][k]['rss_kib']) / mo) for k in cmds) +
                      ' |')
         L.append('')
-        L.append('| step | objects × | ' + ' | '.join('`%s` time ×' % c for c in COMMANDS) +
-                 ' | ' + ' | '.join('`%s` RSS ×' % c for c in COMMANDS) + ' |')
-        L.append('| --- | ---: |' + ' ---: |' * (2 * len(COMMANDS)))
+        L.append('| step | objects × | ' + ' | '.join('`%s` time ×' % c for c in cmds) +
+                 ' | ' + ' | '.join('`%s` RSS ×' % c for c in cmds) + ' |')
+        L.append('| --- | ---: |' + ' ---: |' * (2 * len(cmds)))
         tg = growth_table(res, sizes, 'wall')
         mg = growth_table(res, sizes, 'rss_kib')
         for (a, b, o, tr), (_, _, _, mr) in zip(tg, mg):
@@ -516,7 +571,7 @@ def report(res, base, sizes):
         for s in sizes:
             if s not in base['cores']:
                 continue
-            for cmd in COMMANDS:
+            for cmd in cmds:
                 if cmd not in base['cores'][s]['pyheap']:
                     continue
                 b = base['cores'][s]['pyheap'][cmd]
@@ -620,10 +675,17 @@ def main():
              'facts': heap_facts(pyheap, core), 'pyheap': {}}
         for cmd in COMMANDS:
             log('%s: pyheap %s' % (s, cmd))
-            c['pyheap'][cmd] = measure([pyheap, '--no-progress', '-q', cmd] +
-                                       COMMAND_ARGS.get(cmd, []) + [core], a.runs, ok=(0, 3))
+            extra = COMMAND_ARGS.get(cmd, [])
+            if cmd == 'report':
+                extra = ['-o', os.path.join(os.path.dirname(core), REPORT_FILE)]
+            c['pyheap'][cmd] = measure([pyheap, '--no-progress', '-q', cmd] + extra + [core],
+                                       a.runs, ok=(0, 3))
             log('    %.3f s, %.0f MiB' % (c['pyheap'][cmd]['wall'],
                                          mib(c['pyheap'][cmd]['rss_kib'])))
+        page = os.path.join(os.path.dirname(core), REPORT_FILE)
+        if s == sizes[-1] and 'report' in c['pyheap']:
+            log('%s: the report in a browser' % s)
+            c['report_page'] = open_page(page, a.runs)
         res['cores'][s] = c
 
     if a.capture_only or not a.no_capture:

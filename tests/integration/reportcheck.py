@@ -18,7 +18,9 @@ Python's standard library only; a fresh profile, no network) and checks:
     cache ('resolve') and every function of the threads' stacks (as
     `pyheap stacks --json` has them; the main thread is in main());
   - the object panel (#obj-ADDR) of the leaking list shows the chain;
-  - the page is under 10 MB, and it is ready (its script done) in < 3 s.
+  - the page is under 10 MB, and it becomes ready (its script done; the
+    time is printed: the 3 s target is measured by `make bench` on the 20M
+    core, not here, where a loaded machine could fail it).
 Screenshots of each section, the object panel and a drill-down of the
 dominator tree go to $PYHEAP_TMP/report-shots/<OUTDIR's name>-<options>/
 <section>.png.
@@ -325,8 +327,9 @@ def main():
 
     ready, wall, texts, found = open_report(exe, report, shots, leaks)
     check('page loads nothing else, no console error', not found, '; '.join(found[:5]))
-    check('page ready in < 3 s', ready is not None and ready < 3000,
-          'script done at %s ms, %.0f ms from navigation' % (ready, wall))
+    check('page ready', ready is not None,
+          'script done at %.0f ms, %.0f ms from navigation' % (ready, wall) if ready is not None
+          else 'script not done %.0f ms from navigation' % wall)
     drawn = [s for s in SECTIONS if texts.get(s) and 'could not be drawn' not in texts[s]]
     check('every section drawn', drawn == SECTIONS, 'drawn: %s' % ' '.join(drawn))
     check('types: the leaking type', lt in texts.get('types', ''))
