@@ -798,12 +798,18 @@ static void tcache_bin_sizes(unsigned i, uint64_t *lo, uint64_t *hi)
 		*lo = 32 + 16ull * TCACHE_SMALL_BINS;
 }
 
+/* Count i of a tcache_perthread_struct read into buf, as stored (the
+ * length of list i, or from 2.42 the room left in it). */
+static uint64_t tcache_count(const core_malloc *m, const uint8_t *buf, unsigned i)
+{
+	return m->tcache_count_bytes == 2 ? (uint64_t)(buf[2 * i] | buf[2 * i + 1] << 8) : buf[i];
+}
+
 /* How many chunks list i of a tcache holds, from its count; -1 when the
  * count cannot be one (more room left than a list has). */
 static int64_t tcache_len(const core_malloc *m, const uint8_t *buf, unsigned i, uint64_t room)
 {
-	unsigned cb = m->tcache_count_bytes;
-	uint64_t cnt = cb == 2 ? (uint64_t)(buf[2 * i] | buf[2 * i + 1] << 8) : buf[i];
+	uint64_t cnt = tcache_count(m, buf, i);
 	if (!m->tcache_slots)
 		return (int64_t)cnt;
 	return cnt > room ? -1 : (int64_t)(room - cnt);
@@ -827,7 +833,7 @@ static int tcache_check(core_malloc *m, const core_chunk *c, int mark, uint64_t 
 		 * tunable is raised) */
 		room = m->mp_tcache_count;
 		for (unsigned i = 0; i < nb && !room; i++) {
-			uint64_t cnt = (uint64_t)(buf[2 * i] | buf[2 * i + 1] << 8);
+			uint64_t cnt = tcache_count(m, buf, i);
 			room = cnt > room ? cnt : room;
 		}
 		if (!room)
