@@ -832,7 +832,7 @@ static int tcache_check(core_malloc *m, const core_chunk *c, int mark, uint64_t 
 		 * the most any list has (the large lists are empty unless the
 		 * tunable is raised) */
 		room = m->mp_tcache_count;
-		for (unsigned i = 0; i < nb && !room; i++) {
+		for (unsigned i = 0; i < nb && !m->mp_tcache_count; i++) {
 			uint64_t cnt = tcache_count(m, buf, i);
 			room = cnt > room ? cnt : room;
 		}
