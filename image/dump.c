@@ -529,8 +529,9 @@ static int write_headers(sink *s, const plan *pl, const live_proc *p)
 
 /* Reads what it can of [addr, addr+n) into buf: bytes read, or -1 with
  * errno.  process_vm_readv copies once; /proc/PID/mem copies twice (through
- * a kernel page) but also reads what the process itself may not
- * (PROT_NONE), so it takes over where process_vm_readv stops. */
+ * a kernel page) but reads as a debugger does, so it tries again where
+ * process_vm_readv stops (or is not allowed) before a page counts as
+ * unreadable. */
 static ssize_t read_some(live_proc *p, uint8_t *buf, uint64_t addr, size_t n)
 {
 	if (!p->no_vm_readv) {
@@ -640,6 +641,28 @@ static void writer_push(writer *w, size_t n)
 	pthread_mutex_unlock(&w->mu);
 }
 
+static void writer_free(writer *w)
+{
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->filled);
+	pthread_cond_destroy(&w->freed);
+}
+
+/* Starts the writer on the chunks at bufs; 0 when no thread could be had
+ * (the reader then writes each chunk itself). */
+static int writer_start(writer *w, uint8_t *bufs, pthread_t *th)
+{
+	for (size_t i = 0; i < NBUF; i++)
+		w->buf[i] = bufs + i * CHUNK;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->filled, NULL);
+	pthread_cond_init(&w->freed, NULL);
+	if (pthread_create(th, NULL, write_chunks, w) == 0)
+		return 1;
+	writer_free(w);
+	return 0;
+}
+
 /* Waits for the writer to finish what it has; -1 when it failed. */
 static int writer_end(writer *w, pthread_t th)
 {
@@ -648,9 +671,7 @@ static int writer_end(writer *w, pthread_t th)
 	pthread_cond_signal(&w->filled);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(th, NULL);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->filled);
-	pthread_cond_destroy(&w->freed);
+	writer_free(w);
 	return w->failed ? -1 : 0;
 }
 
@@ -670,19 +691,9 @@ static int copy_memory(sink *s, live_proc *p, const volatile int *cancel, uint64
 			set_err(s->err, s->errlen, "%s: out of memory", s->name);
 			return -1;
 		}
-		for (size_t i = 0; i < NBUF; i++)
-			w.buf[i] = bufs + i * CHUNK;
-		pthread_mutex_init(&w.mu, NULL);
-		pthread_cond_init(&w.filled, NULL);
-		pthread_cond_init(&w.freed, NULL);
-		threaded = pthread_create(&th, NULL, write_chunks, &w) == 0;
-		if (!threaded) {
-			pthread_mutex_destroy(&w.mu);
-			pthread_cond_destroy(&w.filled);
-			pthread_cond_destroy(&w.freed);
-		}
+		threaded = writer_start(&w, bufs, &th);
 	}
-	for (size_t i = 0; i < p->n_maps && !why[0] && !stop; i++) {
+	for (size_t i = 0; i < p->n_maps && !stop; i++) {
 		const live_map *m = &p->maps[i];
 
 		for (uint64_t done = 0; done < m->dump;) {
@@ -690,22 +701,17 @@ static int copy_memory(sink *s, live_proc *p, const volatile int *cancel, uint64
 			uint8_t *dst = s->kind == SINK_MEM ? s->mem + s->off :
 				       threaded ? writer_room(&w) : w.buf[0];
 
-			if (!dst) {
-				stop = 1;	/* the writer failed: its error stands */
+			/* no chunk: the writer failed, and its error stands */
+			if ((stop = !dst))
 				break;
-			}
-			if (cancel && *cancel) {
+			if (cancel && *cancel)
 				snprintf(why, sizeof why, "%s: interrupted", s->name);
-				break;
-			}
-			if (s->kind == SINK_MEM && n > s->memsz - s->off) {
+			else if (s->kind == SINK_MEM && n > s->memsz - s->off)
 				snprintf(why, sizeof why, "%s: core larger than planned", s->name);
-				break;
-			}
-			if (read_mem(p, dst, m->start + done, n, bad) < 0) {
+			else if (read_mem(p, dst, m->start + done, n, bad) < 0)
 				snprintf(why, sizeof why, "pid %d: exited during the dump", p->pid);
+			if ((stop = why[0] != 0))
 				break;
-			}
 			if (threaded)
 				writer_push(&w, n);
 			else if (sink_write(s, dst, n) < 0)
