@@ -168,21 +168,34 @@ def timed(argv, stdout=subprocess.DEVNULL):
     return wall, float(last[0]), int(last[1]), float(last[2]) + float(last[3]), r.returncode
 
 
-def measure(argv, runs, ok=(0,)):
-    timed(argv)                      # warm-up: page cache, binaries
-    walls, es, rss, cpu, loads = [], [], [], [], []
+def alternating(cases, runs, ok=(0, 3)):
+    """cases: [(name, argv)], each run once to warm up (page cache,
+    binaries), then `runs` rounds of all of them in turn (so that the
+    machine's drift hits each alike).  Returns {name: stats}: medians of wall
+    time, GNU time's %e, peak RSS and CPU time, the best wall time, every
+    run's figures, and the highest load average seen."""
+    for _, argv in cases:
+        timed(argv)
+    got = {name: [] for name, _ in cases}
     for _ in range(runs):
-        loads.append(os.getloadavg()[0])
-        w, e, m, c, rc = timed(argv)
-        if rc not in ok:
-            die('%s exited with status %d' % (' '.join(argv), rc))
-        walls.append(w)
-        es.append(e)
-        rss.append(m)
-        cpu.append(c)
-    return {'wall': statistics.median(walls), 'best': min(walls), 'e': statistics.median(es),
-            'rss_kib': statistics.median(rss), 'cpu': statistics.median(cpu),
-            'walls': walls, 'rss_all': rss, 'cpus': cpu, 'load': max(loads)}
+        for name, argv in cases:
+            load = os.getloadavg()[0]
+            w, e, m, c, rc = timed(argv)
+            if rc not in ok:
+                die('%s exited with status %d' % (' '.join(argv), rc))
+            got[name].append((w, e, m, c, load))
+    out = {}
+    for name, v in got.items():
+        walls, es, rss, cpu, loads = (list(x) for x in zip(*v))
+        out[name] = {'wall': statistics.median(walls), 'best': min(walls),
+                     'e': statistics.median(es), 'rss_kib': statistics.median(rss),
+                     'cpu': statistics.median(cpu), 'walls': walls, 'rss_all': rss,
+                     'cpus': cpu, 'load': max(loads)}
+    return out
+
+
+def measure(argv, runs, ok=(0,)):
+    return alternating([('', argv)], runs, ok)['']
 
 
 def heap_facts(pyheap, core):
@@ -249,30 +262,6 @@ def open_page(path, runs):
 
 
 # ---- capture (issue 14): compressed cores and `dump` ----
-
-def alternating(cases, runs):
-    """cases: [(name, argv)], each run once to warm up, then `runs` rounds of
-    all of them in turn (so that the machine's drift hits each alike).
-    Returns {name: measure()-like stats}."""
-    for _, argv in cases:
-        w, e, m, c, rc = timed(argv)
-        if rc not in (0, 3):
-            die('%s exited with status %d' % (' '.join(argv), rc))
-    got = {name: [] for name, _ in cases}
-    for _ in range(runs):
-        for name, argv in cases:
-            w, e, m, c, rc = timed(argv)
-            if rc not in (0, 3):
-                die('%s exited with status %d' % (' '.join(argv), rc))
-            got[name].append((w, m, c))
-    out = {}
-    for name, v in got.items():
-        walls = [x[0] for x in v]
-        out[name] = {'wall': statistics.median(walls), 'best': min(walls), 'walls': walls,
-                     'rss_kib': statistics.median(x[1] for x in v),
-                     'cpu': statistics.median(x[2] for x in v)}
-    return out
-
 
 def compressed_cores(core):
     """core.zst as `zstd FILE` writes it (the size in the frame header) and
