@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -242,7 +243,6 @@ COREDUMP_DIR = '/var/lib/systemd/coredump'
 
 
 def socket_listened(path):
-    import socket
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         s.connect(path)

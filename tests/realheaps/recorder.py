@@ -384,11 +384,11 @@ def _pyheap_main(G):
         rec_roots.append(o)
     gc_types = {}
     roots = []
-    # Held by the listing only: no
-    # thread runs now, so nothing should be; if something is, it is freed
-    # with the listing before the stop and is not the program's.
-    # (what getrefcount says of an object a list alone holds, measured: 3.14
-    # borrows some references the older interpreters counted)
+    # Held by the listing only: no thread runs now, so nothing should be; if
+    # something is, it is freed with the listing before the stop and is not
+    # the program's.  `alone` is what getrefcount says of an object a list
+    # alone holds, measured (3.14 borrows some references the older
+    # interpreters counted).
     alone = 99
     for o in [object()]:
         alone = sys.getrefcount(o)
