@@ -72,22 +72,11 @@ static void selftest_one(const char *label, const char *outdir, const char *tag,
  * page after its mapping hidden (heapbuild.py's static_type_near_end). */
 static bool truth_names_static_type(const char *outdir)
 {
+	enum { TRUTH_MAX = 8 << 20 };	/* truth.json is tens of KiB */
 	char path[4200];
 	tu_fmt(path, sizeof path, "%s/truth.json", outdir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	char *text = NULL;
-	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-	if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) &&
-	    fread(text, 1, (size_t)size, f) == (size_t)size)
-		text[size] = 0;
-	else if (text) {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	const char *k = text ? strstr(text, "\"static_type\": ") : NULL;
+	char *text = malloc(TRUTH_MAX);
+	const char *k = text ? strstr(tu_slurp(path, text, TRUTH_MAX), "\"static_type\": ") : NULL;
 	bool found = k && strncmp(k + 15, "null", 4) != 0;
 	free(text);
 	return found;
