@@ -132,5 +132,7 @@ const char *core_compression_name(int kind);
  * corrupt stream, or one too big for this machine's memory. */
 int core_decompress(uint8_t **out, size_t *size, int kind, const uint8_t *src, size_t n,
 		    const char *path, char *err, size_t errlen);
+/* XXH64 with seed 0: the low 32 bits are a zstd frame's checksum. */
+uint64_t core_xxh64(const void *p, size_t n);
 
 #endif

@@ -12,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "core.h"
+#include "coreInt.h"
 #include "testutil.h"
 
 /* Addresses used by gen_synth_core.py. */
@@ -806,12 +809,130 @@ START_TEST(test_gcore)
 }
 END_TEST
 
+/* ---- compressed cores: zstd frames and their checksums ---- */
+
+/* size bytes that compress well but not to nothing: runs of a counter and
+ * of a pseudo-random walk */
+static uint8_t *zdata(size_t size)
+{
+	uint8_t *d = malloc(size);
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	ck_assert_ptr_nonnull(d);
+	for (size_t i = 0; i < size; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint64_t v = (i / 4096) % 3 ? i / 64 : (x & 0x0f0f0f0f0f0f0f0fULL);
+		memcpy(d + i, &v, size - i < 8 ? size - i : 8);
+	}
+	return d;
+}
+
+/* Appends one zstd frame of src[0..n) to out (at *len, room cap), with or
+ * without a checksum. */
+static void zframe_put(uint8_t *out, size_t *len, size_t cap, const uint8_t *src, size_t n,
+		       int checksum)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1)));
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum)));
+	size_t r = ZSTD_compress2(c, out + *len, cap - *len, src, n);
+	ck_assert_msg(!ZSTD_isError(r), "%s", ZSTD_getErrorName(r));
+	*len += r;
+	ZSTD_freeCCtx(c);
+}
+
+static int zdecode(const uint8_t *z, size_t zn, const uint8_t *want, size_t wn, char *err,
+		   size_t errlen)
+{
+	uint8_t *out;
+	size_t n;
+
+	ck_assert_int_eq(core_compression(z, zn), CORE_COMP_ZSTD);
+	if (core_decompress(&out, &n, CORE_COMP_ZSTD, z, zn, "t.zst", err, errlen) < 0)
+		return -1;
+	ck_assert_uint_eq(n, wn);
+	ck_assert(memcmp(out, want, n) == 0);
+	munmap(out, n);
+	return 0;
+}
+
+START_TEST(test_zstd_frames)
+{
+	/* XXH64 (seed 0) of short inputs, as published with xxHash, and of
+	 * longer ones against the checksum zstd writes */
+	ck_assert_uint_eq(core_xxh64("", 0), 0xef46db3751d8e999ULL);
+	ck_assert_uint_eq(core_xxh64("a", 1), 0xd24ec4f1a98c6e5bULL);
+	ck_assert_uint_eq(core_xxh64("abc", 3), 0x44bc2cf5ad770999ULL);
+
+	size_t n1 = ((size_t)20 << 20) + 37, n2 = ((size_t)9 << 20) + 5, n3 = 31;
+	size_t total = n1 + n2 + n3, cap = ZSTD_compressBound(total) + 4096, zn = 0;
+	uint8_t *d = zdata(total), *z = malloc(cap);
+	char err[256];
+	size_t ends[3];
+
+	ck_assert_ptr_nonnull(z);
+	for (size_t i = total - n3, x = 12345; i < total; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		d[i] = (uint8_t)(x >> 56);
+	}
+	for (size_t k = 1; k <= 64; k += 21) {
+		uint8_t one[80];
+		size_t on = 0;
+		zframe_put(one, &on, sizeof one, d, k, 1);
+		uint32_t sum;
+		memcpy(&sum, one + on - 4, 4);
+		ck_assert_uint_eq((uint32_t)core_xxh64(d, k), sum);
+	}
+	/* three frames, a skippable frame between the first two, the second
+	 * without a checksum */
+	zframe_put(z, &zn, cap, d, n1, 1);
+	ends[0] = zn;
+	static const uint8_t skip[12] = {0x53, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
+	memcpy(z + zn, skip, sizeof skip);
+	zn += sizeof skip;
+	zframe_put(z, &zn, cap, d + n1, n2, 0);
+	ends[1] = zn;
+	zframe_put(z, &zn, cap, d + n1 + n2, n3, 1);
+	ends[2] = zn;
+	ck_assert_int_eq(zdecode(z, zn, d, total, err, sizeof err), 0);
+
+	/* a wrong checksum in the first frame, then in the last: named */
+	for (int f = 0; f < 3; f += 2) {
+		z[ends[f] - 2] ^= 0x40;
+		ck_assert_int_eq(zdecode(z, zn, d, total, err, sizeof err), -1);
+		ck_assert_msg(strstr(err, "t.zst: corrupt zstd stream") && strstr(err, "checksum") &&
+			      strstr(err, f ? "(frame 4)" : "(frame 1)"), "%s", err);
+		z[ends[f] - 2] ^= 0x40;
+	}
+	/* a byte of content changed where the decoder cannot tell (the last
+	 * frame's 31 random bytes are stored as they are): only its checksum
+	 * can */
+	ck_assert_int_eq(zdecode(z, zn, d, total, err, sizeof err), 0);
+	uint8_t *lit = memmem(z + ends[1], ends[2] - ends[1], d + total - 12, 8);
+	ck_assert_ptr_nonnull(lit);
+	lit[3] ^= 1;
+	ck_assert_int_eq(zdecode(z, zn, d, total, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "checksum") && strstr(err, "(frame 4)"), "%s", err);
+	lit[3] ^= 1;
+	/* truncated inside the first frame: zstd's own path, still an error */
+	ck_assert_int_eq(zdecode(z, ends[0] - 9, d, n1, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "t.zst: truncated zstd stream") != NULL, "%s", err);
+	free(z);
+	free(d);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("synth");
 	TCase *py = tcase_create("libpython");
 	TCase *gc = tcase_create("gcore");
+	TCase *zc = tcase_create("compressed");
 
 	tcase_add_test(tc, test_synth_process);
 	tcase_add_test(tc, test_synth_options);
@@ -832,6 +953,9 @@ static Suite *core_suite(void)
 	tcase_add_test(py, test_libpython_312_obmalloc);
 	tcase_set_timeout(py, 120);
 	suite_add_tcase(s, py);
+	tcase_add_test(zc, test_zstd_frames);
+	tcase_set_timeout(zc, 120);
+	suite_add_tcase(s, zc);
 	tcase_add_test(gc, test_gcore);
 	tcase_set_timeout(gc, 300);
 	suite_add_tcase(s, gc);

@@ -327,6 +327,29 @@ def compressed(out, p, raw, ref):
         with open(raw, 'rb') as i, open(dst, 'wb') as o:
             subprocess.run(['zstd', '-q', '-c'], stdin=i, stdout=o)
         made.append(dst)
+        # two frames, as a concatenation or pzstd writes them; pyheap checks
+        # each frame's checksum itself, beside the decoder
+        two = os.path.join(out, 'two-frames.zst')
+        ends = []
+        with open(raw, 'rb') as i, open(two, 'wb') as o:
+            for part in (i.read(os.path.getsize(raw) // 3), i.read()):
+                o.write(subprocess.run(['zstd', '-q', '-c'], input=part,
+                                       stdout=subprocess.PIPE).stdout)
+                ends.append(o.tell())
+        made.append(two)
+        # a checksum that does not match its frame: the decoder cannot tell
+        for src, end, frame in ((made[0], os.path.getsize(made[0]), 1),
+                                (two, ends[0], 1), (two, ends[1], 2)):
+            bad = bytearray(open(src, 'rb').read())
+            bad[end - 1] ^= 0x20
+            sumbad = os.path.join(out, 'sum-' + os.path.basename(src))
+            with open(sumbad, 'wb') as f:
+                f.write(bad)
+            rc, so, se, _ = pyheap('types', sumbad)
+            what = 'frame %d of %s with a wrong checksum' % (frame, os.path.basename(src))
+            one_line_error(rc, se, sumbad, what)
+            check('checksum' in se and '(frame %d)' % frame in se, '%s: says so' % what, se)
+            os.unlink(sumbad)
     stored = systemd_stored(out, p, raw)
     if stored:
         with open(stored, 'rb') as f:
