@@ -11,10 +11,12 @@
  *   gcore    `pyheap dump` and gcore on the same stopped process (Debian's
  *            stripped 3.11, pyenv's 3.12): types, arenas and refs identical;
  *            live mode (--pid) identical; gdb reads the dump; zstd, lz4 and
- *            xz cores (and `dump -o x.zst`, and the file systemd-coredump
- *            stores when handed the dump as the kernel hands it a core)
- *            give the raw core's output;
- *            truncated and corrupt ones one error line in bounded memory
+ *            xz cores (and `dump -o x.zst`, a core in two zstd frames, the
+ *            file systemd-coredump stores when handed the dump as the
+ *            kernel hands it a core, and what `coredumpctl dump` gives
+ *            back through journald) give the raw core's output;
+ *            truncated and corrupt ones, and a zstd frame whose checksum
+ *            is wrong, one error line in bounded memory
  *   bad      no such pid, a kernel thread, a traced process, a missing
  *            directory, a process killed during the dump, a full disk
  *   watch    --pid with two RSS levels, --keep, snapshots and diff, SIGTERM;

@@ -4,8 +4,9 @@ processes.  Run by tests/check_capture.c, one case at a time:
 
     capture.py oom OUTDIR                 a real OOM kill in a memory cgroup
     capture.py gcore OUTDIR INTERPRETER   dump against gcore, live mode, gdb,
-                                          compressed cores (zstd, lz4, xz, and
-                                          what systemd-coredump stores)
+                                          compressed cores (zstd, lz4, xz,
+                                          what systemd-coredump stores and
+                                          what coredumpctl dump gives back)
     capture.py bad OUTDIR                 bad input: no such pid, untraceable,
                                           exits during the dump, full disk
     capture.py watch OUTDIR               watch --pid/-- CMD/--cgroup (a fake
@@ -15,6 +16,7 @@ PYHEAP names the binary (default build/pyheap).  Prints one PASS/FAIL line
 per check and exits 1 on any failure; 77 after a SKIP line when the machine
 cannot do it (not root, no memory cgroup, no ptrace, no gcore).
 """
+import filecmp
 import json
 import os
 import re
@@ -253,16 +255,43 @@ def socket_listened(path):
         s.close()
 
 
+JOURNALD = '/lib/systemd/systemd-journald'
+JOURNAL_SOCKET = '/run/systemd/journal/socket'
+
+
+def journal_listened():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.connect(JOURNAL_SOCKET)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def systemd_stored(out, p, raw):
     """Hands the raw core of the stopped process p to systemd-coredump the
     way the kernel does (kernel.core_pattern's arguments, the core on its
     standard input), with systemd-coredump.socket's service behind it: the
     system's own when systemd runs, else one started here with
-    systemd-socket-activate.  Returns the file it stored (zstd), or None."""
+    systemd-socket-activate.  journald runs too (the system's, or one
+    started here), so that `coredumpctl dump` can give the core back.
+    Returns the file it stored (zstd), or None, and the core that
+    `coredumpctl dump` wrote, or None."""
     if not check(os.access(SYSTEMD_COREDUMP, os.X_OK) and shutil.which('systemd-socket-activate'),
                  'systemd-coredump installed (scripts/install-deps.sh)'):
-        return None
+        return None, None
     listener = None
+    journald = None
+    if not journal_listened() and check(os.access(JOURNALD, os.X_OK),
+                                        'systemd-journald installed (scripts/install-deps.sh)'):
+        jlog = open(os.path.join(out, 'journald.log'), 'wb')
+        journald = subprocess.Popen([JOURNALD], stdin=subprocess.DEVNULL, stdout=jlog,
+                                    stderr=jlog)
+        deadline = time.monotonic() + 20
+        while not journal_listened() and time.monotonic() < deadline:
+            time.sleep(0.05)
     if not socket_listened(COREDUMP_SOCKET):
         if os.path.exists(COREDUMP_SOCKET):
             os.unlink(COREDUMP_SOCKET)          # a stale socket: nobody behind it
@@ -293,11 +322,22 @@ def systemd_stored(out, p, raw):
         if not check(stored, 'systemd-coredump stored the core as .zst in %s' % COREDUMP_DIR,
                      ', '.join(sorted(os.listdir(COREDUMP_DIR)))[-500:]
                      if os.path.isdir(COREDUMP_DIR) else 'no such directory'):
-            return None
+            return None, None
         # written under a temporary name and renamed: complete once seen
         print('systemd-coredump stored %s (%s)' % (stored, mib(os.path.getsize(stored))))
-        return stored
+        # what an administrator does next: the core back out of systemd's
+        # store, through the journal entry systemd-coredump wrote
+        ctl = os.path.join(out, 'coredumpctl.core')
+        r = subprocess.run(['coredumpctl', 'dump', str(p.pid), '-o', ctl],
+                           capture_output=True, text=True, timeout=120)
+        if not check(r.returncode == 0 and os.path.exists(ctl),
+                     'coredumpctl dump %d writes the core' % p.pid, r.stderr[-500:]):
+            ctl = None
+        return stored, ctl
     finally:
+        if journald:
+            journald.terminate()
+            journald.wait()
         if listener:
             listener.terminate()
             listener.wait()
@@ -350,7 +390,16 @@ def compressed(out, p, raw, ref):
             one_line_error(rc, se, sumbad, what)
             check('checksum' in se and '(frame %d)' % frame in se, '%s: says so' % what, se)
             os.unlink(sumbad)
-    stored = systemd_stored(out, p, raw)
+    stored, ctl = systemd_stored(out, p, raw)
+    if ctl:
+        check(filecmp.cmp(raw, ctl, shallow=False),
+              'coredumpctl dump gives back the core byte for byte')
+        for cmd in ('types', 'arenas', 'refs'):
+            a = pyheap(cmd, ctl)
+            check(a[0] == 0 and a[1] == ref[cmd][1],
+                  '%s on the output of coredumpctl dump equals the raw core\'s' % cmd,
+                  'exit %d: %s' % (a[0], a[2][:500]))
+        os.unlink(ctl)
     if stored:
         with open(stored, 'rb') as f:
             check(f.read(4) == b'\x28\xb5\x2f\xfd', 'systemd-coredump stores zstd')
