@@ -244,8 +244,12 @@ COREDUMP_SOCKET = '/run/systemd/coredump'
 COREDUMP_DIR = '/var/lib/systemd/coredump'
 
 
-def socket_listened(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+JOURNALD = '/lib/systemd/systemd-journald'
+JOURNAL_SOCKET = '/run/systemd/journal/socket'
+
+
+def socket_listened(path, kind=socket.SOCK_SEQPACKET):
+    s = socket.socket(socket.AF_UNIX, kind)
     try:
         s.connect(path)
         return True
@@ -255,19 +259,19 @@ def socket_listened(path):
         s.close()
 
 
-JOURNALD = '/lib/systemd/systemd-journald'
-JOURNAL_SOCKET = '/run/systemd/journal/socket'
-
-
 def journal_listened():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        s.connect(JOURNAL_SOCKET)
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
+    return socket_listened(JOURNAL_SOCKET, socket.SOCK_DGRAM)
+
+
+def serve(argv, log, ready):
+    """Starts a service in the background (its output to log) and waits up
+    to 20 s for ready(); returns its Popen."""
+    with open(log, 'wb') as f:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f)
+    deadline = time.monotonic() + 20
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return proc
 
 
 def systemd_stored(out, p, raw):
@@ -286,23 +290,15 @@ def systemd_stored(out, p, raw):
     journald = None
     if not journal_listened() and check(os.access(JOURNALD, os.X_OK),
                                         'systemd-journald installed (scripts/install-deps.sh)'):
-        jlog = open(os.path.join(out, 'journald.log'), 'wb')
-        journald = subprocess.Popen([JOURNALD], stdin=subprocess.DEVNULL, stdout=jlog,
-                                    stderr=jlog)
-        deadline = time.monotonic() + 20
-        while not journal_listened() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        journald = serve([JOURNALD], os.path.join(out, 'journald.log'), journal_listened)
     if not socket_listened(COREDUMP_SOCKET):
         if os.path.exists(COREDUMP_SOCKET):
             os.unlink(COREDUMP_SOCKET)          # a stale socket: nobody behind it
         os.makedirs(os.path.dirname(COREDUMP_SOCKET), exist_ok=True)
-        log = open(os.path.join(out, 'socket-activate.log'), 'wb')
-        listener = subprocess.Popen(['systemd-socket-activate', '--seqpacket', '-a', '-l',
-                                     COREDUMP_SOCKET, SYSTEMD_COREDUMP],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        deadline = time.monotonic() + 20
-        while not socket_listened(COREDUMP_SOCKET) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        listener = serve(['systemd-socket-activate', '--seqpacket', '-a', '-l',
+                          COREDUMP_SOCKET, SYSTEMD_COREDUMP],
+                         os.path.join(out, 'socket-activate.log'),
+                         lambda: socket_listened(COREDUMP_SOCKET))
     try:
         before = set(os.listdir(COREDUMP_DIR)) if os.path.isdir(COREDUMP_DIR) else set()
         st = os.stat('/proc/%d' % p.pid)
@@ -343,6 +339,14 @@ def systemd_stored(out, p, raw):
             listener.wait()
             if os.path.exists(COREDUMP_SOCKET):
                 os.unlink(COREDUMP_SOCKET)
+
+
+def same_as_raw(path, what, ref):
+    """types, arenas and refs on path give ref, the raw core's output."""
+    for cmd in ('types', 'arenas', 'refs'):
+        a = pyheap(cmd, path)
+        check(a[0] == 0 and a[1] == ref[cmd][1], '%s on %s equals the raw core\'s' % (cmd, what),
+              'exit %d: %s' % (a[0], a[2][:500]))
 
 
 def compressed(out, p, raw, ref):
@@ -394,20 +398,12 @@ def compressed(out, p, raw, ref):
     if ctl:
         check(filecmp.cmp(raw, ctl, shallow=False),
               'coredumpctl dump gives back the core byte for byte')
-        for cmd in ('types', 'arenas', 'refs'):
-            a = pyheap(cmd, ctl)
-            check(a[0] == 0 and a[1] == ref[cmd][1],
-                  '%s on the output of coredumpctl dump equals the raw core\'s' % cmd,
-                  'exit %d: %s' % (a[0], a[2][:500]))
+        same_as_raw(ctl, 'the output of coredumpctl dump', ref)
         os.unlink(ctl)
     if stored:
         with open(stored, 'rb') as f:
             check(f.read(4) == b'\x28\xb5\x2f\xfd', 'systemd-coredump stores zstd')
-        for cmd in ('types', 'arenas', 'refs'):
-            a = pyheap(cmd, stored)
-            check(a[0] == 0 and a[1] == ref[cmd][1],
-                  '%s on the file systemd-coredump stored equals the raw core\'s' % cmd,
-                  'exit %d: %s' % (a[0], a[2][:500]))
+        same_as_raw(stored, 'the file systemd-coredump stored', ref)
         os.unlink(stored)
     dst = os.path.join(out, 'pyheap-dump.core.zst')
     rc, so, se, _ = pyheap('dump', p.pid, '-o', dst)
@@ -421,10 +417,7 @@ def compressed(out, p, raw, ref):
     shutil.copy(made[0], disguised)
     made.append(disguised)
     for c in made:
-        for cmd in ('types', 'arenas', 'refs'):
-            a = pyheap(cmd, c)
-            check(a[0] == 0 and a[1] == ref[cmd][1], '%s on %s equals the raw core\'s' %
-                  (cmd, os.path.basename(c)), 'exit %d: %s' % (a[0], a[2][:500]))
+        same_as_raw(c, os.path.basename(c), ref)
     # truncated and corrupt: one line, exit 1, memory bounded
     rawsize = os.path.getsize(raw)
     bound = rawsize // 1024 * 2 + 300 * 1024          # KiB: ASan's shadow included
