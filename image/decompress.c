@@ -178,6 +178,9 @@ typedef struct populator {
 	uint8_t *p;
 	size_t len;
 	atomic_size_t *progress;   /* streams: the decoder's output so far */
+	atomic_size_t populated;   /* how far it has populated */
+	int (*idle)(void *);       /* work for the time it is far enough ahead: */
+	void *idle_arg;            /* nonzero when some was done */
 	atomic_int stop;
 	pthread_t thread;
 	int running;
@@ -192,16 +195,20 @@ static void *populate(void *arg)
 
 		while (pp->progress && off > atomic_load(pp->progress) + POPULATE_AHEAD &&
 		       !atomic_load(&pp->stop)) {
+			if (pp->idle && pp->idle(pp->idle_arg))
+				continue;
 			struct timespec ts = {0, 200 * 1000};
 			nanosleep(&ts, NULL);
 		}
 		if (atomic_load(&pp->stop) || madvise(pp->p + off, n, MADV_POPULATE_WRITE) < 0)
 			break;
+		atomic_store_explicit(&pp->populated, off + n, memory_order_relaxed);
 	}
 	return NULL;
 }
 
-static void populate_start(populator *pp, uint8_t *p, size_t len, atomic_size_t *progress)
+static void populate_start(populator *pp, uint8_t *p, size_t len, atomic_size_t *progress,
+			   int (*idle)(void *), void *idle_arg)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -209,10 +216,22 @@ static void populate_start(populator *pp, uint8_t *p, size_t len, atomic_size_t 
 	pp->p = p;
 	pp->len = page_round(len);
 	pp->progress = progress;
+	pp->idle = idle;
+	pp->idle_arg = idle_arg;
+	atomic_init(&pp->populated, 0);
 	atomic_init(&pp->stop, 0);
 	/* only worth a thread for a big core on a machine with a CPU to spare */
 	if (cpus > 1 && len >= ((size_t)64 << 20))
 		pp->running = pthread_create(&pp->thread, NULL, populate, pp) == 0;
+}
+
+/* Whether the decoder has caught up with the populator (or none runs):
+ * it then writes pages nobody populated, and the other CPU is the one
+ * short of time. */
+static int populate_behind(populator *pp, size_t progress)
+{
+	return !pp->running ||
+	       atomic_load_explicit(&pp->populated, memory_order_relaxed) < progress;
 }
 
 static void populate_end(populator *pp)
@@ -227,7 +246,8 @@ static void populate_end(populator *pp)
 /* The output of a stream: reserved whole when the address space allows
  * (then a populator runs ahead), else `first` bytes that grow.  0, or -1
  * with the error set. */
-static int stream_start(obuf *b, size_t first, populator *pp)
+static int stream_start(obuf *b, size_t first, populator *pp, int (*idle)(void *),
+			void *idle_arg)
 {
 	void *m = mmap(NULL, b->limit, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -239,7 +259,7 @@ static int stream_start(obuf *b, size_t first, populator *pp)
 	b->cap = b->limit;
 	b->fixed = 1;
 	atomic_store(&b->progress, 0);
-	populate_start(pp, b->p, b->cap, &b->progress);
+	populate_start(pp, b->p, b->cap, &b->progress, idle, idle_arg);
 	return 0;
 }
 
@@ -366,20 +386,24 @@ uint64_t core_xxh64(const void *p, size_t n)
 	return xxh64_end(&s, (const uint8_t *)p + n / 32 * 32, n % 32, n);
 }
 
-/* ---- zstd frame checksums, verified beside the decoder ----
+/* ---- zstd frame checksums, verified in spare time ----
  *
  * zstd checks each frame's XXH64 in the decoding thread: about 0.1 s of
  * the 0.75 s that 1.1 GiB takes here.  When the output never moves (it was
- * reserved whole) and a CPU is free, the decoder is told to skip that
- * check, and a thread hashes each frame a step behind it instead, so that
- * the check costs no time.  Nothing is given to the caller before every
- * frame's sum was compared: a wrong one is the same error zstd gives.
+ * reserved whole), the decoder is told to skip that check and the hashing
+ * is done by whichever thread has time for it: the populator while it is
+ * far enough ahead (the decoder is the one short of time, as for most
+ * cores), else the decoder between two steps (the populator is, as for a
+ * core of zero pages that decodes at memset's speed).  One thread at a
+ * time, in order, under a lock.  Nothing is given to the caller before
+ * every frame's sum was compared: a wrong one is the same error zstd gives.
  *
  * It needs each frame's end in the input: the input is walked frame by
  * frame first, and a stream that cannot be walked (truncated, corrupt, or
  * in more than MAX_CHECKED_FRAMES frames) is left to zstd's own check. */
 
 #define MAX_CHECKED_FRAMES 65536
+#define CHECK_BUDGET ((size_t)4 << 20)  /* hashed per turn of the populator */
 
 typedef struct zframe {
 	size_t in_end;       /* the frame's end in the input */
@@ -389,15 +413,16 @@ typedef struct zframe {
 } zframe;
 
 typedef struct zcheck {
-	const uint8_t *out;
-	atomic_size_t *progress;     /* the decoder's output so far */
+	obuf *b;                     /* the output and the decoder's progress */
 	zframe *frames;
 	size_t nframes;
 	atomic_size_t done;          /* frames decoded (their out_end set) */
-	atomic_size_t bad;           /* 1 + the first frame whose sum is wrong */
-	atomic_int stop;
-	pthread_t thread;
-	int running;
+	atomic_int active;           /* zstd does not check: we do */
+	pthread_mutex_t lock;        /* the hashing state below */
+	size_t f;                    /* the frame being hashed */
+	size_t start, pos;           /* its start in the output, and how far */
+	xxh64 s;
+	size_t bad;                  /* 1 + the first frame whose sum is wrong */
 } zcheck;
 
 /* The frames of src[0..n): their ends and checksums; NULL when the input
@@ -438,91 +463,86 @@ fail:
 	return NULL;
 }
 
-static void *zcheck_run(void *arg)
-{
-	zcheck *z = arg;
-	size_t start = 0;
-
-	for (size_t f = 0; f < z->nframes; f++) {
-		const zframe *fr = &z->frames[f];
-		size_t pos = start, end;
-		xxh64 s;
-
-		xxh64_begin(&s);
-		for (;;) {
-			int ended = atomic_load_explicit(&z->done, memory_order_acquire) > f;
-
-			end = ended ? fr->out_end :
-			      atomic_load_explicit(z->progress, memory_order_acquire);
-			size_t whole = (end - pos) / 32;
-			if (fr->has_sum && whole)
-				xxh64_stripes(&s, z->out + pos, whole);
-			pos += whole * 32;
-			if (ended)
-				break;
-			if (atomic_load(&z->stop))
-				return NULL;
-			if (!whole) {
-				struct timespec ts = {0, 100 * 1000};
-				nanosleep(&ts, NULL);
-			}
-		}
-		if (fr->has_sum &&
-		    (uint32_t)xxh64_end(&s, z->out + pos, end - pos, end - start) != fr->sum) {
-			atomic_store(&z->bad, f + 1);
-			return NULL;
-		}
-		start = end;
-	}
-	return NULL;
-}
-
-/* Starts the checking thread when it can run: the decoder d then skips
- * its own check.  0 when it runs, -1 when zstd checks (z->frames NULL). */
-static int zcheck_start(zcheck *z, ZSTD_DCtx *d, const obuf *b, const uint8_t *src, size_t n)
+static void zcheck_init(zcheck *z, obuf *b, const uint8_t *src, size_t n)
 {
 	memset(z, 0, sizeof *z);
+	z->b = b;
 	atomic_init(&z->done, 0);
-	atomic_init(&z->bad, 0);
-	atomic_init(&z->stop, 0);
-	if (!b->fixed || sysconf(_SC_NPROCESSORS_ONLN) < 2 || ZSTD_versionNumber() < 10500)
-		return -1;
+	atomic_init(&z->active, 0);
+	pthread_mutex_init(&z->lock, NULL);
+	xxh64_begin(&z->s);
 	z->frames = zstd_frames(src, n, &z->nframes);
-	if (!z->frames)
-		return -1;
-	z->out = b->p;
-	z->progress = (atomic_size_t *)&b->progress;
-	if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_forceIgnoreChecksum,
-						ZSTD_d_ignoreChecksum)))
-		goto fail;
-	if (pthread_create(&z->thread, NULL, zcheck_run, z) != 0) {
-		ZSTD_DCtx_setParameter(d, ZSTD_d_forceIgnoreChecksum, ZSTD_d_validateChecksum);
-		goto fail;
-	}
-	z->running = 1;
-	return 0;
-fail:
-	free(z->frames);
-	z->frames = NULL;
-	return -1;
 }
 
-/* Waits for the thread (told to stop unless `finish`): the 1-based frame
- * whose sum is wrong, or 0. */
-static size_t zcheck_end(zcheck *z, int finish)
+/* Takes the checking from zstd when it can: the output never moves, the
+ * input was walked and zstd lets itself be told. */
+static void zcheck_take(zcheck *z, ZSTD_DCtx *d)
 {
-	size_t bad = 0;
+	if (z->b->fixed && z->frames && ZSTD_versionNumber() >= 10500 &&
+	    !ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_forceIgnoreChecksum,
+						 ZSTD_d_ignoreChecksum)))
+		atomic_store(&z->active, 1);
+}
 
-	if (z->running) {
-		if (!finish)
-			atomic_store(&z->stop, 1);
-		pthread_join(z->thread, NULL);
-		z->running = 0;
-		bad = atomic_load(&z->bad);
+/* Hashes what has been decoded and not hashed, at most `budget` bytes:
+ * with `wait` it waits for the lock, else it gives up when another thread
+ * holds it.  Nonzero when it hashed something. */
+static int zcheck_step(zcheck *z, int wait, size_t budget)
+{
+	int did = 0;
+
+	if (!atomic_load(&z->active))
+		return 0;
+	if (wait)
+		pthread_mutex_lock(&z->lock);
+	else if (pthread_mutex_trylock(&z->lock) != 0)
+		return 0;
+	while (z->f < z->nframes && !z->bad) {
+		const zframe *fr = &z->frames[z->f];
+		int ended = atomic_load_explicit(&z->done, memory_order_acquire) > z->f;
+		size_t end = ended ? fr->out_end :
+			     atomic_load_explicit(&z->b->progress, memory_order_acquire);
+		size_t whole = (end - z->pos) / 32;
+
+		if (whole > budget / 32)
+			whole = budget / 32;
+		if (fr->has_sum && whole)
+			xxh64_stripes(&z->s, z->b->p + z->pos, whole);
+		z->pos += whole * 32;
+		budget -= whole * 32;
+		did |= whole > 0;
+		if (!ended || end - z->pos >= 32)
+			break;
+		if (fr->has_sum && (uint32_t)xxh64_end(&z->s, z->b->p + z->pos, end - z->pos,
+						       end - z->start) != fr->sum)
+			z->bad = z->f + 1;
+		z->start = z->pos = end;
+		z->f++;
+		xxh64_begin(&z->s);
 	}
+	pthread_mutex_unlock(&z->lock);
+	return did;
+}
+
+/* The populator's work while it is ahead. */
+static int zcheck_idle(void *arg)
+{
+	return zcheck_step(arg, 0, CHECK_BUDGET);
+}
+
+/* Once every frame is decoded: the rest hashed here.  The 1-based frame
+ * whose sum is wrong, or 0. */
+static size_t zcheck_end(zcheck *z)
+{
+	zcheck_step(z, 1, SIZE_MAX);
+	return z->bad;
+}
+
+static void zcheck_free(zcheck *z)
+{
+	pthread_mutex_destroy(&z->lock);
 	free(z->frames);
 	z->frames = NULL;
-	return bad;
 }
 
 /* ---- zstd ---- */
@@ -530,13 +550,18 @@ static size_t zcheck_end(zcheck *z, int finish)
 /* Decodes from in until its end (in->size) is consumed and the decoder
  * holds nothing more; 0, or -1 with the error set.  With `stable`, zstd
  * decodes straight into the output (which then must not move) instead of
- * into a window of its own that it copies out: it is given the input
- * STABLE_STEP at a time, so that it reports progress as often. */
+ * into a window of its own that it copies out.  It is then given the input
+ * a step at a time, so that it reports progress about every STREAM_STEP of
+ * output: at most STABLE_STEP, and less where the data compresses more (a
+ * step of zero pages decodes to thousands of times its size).  Between
+ * steps, when it has caught up with the populator, it hashes for z. */
 #define STABLE_STEP ((size_t)1 << 20)
+#define STABLE_STEP_MIN ((size_t)512)
 
-static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable)
+static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable, zcheck *z,
+		    populator *pp)
 {
-	size_t end = in->size, last = 1;
+	size_t end = in->size, last = 1, step = STABLE_STEP;
 
 	while (in->pos < end || last != 0) {
 		size_t before = in->pos, made;
@@ -546,7 +571,7 @@ static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable)
 		ZSTD_outBuffer o = {b->p + b->len, stream_room(b), 0};
 		if (stable) {
 			o = (ZSTD_outBuffer){b->p, b->cap, b->len};
-			in->size = end - in->pos > STABLE_STEP ? in->pos + STABLE_STEP : end;
+			in->size = end - in->pos > step ? in->pos + step : end;
 		}
 		last = ZSTD_decompressStream(d, &o, in);
 		in->size = end;
@@ -558,6 +583,15 @@ static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable)
 		made = stable ? o.pos - b->len : o.pos;
 		b->len += made;
 		stream_progress(b);
+		if (stable) {
+			/* the next step: as much input as gave STREAM_STEP here */
+			size_t used = in->pos - before;
+			step = made ? (size_t)((double)used * STREAM_STEP / made) : STABLE_STEP;
+			step = step < STABLE_STEP_MIN ? STABLE_STEP_MIN :
+			       step > STABLE_STEP ? STABLE_STEP : step;
+		}
+		if (populate_behind(pp, b->len))
+			zcheck_step(z, 0, SIZE_MAX);
 		if (made == 0 && in->pos == before)
 			break;
 	}
@@ -596,11 +630,13 @@ static int unzstd(obuf *b, const uint8_t *src, size_t n)
 	ZSTD_DCtx *d = ZSTD_createDCtx();
 	unsigned long long known = zstd_known_size(src, n);
 	int rc = -1;
+	zcheck z;
 
 	if (!d) {
 		set_err(b->err, b->errlen, "%s: out of memory", b->path);
 		return -1;
 	}
+	zcheck_init(&z, b, src, n);
 	/* a declared size past this machine's memory: said at once */
 	if (known != ZSTD_CONTENTSIZE_UNKNOWN && (known > SIZE_MAX || known > b->limit)) {
 		obuf_reserve(b, known > SIZE_MAX ? SIZE_MAX : (size_t)known);
@@ -612,41 +648,40 @@ static int unzstd(obuf *b, const uint8_t *src, size_t n)
 	 * average but stalled up to a second on huge-page compaction) */
 	ZSTD_inBuffer in = {src, n, 0};
 	populator pp;
-	zcheck z;
-	if (stream_start(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24, &pp) < 0)
+	if (stream_start(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24, &pp,
+			 zcheck_idle, &z) < 0)
 		goto out;
 	int stable = b->fixed && ZSTD_versionNumber() >= 10500 &&
 		     !ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_stableOutBuffer, 1));
-	if (zcheck_start(&z, d, b, src, n) == 0) {
+	zcheck_take(&z, d);
+	if (atomic_load(&z.active)) {
 		/* frame by frame, each one's end in the output told to the checker */
 		for (size_t f = 0; f < z.nframes; f++) {
 			in.size = z.frames[f].in_end;
-			if (zstd_run(d, b, &in, stable) < 0)
-				goto out_z;
+			if (zstd_run(d, b, &in, stable, &z, &pp) < 0)
+				goto out_pp;
 			z.frames[f].out_end = b->len;
 			atomic_store_explicit(&z.done, f + 1, memory_order_release);
 		}
-	} else if (zstd_run(d, b, &in, stable) < 0) {
-		goto out_z;
+	} else if (zstd_run(d, b, &in, stable, &z, &pp) < 0) {
+		goto out_pp;
 	}
 	if (known != ZSTD_CONTENTSIZE_UNKNOWN && b->len != known) {
 		set_err(b->err, b->errlen, "%s: corrupt zstd stream: %zu bytes where its "
 			"frames declare %llu", b->path, b->len, known);
-		goto out_z;
+		goto out_pp;
 	}
-	size_t bad = zcheck_end(&z, 1);
+	size_t bad = zcheck_end(&z);
 	if (bad) {
 		set_err(b->err, b->errlen, "%s: corrupt zstd stream: %s (frame %zu)", b->path,
 			ZSTD_getErrorString(ZSTD_error_checksum_wrong), bad);
 		goto out_pp;
 	}
 	rc = 0;
-	goto out_pp;
-out_z:
-	zcheck_end(&z, 0);
 out_pp:
 	populate_end(&pp);
 out:
+	zcheck_free(&z);
 	ZSTD_freeDCtx(d);
 	return rc;
 }
@@ -669,7 +704,8 @@ static int unlz4(obuf *b, const uint8_t *src, size_t n)
 		return -1;
 	}
 	populator pp;
-	if (stream_start(b, n * 3 > ((size_t)1 << 24) ? n * 3 : (size_t)1 << 24, &pp) < 0)
+	if (stream_start(b, n * 3 > ((size_t)1 << 24) ? n * 3 : (size_t)1 << 24, &pp,
+			 NULL, NULL) < 0)
 		goto out;
 	while (off < n) {
 		if (b->len == b->cap && obuf_reserve(b, b->cap + 1) < 0)
@@ -737,7 +773,8 @@ static int unxz(obuf *b, const uint8_t *src, size_t n)
 		return -1;
 	}
 	populator pp;
-	if (stream_start(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24, &pp) < 0)
+	if (stream_start(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24, &pp,
+			 NULL, NULL) < 0)
 		goto out;
 	s.next_in = src;
 	s.avail_in = n;
