@@ -386,24 +386,19 @@ uint64_t core_xxh64(const void *p, size_t n)
 	return xxh64_end(&s, (const uint8_t *)p + n / 32 * 32, n % 32, n);
 }
 
-/* ---- zstd frame checksums, verified in spare time ----
+/* ---- the zstd input, walked before it is decoded ----
  *
- * zstd checks each frame's XXH64 in the decoding thread: about 0.1 s of
- * the 0.75 s that 1.1 GiB takes here.  When the output never moves (it was
- * reserved whole), the decoder is told to skip that check and the hashing
- * is done by whichever thread has time for it: the populator while it is
- * far enough ahead (the decoder is the one short of time, as for most
- * cores), else the decoder between two steps (the populator is, as for a
- * core of zero pages that decodes at memset's speed).  One thread at a
- * time, in order, under a lock.  Nothing is given to the caller before
- * every frame's sum was compared: a wrong one is the same error zstd gives.
- *
- * It needs each frame's end in the input: the input is walked frame by
- * frame first, and a stream that cannot be walked (truncated, corrupt, or
- * in more than MAX_CHECKED_FRAMES frames) is left to zstd's own check. */
+ * Each frame's end and checksum, for the checking below, and where to cut
+ * the input so that each cut decodes to about STREAM_STEP: the decoder
+ * reports its progress to the populator at each cut.  Block headers give
+ * that exactly (a raw or RLE block says its size, a compressed one is at
+ * most 128 KiB), where a ratio measured on the way could not: a step of
+ * RLE blocks decodes to 32,768 times its size.  Input that does not walk
+ * (truncated, corrupt, or in more than MAX_WALKED_FRAMES frames) is left
+ * to zstd: its own window and checks. */
 
-#define MAX_CHECKED_FRAMES 65536
-#define CHECK_BUDGET ((size_t)4 << 20)  /* hashed per turn of the populator */
+#define MAX_WALKED_FRAMES 65536
+#define ZSTD_BLOCK_MAX ((size_t)128 << 10)
 
 typedef struct zframe {
 	size_t in_end;       /* the frame's end in the input */
@@ -412,10 +407,124 @@ typedef struct zframe {
 	int has_sum;
 } zframe;
 
-typedef struct zcheck {
-	obuf *b;                     /* the output and the decoder's progress */
+typedef struct zwalk {
 	zframe *frames;
 	size_t nframes;
+	size_t *cuts;        /* input offsets (block ends), ascending */
+	size_t ncuts;
+	size_t out;          /* most output since the last cut */
+} zwalk;
+
+/* Room for one more element in *v (of `size` bytes each, *n used, *cap
+ * allocated); -1 when there is no memory. */
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *g = realloc(*v, ncap * size);
+	if (!g)
+		return -1;
+	*v = g;
+	*cap = ncap;
+	return 0;
+}
+
+/* The blocks of the zstd frame at src[off..end): a cut after each block
+ * that brings the output since the last cut to STREAM_STEP.  0, or -1 when
+ * the frame does not parse to exactly that end. */
+static int zstd_blocks(zwalk *w, size_t *cutcap, const uint8_t *src, size_t off, size_t end)
+{
+	static const uint8_t dict_len[4] = {0, 1, 2, 4};
+	uint8_t fhd = src[off + 4];
+	size_t fcs_len = (fhd >> 6) ? (size_t)1 << (fhd >> 6) : (fhd & 0x20) ? 1 : 0;
+	size_t p = off + 5 + ((fhd & 0x20) ? 0 : 1) + dict_len[fhd & 3] + fcs_len;
+	uint32_t bh;
+
+	if (fhd & 0x08)
+		return -1;	/* a reserved bit */
+	do {
+		if (p > end || end - p < 3)
+			return -1;
+		bh = src[p] | (uint32_t)src[p + 1] << 8 | (uint32_t)src[p + 2] << 16;
+		uint32_t type = (bh >> 1) & 3, size = bh >> 3;
+		size_t in_len = type == 1 ? 1 : size;
+		p += 3;
+		if (type == 3 || in_len > end - p)
+			return -1;
+		p += in_len;
+		w->out += type == 2 ? ZSTD_BLOCK_MAX : size;
+		if (w->out >= STREAM_STEP) {
+			if (grow((void **)&w->cuts, cutcap, w->ncuts, sizeof *w->cuts) < 0)
+				return -1;
+			w->cuts[w->ncuts++] = p;
+			w->out = 0;
+		}
+	} while (!(bh & 1));
+	return p + ((fhd & 4) ? 4 : 0) == end ? 0 : -1;
+}
+
+static void zwalk_free(zwalk *w)
+{
+	free(w->frames);
+	free(w->cuts);
+	memset(w, 0, sizeof *w);
+}
+
+/* Walks src[0..n) into w; 0, or -1 (w empty) when it does not divide into
+ * whole frames that parse. */
+static int zstd_walk(zwalk *w, const uint8_t *src, size_t n)
+{
+	size_t off = 0, cap = 0, cutcap = 0;
+
+	memset(w, 0, sizeof *w);
+	while (off < n) {
+		size_t fl = ZSTD_findFrameCompressedSize(src + off, n - off);
+		zframe *fr;
+
+		if (ZSTD_isError(fl) || fl < 5 || w->nframes == MAX_WALKED_FRAMES ||
+		    grow((void **)&w->frames, &cap, w->nframes, sizeof *w->frames) < 0)
+			goto fail;
+		fr = &w->frames[w->nframes++];
+		fr->in_end = off + fl;
+		fr->out_end = 0;
+		fr->has_sum = 0;
+		fr->sum = 0;
+		if (rd32(src + off) == ZSTD_MAGICNUMBER) {
+			if (zstd_blocks(w, &cutcap, src, off, off + fl) < 0)
+				goto fail;
+			/* the descriptor's bit 2: the frame ends with a checksum */
+			fr->has_sum = (src[off + 4] & 4) != 0;
+			fr->sum = fr->has_sum ? rd32(src + off + fl - 4) : 0;
+		}
+		off += fl;
+	}
+	if (w->nframes)
+		return 0;
+fail:
+	zwalk_free(w);
+	return -1;
+}
+
+/* ---- zstd frame checksums, verified in spare time ----
+ *
+ * zstd checks each frame's XXH64 in the decoding thread: about 0.1 s of
+ * the 0.75 s that 1.1 GiB takes here.  When the output never moves (it was
+ * reserved whole) and the input walked, the decoder is told to skip that
+ * check and the hashing is done by whichever thread has time for it: the
+ * populator while it is far enough ahead (the decoder is the one short of
+ * time, as for most cores), else the decoder between two steps (the
+ * populator is, as for a core of zero pages that decodes at memset's
+ * speed).  One thread at a time, in order, under a lock.  Nothing is given
+ * to the caller before every frame's sum was compared: a wrong one is the
+ * same error zstd gives. */
+
+#define CHECK_BUDGET ((size_t)4 << 20)  /* hashed per turn of the populator */
+
+typedef struct zcheck {
+	obuf *b;                     /* the output and the decoder's progress */
+	zwalk w;                     /* the input's frames and cuts */
+	size_t next_cut;             /* the decoder's next cut in w */
 	atomic_size_t done;          /* frames decoded (their out_end set) */
 	atomic_int active;           /* zstd does not check: we do */
 	pthread_mutex_t lock;        /* the hashing state below */
@@ -425,44 +534,6 @@ typedef struct zcheck {
 	size_t bad;                  /* 1 + the first frame whose sum is wrong */
 } zcheck;
 
-/* The frames of src[0..n): their ends and checksums; NULL when the input
- * does not divide into whole frames. */
-static zframe *zstd_frames(const uint8_t *src, size_t n, size_t *count)
-{
-	zframe *fr = NULL;
-	size_t nf = 0, cap = 0, off = 0;
-
-	while (off < n) {
-		size_t fl = ZSTD_findFrameCompressedSize(src + off, n - off);
-
-		if (ZSTD_isError(fl) || fl < 5 || nf == MAX_CHECKED_FRAMES)
-			goto fail;
-		if (nf == cap) {
-			cap = cap ? cap * 2 : 4;
-			zframe *g = realloc(fr, cap * sizeof *fr);
-			if (!g)
-				goto fail;
-			fr = g;
-		}
-		/* a zstd frame (not a skippable one) whose descriptor's bit 2
-		 * says it ends with a checksum */
-		fr[nf].has_sum = rd32(src + off) == ZSTD_MAGICNUMBER && (src[off + 4] & 4) &&
-				 fl >= 9;
-		fr[nf].sum = fr[nf].has_sum ? rd32(src + off + fl - 4) : 0;
-		fr[nf].in_end = off + fl;
-		fr[nf].out_end = 0;
-		nf++;
-		off += fl;
-	}
-	if (nf == 0)
-		goto fail;
-	*count = nf;
-	return fr;
-fail:
-	free(fr);
-	return NULL;
-}
-
 static void zcheck_init(zcheck *z, obuf *b, const uint8_t *src, size_t n)
 {
 	memset(z, 0, sizeof *z);
@@ -471,14 +542,14 @@ static void zcheck_init(zcheck *z, obuf *b, const uint8_t *src, size_t n)
 	atomic_init(&z->active, 0);
 	pthread_mutex_init(&z->lock, NULL);
 	xxh64_begin(&z->s);
-	z->frames = zstd_frames(src, n, &z->nframes);
+	zstd_walk(&z->w, src, n);
 }
 
 /* Takes the checking from zstd when it can: the output never moves, the
  * input was walked and zstd lets itself be told. */
 static void zcheck_take(zcheck *z, ZSTD_DCtx *d)
 {
-	if (z->b->fixed && z->frames && ZSTD_versionNumber() >= 10500 &&
+	if (z->b->fixed && z->w.frames && ZSTD_versionNumber() >= 10500 &&
 	    !ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_forceIgnoreChecksum,
 						 ZSTD_d_ignoreChecksum)))
 		atomic_store(&z->active, 1);
@@ -497,8 +568,8 @@ static int zcheck_step(zcheck *z, int wait, size_t budget)
 		pthread_mutex_lock(&z->lock);
 	else if (pthread_mutex_trylock(&z->lock) != 0)
 		return 0;
-	while (z->f < z->nframes && !z->bad) {
-		const zframe *fr = &z->frames[z->f];
+	while (z->f < z->w.nframes && !z->bad) {
+		const zframe *fr = &z->w.frames[z->f];
 		int ended = atomic_load_explicit(&z->done, memory_order_acquire) > z->f;
 		size_t end = ended ? fr->out_end :
 			     atomic_load_explicit(&z->b->progress, memory_order_acquire);
@@ -541,8 +612,7 @@ static size_t zcheck_end(zcheck *z)
 static void zcheck_free(zcheck *z)
 {
 	pthread_mutex_destroy(&z->lock);
-	free(z->frames);
-	z->frames = NULL;
+	zwalk_free(&z->w);
 }
 
 /* ---- zstd ---- */
@@ -550,18 +620,14 @@ static void zcheck_free(zcheck *z)
 /* Decodes from in until its end (in->size) is consumed and the decoder
  * holds nothing more; 0, or -1 with the error set.  With `stable`, zstd
  * decodes straight into the output (which then must not move) instead of
- * into a window of its own that it copies out.  It is then given the input
- * a step at a time, so that it reports progress about every STREAM_STEP of
- * output: at most STABLE_STEP, and less where the data compresses more (a
- * step of zero pages decodes to thousands of times its size).  Between
- * steps, when it has caught up with the populator, it hashes for z. */
-#define STABLE_STEP ((size_t)1 << 20)
-#define STABLE_STEP_MIN ((size_t)512)
-
+ * into a window of its own that it copies out; it is then given the input
+ * up to the walk's next cut at a time, so that it still reports progress
+ * about every STREAM_STEP.  Between steps, when it has caught up with the
+ * populator, it hashes for z. */
 static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable, zcheck *z,
 		    populator *pp)
 {
-	size_t end = in->size, last = 1, step = STABLE_STEP;
+	size_t end = in->size, last = 1;
 
 	while (in->pos < end || last != 0) {
 		size_t before = in->pos, made;
@@ -571,7 +637,10 @@ static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable, zcheck
 		ZSTD_outBuffer o = {b->p + b->len, stream_room(b), 0};
 		if (stable) {
 			o = (ZSTD_outBuffer){b->p, b->cap, b->len};
-			in->size = end - in->pos > step ? in->pos + step : end;
+			while (z->next_cut < z->w.ncuts && z->w.cuts[z->next_cut] <= in->pos)
+				z->next_cut++;
+			if (z->next_cut < z->w.ncuts && z->w.cuts[z->next_cut] < end)
+				in->size = z->w.cuts[z->next_cut];
 		}
 		last = ZSTD_decompressStream(d, &o, in);
 		in->size = end;
@@ -583,13 +652,6 @@ static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable, zcheck
 		made = stable ? o.pos - b->len : o.pos;
 		b->len += made;
 		stream_progress(b);
-		if (stable) {
-			/* the next step: as much input as gave STREAM_STEP here */
-			size_t used = in->pos - before;
-			step = made ? (size_t)((double)used * STREAM_STEP / made) : STABLE_STEP;
-			step = step < STABLE_STEP_MIN ? STABLE_STEP_MIN :
-			       step > STABLE_STEP ? STABLE_STEP : step;
-		}
 		if (populate_behind(pp, b->len))
 			zcheck_step(z, 0, SIZE_MAX);
 		if (made == 0 && in->pos == before)
@@ -651,16 +713,17 @@ static int unzstd(obuf *b, const uint8_t *src, size_t n)
 	if (stream_start(b, n * 4 > ((size_t)1 << 24) ? n * 4 : (size_t)1 << 24, &pp,
 			 zcheck_idle, &z) < 0)
 		goto out;
-	int stable = b->fixed && ZSTD_versionNumber() >= 10500 &&
+	/* straight into the output when it never moves and the input walked */
+	int stable = b->fixed && z.w.frames && ZSTD_versionNumber() >= 10500 &&
 		     !ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_stableOutBuffer, 1));
 	zcheck_take(&z, d);
 	if (atomic_load(&z.active)) {
 		/* frame by frame, each one's end in the output told to the checker */
-		for (size_t f = 0; f < z.nframes; f++) {
-			in.size = z.frames[f].in_end;
+		for (size_t f = 0; f < z.w.nframes; f++) {
+			in.size = z.w.frames[f].in_end;
 			if (zstd_run(d, b, &in, stable, &z, &pp) < 0)
 				goto out_pp;
-			z.frames[f].out_end = b->len;
+			z.w.frames[f].out_end = b->len;
 			atomic_store_explicit(&z.done, f + 1, memory_order_release);
 		}
 	} else if (zstd_run(d, b, &in, stable, &z, &pp) < 0) {
