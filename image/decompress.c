@@ -415,19 +415,21 @@ typedef struct zwalk {
 	size_t out;          /* most output since the last cut */
 } zwalk;
 
-/* Room for one more element in *v (of `size` bytes each, *n used, *cap
- * allocated); -1 when there is no memory. */
-static int grow(void **v, size_t *cap, size_t n, size_t size)
+/* Room for `need` elements of `elem` bytes in arr (*cap of them now): arr
+ * itself, or arr grown by doubling, *cap updated; NULL when out of memory
+ * (arr still the caller's). */
+static void *grow(void *arr, size_t need, size_t *cap, size_t elem)
 {
-	if (n < *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *g = realloc(*v, ncap * size);
-	if (!g)
-		return -1;
-	*v = g;
-	*cap = ncap;
-	return 0;
+	size_t c = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return arr;
+	while (c < need)
+		c *= 2;
+	void *p = realloc(arr, c * elem);
+	if (p)
+		*cap = c;
+	return p;
 }
 
 /* The blocks of the zstd frame at src[off..end): a cut after each block
@@ -455,8 +457,10 @@ static int zstd_blocks(zwalk *w, size_t *cutcap, const uint8_t *src, size_t off,
 		p += in_len;
 		w->out += type == 2 ? ZSTD_BLOCK_MAX : size;
 		if (w->out >= STREAM_STEP) {
-			if (grow((void **)&w->cuts, cutcap, w->ncuts, sizeof *w->cuts) < 0)
+			size_t *g = grow(w->cuts, w->ncuts + 1, cutcap, sizeof *w->cuts);
+			if (!g)
 				return -1;
+			w->cuts = g;
 			w->cuts[w->ncuts++] = p;
 			w->out = 0;
 		}
@@ -482,9 +486,12 @@ static int zstd_walk(zwalk *w, const uint8_t *src, size_t n)
 		size_t fl = ZSTD_findFrameCompressedSize(src + off, n - off);
 		zframe *fr;
 
-		if (ZSTD_isError(fl) || fl < 5 || w->nframes == MAX_WALKED_FRAMES ||
-		    grow((void **)&w->frames, &cap, w->nframes, sizeof *w->frames) < 0)
+		if (ZSTD_isError(fl) || fl < 5 || w->nframes == MAX_WALKED_FRAMES)
 			goto fail;
+		fr = grow(w->frames, w->nframes + 1, &cap, sizeof *w->frames);
+		if (!fr)
+			goto fail;
+		w->frames = fr;
 		fr = &w->frames[w->nframes++];
 		fr->in_end = off + fl;
 		fr->out_end = 0;
