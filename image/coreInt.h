@@ -8,8 +8,27 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core.h"
+
+/* Little-endian words at p, at any alignment (cores and zstd streams are
+ * little-endian, as is every machine pyheap reads). */
+static inline uint64_t le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
 
 /* Caps on what an untrusted core may make us allocate. */
 #define CORE_MAX_NOTES		(1u << 20)

@@ -296,22 +296,6 @@ static inline uint64_t rotl64(uint64_t x, int r)
 	return (x << r) | (x >> (64 - r));
 }
 
-static inline uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 static inline uint64_t xx_round(uint64_t acc, uint64_t in)
 {
 	return rotl64(acc + in * XXP2, 31) * XXP1;
@@ -335,10 +319,10 @@ static void xxh64_stripes(xxh64 *s, const uint8_t *p, size_t nstripes)
 	uint64_t v0 = s->v[0], v1 = s->v[1], v2 = s->v[2], v3 = s->v[3];
 
 	for (; nstripes; nstripes--, p += 32) {
-		v0 = xx_round(v0, rd64(p));
-		v1 = xx_round(v1, rd64(p + 8));
-		v2 = xx_round(v2, rd64(p + 16));
-		v3 = xx_round(v3, rd64(p + 24));
+		v0 = xx_round(v0, le64(p));
+		v1 = xx_round(v1, le64(p + 8));
+		v2 = xx_round(v2, le64(p + 16));
+		v3 = xx_round(v3, le64(p + 24));
 	}
 	s->v[0] = v0;
 	s->v[1] = v1;
@@ -362,9 +346,9 @@ static uint64_t xxh64_end(const xxh64 *s, const uint8_t *p, size_t n, uint64_t t
 	}
 	h += total;
 	for (; n >= 8; n -= 8, p += 8)
-		h = rotl64(h ^ xx_round(0, rd64(p)), 27) * XXP1 + XXP4;
+		h = rotl64(h ^ xx_round(0, le64(p)), 27) * XXP1 + XXP4;
 	if (n >= 4) {
-		h = rotl64(h ^ (uint64_t)rd32(p) * XXP1, 23) * XXP2 + XXP3;
+		h = rotl64(h ^ (uint64_t)le32(p) * XXP1, 23) * XXP2 + XXP3;
 		n -= 4;
 		p += 4;
 	}
@@ -497,12 +481,12 @@ static int zstd_walk(zwalk *w, const uint8_t *src, size_t n)
 		fr->out_end = 0;
 		fr->has_sum = 0;
 		fr->sum = 0;
-		if (rd32(src + off) == ZSTD_MAGICNUMBER) {
+		if (le32(src + off) == ZSTD_MAGICNUMBER) {
 			if (zstd_blocks(w, &cutcap, src, off, off + fl) < 0)
 				goto fail;
 			/* the descriptor's bit 2: the frame ends with a checksum */
 			fr->has_sum = (src[off + 4] & 4) != 0;
-			fr->sum = fr->has_sum ? rd32(src + off + fl - 4) : 0;
+			fr->sum = fr->has_sum ? le32(src + off + fl - 4) : 0;
 		}
 		off += fl;
 	}
