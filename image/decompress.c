@@ -561,9 +561,12 @@ static int zcheck_step(zcheck *z, int wait, size_t budget)
 		return 0;
 	while (z->f < z->w.nframes && !z->bad) {
 		const zframe *fr = &z->w.frames[z->f];
+		/* progress first: when the frame is then not yet done, all the
+		 * output up to that progress is this frame's (the decoder marks
+		 * a frame done before it decodes the next one) */
+		size_t avail = atomic_load_explicit(&z->b->progress, memory_order_acquire);
 		int ended = atomic_load_explicit(&z->done, memory_order_acquire) > z->f;
-		size_t end = ended ? fr->out_end :
-			     atomic_load_explicit(&z->b->progress, memory_order_acquire);
+		size_t end = ended ? fr->out_end : avail;
 		size_t whole = (end - z->pos) / 32;
 
 		if (whole > budget / 32)
