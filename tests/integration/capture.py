@@ -660,6 +660,12 @@ def case_watch(out):
 
 # ---- a real OOM kill ----
 
+def mid_collection(err):
+    """Whether pyheap's only warning is that the collector was running."""
+    warns = [l for l in err.splitlines() if l.startswith('pyheap: warning: ')]
+    return bool(warns) and all('the collector was running' in l for l in warns)
+
+
 def memory_cgroup_root():
     """(version, directory under which a test cgroup can be made)."""
     try:
@@ -761,13 +767,25 @@ def case_oom(out):
             return
         core = dumps[0]['file']
         check(dumps[0]['t'] < t_kill, 'the dump was complete before the kill')
+        # The trigger stops the leaker wherever it is, and that may be in
+        # the middle of a collection: the leaker spends about 6% of its
+        # time, 10% of its running time, collecting (measured with
+        # gc.callbacks on Debian's 3.11).  pyheap then says so and exits 3;
+        # nothing else may be wrong with the dump.
         rc, so, se, _ = pyheap('info', core)
-        check(rc == 0, 'info on the dump: exit 0, no warnings (complete)', se[-800:])
+        collecting = rc == 3 and mid_collection(se)
+        if collecting:
+            print('the dump caught the leaker in the middle of a collection; pyheap says so '
+                  '(exit 3) and the leak must still be named')
+        check(rc == 0 or collecting,
+              'info on the dump: exit 0 with no warnings, or only the collection in progress',
+              se[-800:])
         rc, so, se, _ = pyheap('types', '--top', '5', core)
-        check(rc == 0 and '__main__.LeakyRecord' in so, 'types on the dump names __main__.LeakyRecord',
-              so + se)
+        check((rc == 0 or collecting) and '__main__.LeakyRecord' in so,
+              'types on the dump names __main__.LeakyRecord', so + se)
         rc, so2, se, _ = pyheap('suspects', core)
-        check(rc == 0 and "['_LEAK']" in so2, 'suspects names the container _LEAK', so2[:2000] + se)
+        check((rc == 0 or collecting) and "['_LEAK']" in so2, 'suspects names the container _LEAK',
+              so2[:2000] + se)
         snap = core[:-len('.core')] + '.types.json'
         check(os.path.exists(snap) and 'LeakyRecord' in open(snap).read(),
               'the types --json snapshot beside the dump names LeakyRecord')
