@@ -397,6 +397,7 @@ typedef struct zwalk {
 	size_t *cuts;        /* input offsets (block ends), ascending */
 	size_t ncuts;
 	size_t out;          /* most output since the last cut */
+	unsigned long long known;  /* declared output, or ZSTD_CONTENTSIZE_UNKNOWN */
 } zwalk;
 
 /* Room for `need` elements of `elem` bytes in arr (*cap of them now): arr
@@ -456,59 +457,84 @@ static void zwalk_free(zwalk *w)
 {
 	free(w->frames);
 	free(w->cuts);
-	memset(w, 0, sizeof *w);
+	w->frames = NULL;
+	w->cuts = NULL;
+	w->nframes = w->ncuts = 0;
 }
 
-/* Walks src[0..n) into w; 0, or -1 (w empty) when it does not divide into
- * whole frames that parse. */
-static int zstd_walk(zwalk *w, const uint8_t *src, size_t n)
+/* Records the frame at src[off..off+fl) (its end, its checksum, its
+ * blocks' cuts); -1 when it does not parse or there are too many. */
+static int zstd_frame(zwalk *w, size_t *cap, size_t *cutcap, const uint8_t *src, size_t off,
+		      size_t fl)
+{
+	zframe *fr;
+
+	if (fl < 5 || w->nframes == MAX_WALKED_FRAMES)
+		return -1;
+	fr = grow(w->frames, w->nframes + 1, cap, sizeof *w->frames);
+	if (!fr)
+		return -1;
+	w->frames = fr;
+	fr = &w->frames[w->nframes++];
+	fr->in_end = off + fl;
+	fr->out_end = 0;
+	fr->has_sum = 0;
+	fr->sum = 0;
+	if (le32(src + off) == ZSTD_MAGICNUMBER) {
+		if (zstd_blocks(w, cutcap, src, off, off + fl) < 0)
+			return -1;
+		/* the descriptor's bit 2: the frame ends with a checksum */
+		fr->has_sum = (src[off + 4] & 4) != 0;
+		fr->sum = fr->has_sum ? le32(src + off + fl - 4) : 0;
+	}
+	return 0;
+}
+
+/* Walks src[0..n) into w, in one pass over its frames:
+ * - w->known, the sum of the frames' declared sizes when every frame
+ *   declares one and is complete (the output must then have that size),
+ *   else ZSTD_CONTENTSIZE_UNKNOWN;
+ * - w->frames and w->cuts when it divides into whole frames that parse,
+ *   else none. */
+static void zstd_walk(zwalk *w, const uint8_t *src, size_t n)
 {
 	size_t off = 0, cap = 0, cutcap = 0;
+	int walked = 1;
 
 	memset(w, 0, sizeof *w);
 	while (off < n) {
 		size_t fl = ZSTD_findFrameCompressedSize(src + off, n - off);
-		zframe *fr;
+		unsigned long long cs = ZSTD_getFrameContentSize(src + off, n - off);
 
-		if (ZSTD_isError(fl) || fl < 5 || w->nframes == MAX_WALKED_FRAMES)
-			goto fail;
-		fr = grow(w->frames, w->nframes + 1, &cap, sizeof *w->frames);
-		if (!fr)
-			goto fail;
-		w->frames = fr;
-		fr = &w->frames[w->nframes++];
-		fr->in_end = off + fl;
-		fr->out_end = 0;
-		fr->has_sum = 0;
-		fr->sum = 0;
-		if (le32(src + off) == ZSTD_MAGICNUMBER) {
-			if (zstd_blocks(w, &cutcap, src, off, off + fl) < 0)
-				goto fail;
-			/* the descriptor's bit 2: the frame ends with a checksum */
-			fr->has_sum = (src[off + 4] & 4) != 0;
-			fr->sum = fr->has_sum ? le32(src + off + fl - 4) : 0;
+		if (ZSTD_isError(fl)) {
+			w->known = ZSTD_CONTENTSIZE_UNKNOWN;
+			walked = 0;
+			break;
 		}
+		if (cs == ZSTD_CONTENTSIZE_UNKNOWN || cs == ZSTD_CONTENTSIZE_ERROR ||
+		    w->known + cs < w->known)
+			w->known = ZSTD_CONTENTSIZE_UNKNOWN;
+		else if (w->known != ZSTD_CONTENTSIZE_UNKNOWN)
+			w->known += cs;
+		walked = walked && zstd_frame(w, &cap, &cutcap, src, off, fl) == 0;
 		off += fl;
 	}
-	if (w->nframes)
-		return 0;
-fail:
-	zwalk_free(w);
-	return -1;
+	if (!walked || !w->nframes)
+		zwalk_free(w);
 }
 
 /* ---- zstd frame checksums, verified in spare time ----
  *
  * zstd checks each frame's XXH64 in the decoding thread: about 0.1 s of
  * the 0.75 s that 1.1 GiB takes here.  When the output never moves (it was
- * reserved whole) and the input walked, the decoder is told to skip that
- * check and the hashing is done by whichever thread has time for it: the
- * populator while it is far enough ahead (the decoder is the one short of
- * time, as for most cores), else the decoder between two steps (the
- * populator is, as for a core of zero pages that decodes at memset's
- * speed).  One thread at a time, in order, under a lock.  Nothing is given
- * to the caller before every frame's sum was compared: a wrong one is the
- * same error zstd gives. */
+ * reserved whole) and the input walked, zstd is told not to check, and
+ * the hashing is done by whichever thread has time for it: the populator
+ * while it is far enough ahead (the decoder is the one short of time, as
+ * for most cores), else the decoder between two steps (the populator is,
+ * as for a core of zero pages that decodes at memset's speed).  One thread
+ * at a time, in order, under a lock.  Nothing is given to the caller
+ * before every frame's sum was compared: a wrong one is the same error
+ * zstd gives. */
 
 #define CHECK_BUDGET ((size_t)4 << 20)  /* hashed per turn of the populator */
 
@@ -659,32 +685,9 @@ static int zstd_run(ZSTD_DCtx *d, obuf *b, ZSTD_inBuffer *in, int stable, zcheck
 	return 0;
 }
 
-/* Sum of the frames' declared sizes when every frame declares one and is
- * complete (the output must then have that size);
- * ZSTD_CONTENTSIZE_UNKNOWN otherwise. */
-static unsigned long long zstd_known_size(const uint8_t *src, size_t n)
-{
-	unsigned long long total = 0;
-	size_t off = 0;
-
-	while (off < n) {
-		unsigned long long cs = ZSTD_getFrameContentSize(src + off, n - off);
-		size_t fl = ZSTD_findFrameCompressedSize(src + off, n - off);
-
-		if (ZSTD_isError(fl) || cs == ZSTD_CONTENTSIZE_UNKNOWN || cs == ZSTD_CONTENTSIZE_ERROR)
-			return ZSTD_CONTENTSIZE_UNKNOWN;
-		if (total + cs < total)
-			return ZSTD_CONTENTSIZE_UNKNOWN;
-		total += cs;
-		off += fl;
-	}
-	return total;
-}
-
 static int unzstd(obuf *b, const uint8_t *src, size_t n)
 {
 	ZSTD_DCtx *d = ZSTD_createDCtx();
-	unsigned long long known = zstd_known_size(src, n);
 	int rc = -1;
 	zcheck z;
 
@@ -693,6 +696,7 @@ static int unzstd(obuf *b, const uint8_t *src, size_t n)
 		return -1;
 	}
 	zcheck_init(&z, b, src, n);
+	unsigned long long known = z.w.known;
 	/* a declared size past this machine's memory: said at once */
 	if (known != ZSTD_CONTENTSIZE_UNKNOWN && (known > SIZE_MAX || known > b->limit)) {
 		obuf_reserve(b, known > SIZE_MAX ? SIZE_MAX : (size_t)known);

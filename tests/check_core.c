@@ -893,9 +893,9 @@ START_TEST(test_zstd_frames)
 	 * without a checksum */
 	zframe_put(z, &zn, cap, d, n1, 1);
 	ends[0] = zn;
-	static const uint8_t skip[12] = {0x53, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
-	memcpy(z + zn, skip, sizeof skip);
-	zn += sizeof skip;
+	static const uint8_t user[12] = {0x53, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
+	memcpy(z + zn, user, sizeof user);
+	zn += sizeof user;
 	zframe_put(z, &zn, cap, d + n1, n2, 0);
 	ends[1] = zn;
 	zframe_put(z, &zn, cap, d + n1 + n2, n3, 1);

@@ -372,7 +372,7 @@ def compressed(out, p, raw, ref):
             subprocess.run(['zstd', '-q', '-c'], stdin=i, stdout=o)
         made.append(dst)
         # two frames, as a concatenation or pzstd writes them; pyheap checks
-        # each frame's checksum itself, beside the decoder
+        # each frame's checksum itself, off the decoding thread
         two = os.path.join(out, 'two-frames.zst')
         ends = []
         with open(raw, 'rb') as i, open(two, 'wb') as o:
